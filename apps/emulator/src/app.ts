@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto'
+import {
+  createAccessTokenVerifier,
+  createRevocationList,
+  loadKeyring,
+  type AccessTokenVerifier,
+  type Clock,
+  type Keyring,
+  type Store,
+} from '@eyepop/auth-core'
+import express, { type Express, type RequestHandler } from 'express'
+import type { Logger } from 'pino'
+import type { EmulatorConfig } from './config/defaults.js'
+import { issuerOf, resolveConfig } from './config/schema.js'
+import { errorHandler, notFoundHandler } from './http/error-handler.js'
+import { createLogger } from './logger.js'
+import { createProvider } from './provider/configuration.js'
+import { eyepopAuthRoutes } from './routes/eyepop-auth.js'
+import { popRoutes } from './routes/pops.js'
+import { createPipelineRegistry } from './services/pipelines.js'
+import { openServices, type Services } from './services/services.js'
+import { openStore } from './services/store.js'
+import { createTokenService, type TokenService } from './services/tokens.js'
+import { createUsageRecorder } from './services/usage-recorder.js'
+
+/** Options of {@link createApp} that are not configuration. */
+export interface CreateAppOptions {
+  /** A store to use instead of opening `config.dataDir`; the caller closes it. */
+  store?: Store
+  /** A logger. Default: a pino logger at `config.logLevel`. */
+  logger?: Logger
+  /** Clock (ms). Default is `Date.now`. */
+  now?: Clock
+}
+
+/** A built emulator: the Express app and what it is made of. */
+export interface EmulatorApp {
+  /** The request handler. Not listening: pass it to `http.createServer` or supertest. */
+  readonly app: Express
+  readonly config: EmulatorConfig
+  /** The issuer and `eyepopUrl`. */
+  readonly issuer: string
+  readonly services: Services
+  readonly keyring: Keyring
+  readonly tokens: TokenService
+  readonly verify: AccessTokenVerifier
+  /** Stops background work, flushes last-use times and closes the store it opened. */
+  close(): Promise<void>
+}
+
+/** Paths that oidc-provider serves (its default `routes`, discovery and JWKS). */
+const PROVIDER_PATHS = [
+  '/.well-known/openid-configuration',
+  '/jwks',
+  '/token',
+  '/auth',
+  '/session/end',
+  '/me',
+  '/device',
+  '/request',
+  '/backchannel',
+  '/challenge',
+]
+
+function isProviderPath(path: string): boolean {
+  return PROVIDER_PATHS.some((p) => path === p || path.startsWith(`${p}/`))
+}
+
+/**
+ * Builds the emulator's Express app without listening.
+ *
+ * @example
+ * ```ts
+ * const emulator = await createApp({ dataDir: null, issuer: 'http://127.0.0.1:8700' })
+ * http.createServer(emulator.app).listen(8700, '127.0.0.1')
+ * ```
+ */
+export async function createApp(
+  input: Partial<EmulatorConfig> = {},
+  options: CreateAppOptions = {},
+): Promise<EmulatorApp> {
+  const config = resolveConfig(input)
+  const issuer = issuerOf(config)
+  const now = options.now ?? Date.now
+  const logger = options.logger ?? createLogger(config.logLevel)
+  const store = options.store ?? openStore(config.dataDir)
+  const ownsStore = options.store === undefined
+
+  const services = await openServices(store, now)
+  const keyring = await loadKeyring({ store, now, retiredKeyTtlSeconds: Math.max(86_400, config.tokenTtlSeconds) })
+  const revocations = await createRevocationList({
+    source: (cursor) => store.apiKeys.revokedSince(cursor),
+    pollIntervalMs: config.revocationPollMs,
+    retentionSeconds: config.tokenTtlSeconds + 60,
+    onError: (err) => logger.error({ err }, 'revocation list poll failed'),
+    now,
+  })
+  const usage = createUsageRecorder(store, config.lastUsedFlushMs, (err) =>
+    logger.error({ err }, 'writing key last-use times failed'),
+  )
+  const tokens = createTokenService({
+    store,
+    pepper: services.pepper,
+    keyring,
+    issuer,
+    audience: config.audience,
+    ttlSeconds: config.tokenTtlSeconds,
+    usage,
+    now,
+  })
+  const verify = createAccessTokenVerifier({
+    issuer,
+    audience: config.audience,
+    keys: keyring,
+    revocations,
+    now,
+  })
+  const cookieKey = await store.settings.setIfAbsent('cookie_secret', randomBytes(32).toString('base64url'))
+  const provider = createProvider({
+    issuer,
+    audience: config.audience,
+    store,
+    keyring,
+    tokens,
+    cookieKeys: [cookieKey],
+  })
+  const providerCallback = provider.callback() as unknown as RequestHandler
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('json spaces', 0)
+
+  app.get('/healthz', function health(_req, res) {
+    res.json({ status: 'ok' })
+  })
+  app.use(eyepopAuthRoutes({ tokens, maxBodyBytes: config.maxBodyBytes }))
+  app.use(
+    popRoutes({
+      verify,
+      pops: services.pops,
+      pipelines: createPipelineRegistry(now),
+      maxBodyBytes: config.maxBodyBytes,
+    }),
+  )
+  // RFC 8414 metadata: the same document as OpenID discovery.
+  app.get('/.well-known/oauth-authorization-server', function authorizationServerMetadata(req, res, next) {
+    req.url = '/.well-known/openid-configuration'
+    providerCallback(req, res, next)
+  })
+  app.use(function oidcProvider(req, res, next) {
+    if (isProviderPath(req.path)) providerCallback(req, res, next)
+    else next()
+  })
+  app.use(notFoundHandler)
+  app.use(errorHandler(logger))
+
+  let closed = false
+  return {
+    app,
+    config,
+    issuer,
+    services,
+    keyring,
+    tokens,
+    verify,
+    async close() {
+      if (closed) return
+      closed = true
+      revocations.stop()
+      await usage.close()
+      if (ownsStore) await store.close()
+    },
+  }
+}

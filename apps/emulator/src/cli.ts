@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+/**
+ * `eyepop-emulator`: start the emulator, and manage keys and Pops in its data dir. Commands that
+ * manage keys and Pops open the same SQLite file as a running emulator, which sees the change at
+ * once (a deleted key stops working within a second).
+ */
+import { relative, resolve, join } from 'node:path'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { DATABASE_FILENAME, DEFAULT_DATA_DIR } from './config/defaults.js'
+import { OAuthError } from './http/errors.js'
+import { toOAuthError } from './http/error-handler.js'
+import { startServer } from './main.js'
+import { DEFAULT_KEY_EXPIRY, KEY_EXPIRY_CHOICES, type KeyView } from './services/keys.js'
+import { openServices, type Services } from './services/services.js'
+import { openStore } from './services/store.js'
+
+function parseInteger(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value)
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`)
+    }
+    return n
+  }
+}
+
+const dataDirOption = () =>
+  new Option('--data-dir <dir>', 'folder of the emulator store')
+    .env('EYEPOP_EMULATOR_DATA_DIR')
+    .default(DEFAULT_DATA_DIR)
+
+/** Runs `fn` with the services of `dataDir`, closing the store afterwards. */
+async function withServices<T>(dataDir: string, fn: (services: Services) => Promise<T>): Promise<T> {
+  const store = openStore(dataDir)
+  try {
+    return await fn(await openServices(store))
+  } finally {
+    await store.close()
+  }
+}
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd())
+}
+
+function keyRow(k: KeyView): string[] {
+  return [k.id, k.name, `…${k.hint}`, k.createdAt, k.expiresAt ?? 'never', k.lastUsedAt ?? '-', k.status]
+}
+
+export function buildCli(): Command {
+  const program = new Command('eyepop-emulator')
+    .description('A local EyePop.ai OAuth and key-management emulator')
+    .showHelpAfterError()
+
+  program
+    .command('start')
+    .description('start the emulator')
+    .addOption(new Option('--port <n>', 'port to listen on').env('EYEPOP_EMULATOR_PORT').argParser(parseInteger(0, 65535)).default(8700))
+    .addOption(new Option('--host <host>', 'interface to listen on').env('EYEPOP_EMULATOR_HOST').default('127.0.0.1'))
+    .addOption(dataDirOption().conflicts('memory'))
+    .addOption(new Option('--memory', 'use an in-memory store (lost on exit; the CLI cannot reach it)'))
+    .addOption(new Option('--issuer <url>', 'public base URL (default http://HOST:PORT)').env('EYEPOP_EMULATOR_ISSUER'))
+    .addOption(new Option('--token-ttl <seconds>', 'access token lifetime').env('EYEPOP_EMULATOR_TOKEN_TTL').argParser(parseInteger(1, 86_400)))
+    .addOption(new Option('--audience <aud>', 'the aud of access tokens').env('EYEPOP_EMULATOR_AUDIENCE'))
+    .addOption(new Option('--log-level <level>', 'log level').env('EYEPOP_EMULATOR_LOG_LEVEL').default('info'))
+    .action(async (opts) => {
+      const dataDir = opts.memory ? null : (opts.dataDir as string)
+      const running = await startServer({
+        host: opts.host,
+        port: opts.port,
+        dataDir,
+        issuer: opts.issuer,
+        tokenTtlSeconds: opts.tokenTtl,
+        audience: opts.audience,
+        logLevel: opts.logLevel,
+      })
+      const { url, emulator } = running
+      const where = dataDir === null ? 'in memory (lost on exit)' : relative(process.cwd(), join(resolve(dataDir), DATABASE_FILENAME)) || DATABASE_FILENAME
+      console.log(`EyePop emulator listening on ${url}`)
+      console.log(`  store:    ${where}`)
+      console.log(`  account:  ${emulator.services.defaultAccount.email} (${emulator.services.defaultAccount.id})`)
+      console.log(`  issuer:   ${url}/.well-known/openid-configuration`)
+      console.log('')
+      console.log('Point the EyePop SDK at it:')
+      console.log(`  EyePop.workerEndpoint({ eyepopUrl: '${url}', auth: { secretKey: process.env.EYEPOP_SECRET_KEY }, popId })`)
+      console.log(`  or set EYEPOP_URL=${url}`)
+      if (dataDir !== null) {
+        const dirFlag = dataDir === DEFAULT_DATA_DIR ? '' : ` --data-dir ${dataDir}`
+        console.log('Create a key and a Pop:')
+        console.log(`  npx eyepop-emulator keys create --name "My server"${dirFlag}`)
+        console.log(`  npx eyepop-emulator pops create --name "My Pop"${dirFlag}`)
+      }
+      let stopping = false
+      const stop = () => {
+        if (stopping) return
+        stopping = true
+        running.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        )
+      }
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+
+  const keys = program.command('keys').description('manage API keys of the default account')
+  keys
+    .command('create')
+    .description('create an API key; it is printed once and never again')
+    .requiredOption('--name <name>', 'a memorable name')
+    .addOption(new Option('--expires <when>', 'when the key expires').choices([...KEY_EXPIRY_CHOICES]).default(DEFAULT_KEY_EXPIRY))
+    .option('--json', 'print JSON')
+    .addOption(dataDirOption())
+    .action(async (opts) => {
+      const created = await withServices(opts.dataDir, (s) =>
+        s.keys.create(s.defaultAccount.id, { name: opts.name, expires: opts.expires }),
+      )
+      if (opts.json) {
+        console.log(JSON.stringify(created, null, 2))
+        return
+      }
+      console.log(`Created API key "${created.name}" (${created.id}), expires ${created.expiresAt ?? 'never'}.`)
+      console.log('Copy it now: it will not be shown again.')
+      console.log('')
+      console.log(created.key)
+    })
+  keys
+    .command('list')
+    .description('list API keys (never their secrets)')
+    .option('--json', 'print JSON')
+    .addOption(dataDirOption())
+    .action(async (opts) => {
+      const list = await withServices(opts.dataDir, (s) => s.keys.list(s.defaultAccount.id))
+      if (opts.json) {
+        console.log(JSON.stringify(list, null, 2))
+        return
+      }
+      if (list.length === 0) {
+        console.log('No API keys. Create one with: eyepop-emulator keys create --name NAME')
+        return
+      }
+      printTable([['ID', 'NAME', 'HINT', 'CREATED', 'EXPIRES', 'LAST USED', 'STATUS'], ...list.map(keyRow)])
+    })
+  keys
+    .command('delete')
+    .description('delete an API key; its tokens stop working within a second')
+    .argument('<id>', 'the key id (key_…)')
+    .option('--json', 'print JSON')
+    .addOption(dataDirOption())
+    .action(async (id: string, opts) => {
+      await withServices(opts.dataDir, (s) => s.keys.delete(s.defaultAccount.id, id))
+      if (opts.json) console.log(JSON.stringify({ id, deleted: true }))
+      else console.log(`Deleted API key ${id}.`)
+    })
+
+  const pops = program.command('pops').description('manage Pops of the default account')
+  pops
+    .command('create')
+    .description('create a Pop')
+    .requiredOption('--name <name>', 'the Pop name')
+    .option('--json', 'print JSON')
+    .addOption(dataDirOption())
+    .action(async (opts) => {
+      const pop = await withServices(opts.dataDir, (s) => s.pops.create(s.defaultAccount.id, { name: opts.name }))
+      if (opts.json) console.log(JSON.stringify(pop, null, 2))
+      else console.log(`Created Pop "${pop.name}": ${pop.id}`)
+    })
+  pops
+    .command('list')
+    .description('list Pops')
+    .option('--json', 'print JSON')
+    .addOption(dataDirOption())
+    .action(async (opts) => {
+      const list = await withServices(opts.dataDir, (s) => s.pops.list(s.defaultAccount.id))
+      if (opts.json) {
+        console.log(JSON.stringify(list, null, 2))
+        return
+      }
+      if (list.length === 0) {
+        console.log('No Pops. Create one with: eyepop-emulator pops create --name NAME')
+        return
+      }
+      printTable([['ID', 'NAME', 'CREATED'], ...list.map((p) => [p.id, p.name, p.createdAt])])
+    })
+
+  return program
+}
+
+buildCli()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    const httpError = toOAuthError(err)
+    const message = httpError instanceof OAuthError && httpError.expose ? httpError.message : String((err as Error)?.message ?? err)
+    console.error(`error: ${message}`)
+    process.exitCode = 1
+  })

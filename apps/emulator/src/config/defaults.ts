@@ -1,0 +1,91 @@
+/**
+ * The emulator's configuration and its defaults, in one place. Every key says what it is, its
+ * unit and what to set it to. Only `main.ts`/the CLI read `process.env`; everything else takes an
+ * {@link EmulatorConfig}.
+ *
+ * @module
+ */
+
+/** The emulator's configuration. */
+export interface EmulatorConfig {
+  /**
+   * title: host
+   * description: the interface the server listens on.
+   * recommendation: keep `127.0.0.1`; use `0.0.0.0` only inside a container.
+   */
+  host: string
+  /**
+   * title: port
+   * description: the TCP port (0 picks a free one).
+   */
+  port: number
+  /**
+   * title: issuer
+   * description: the public base URL: the `iss` of every token, the OAuth issuer, and the
+   * `eyepopUrl` to give the SDK. Default: `http://{host}:{port}`.
+   * recommendation: set it when the emulator is reached through another address (a container
+   * port mapping, a proxy).
+   */
+  issuer?: string
+  /**
+   * title: dataDir
+   * description: the folder of the SQLite store (`emulator.db`), or `null` for an in-memory store
+   * that is lost on exit and that the CLI cannot reach.
+   */
+  dataDir: string | null
+  /**
+   * title: audience
+   * description: the `aud` of access tokens; resource servers verify it.
+   */
+  audience: string
+  /**
+   * title: tokenTtlSeconds
+   * description: the lifetime (in seconds) of access tokens from an API key, on every route.
+   * recommendation: keep it at 120 or more: the EyePop SDKs refresh 60 s before expiry, so a
+   * shorter token makes them ask for a new one on every call.
+   */
+  tokenTtlSeconds: number
+  /**
+   * title: maxBodyBytes
+   * description: the largest JSON request body (in bytes) the auth and Pop routes accept; larger
+   * bodies get 413.
+   */
+  maxBodyBytes: number
+  /**
+   * title: revocationPollMs
+   * description: how often (in milliseconds) the server re-reads deleted keys from the store, so
+   * a key deleted by the CLI stops working within this time plus one read.
+   * recommendation: keep it at 250 or less to keep the 1 s revocation guarantee.
+   */
+  revocationPollMs: number
+  /**
+   * title: lastUsedFlushMs
+   * description: how often (in milliseconds) key last-use times are written, in one batch, so the
+   * token route never writes to the database per request.
+   */
+  lastUsedFlushMs: number
+  /**
+   * title: logLevel
+   * description: pino log level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`).
+   */
+  logLevel: string
+}
+
+/** Where the embedded store lives by default, relative to the working directory. */
+export const DEFAULT_DATA_DIR = '.eyepop-emulator'
+
+/** The database file inside the data dir. */
+export const DATABASE_FILENAME = 'emulator.db'
+
+/** The defaults. */
+export const defaults: Readonly<EmulatorConfig> = Object.freeze({
+  host: '127.0.0.1',
+  port: 8700,
+  dataDir: DEFAULT_DATA_DIR,
+  audience: 'https://api.eyepop.ai',
+  tokenTtlSeconds: 3600,
+  maxBodyBytes: 64 * 1024,
+  revocationPollMs: 250,
+  lastUsedFlushMs: 1000,
+  logLevel: 'info',
+})

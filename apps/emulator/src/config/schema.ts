@@ -1,0 +1,59 @@
+import { defaults, type EmulatorConfig } from './defaults.js'
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+function integer(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new TypeError(`"${name}" must be an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+function url(name: string, value: string): string {
+  let parsed: URL
+  try {
+    parsed = new URL(value)
+  } catch {
+    throw new TypeError(`"${name}" must be an absolute URL`)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new TypeError(`"${name}" must be an http or https URL`)
+  }
+  return value.replace(/\/+$/, '')
+}
+
+/**
+ * Merges `input` over the defaults and validates the result, failing fast with a `TypeError` that
+ * names the bad setting.
+ */
+export function resolveConfig(input: Partial<EmulatorConfig> = {}): EmulatorConfig {
+  const defined = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined))
+  const config: EmulatorConfig = { ...defaults, ...defined }
+  if (typeof config.host !== 'string' || config.host.length === 0) {
+    throw new TypeError('"host" must be a non-empty string')
+  }
+  integer('port', config.port, 0, 65535)
+  integer('tokenTtlSeconds', config.tokenTtlSeconds, 1, 86_400)
+  integer('maxBodyBytes', config.maxBodyBytes, 1024, 16 * 1024 * 1024)
+  integer('revocationPollMs', config.revocationPollMs, 10, 1000)
+  integer('lastUsedFlushMs', config.lastUsedFlushMs, 10, 60_000)
+  if (!LOG_LEVELS.has(config.logLevel)) {
+    throw new TypeError(`"logLevel" must be one of ${[...LOG_LEVELS].join(', ')}`)
+  }
+  if (config.dataDir !== null && (typeof config.dataDir !== 'string' || config.dataDir === '')) {
+    throw new TypeError('"dataDir" must be a folder path or null')
+  }
+  if (typeof config.audience !== 'string' || config.audience === '') {
+    throw new TypeError('"audience" must be a non-empty string')
+  }
+  if (config.issuer !== undefined) config.issuer = url('issuer', config.issuer)
+  return config
+}
+
+/** The issuer of a config: `issuer`, else `http://{host}:{port}` (IPv6 hosts bracketed). */
+export function issuerOf(config: EmulatorConfig): string {
+  if (config.issuer) return config.issuer
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  const shown = host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host
+  return `http://${shown}:${config.port}`
+}

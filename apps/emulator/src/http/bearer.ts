@@ -1,0 +1,21 @@
+import type { Request } from 'express'
+import { InvalidClient } from './errors.js'
+
+const BEARER_RE = /^Bearer +(\S+)$/
+
+/**
+ * The API key presented as `Authorization: Bearer <key>`.
+ *
+ * @throws {InvalidClient} when the header is missing, empty or not a single Bearer credential
+ */
+export function apiKeyFromBearer(req: Request): string {
+  const header = req.headers.authorization
+  if (header === undefined || header.trim() === '') {
+    throw new InvalidClient('api key must be provided in the Authorization header as a Bearer token')
+  }
+  const match = BEARER_RE.exec(header.trim())
+  if (!match) {
+    throw new InvalidClient('authorization header must use the Bearer scheme with a single api key')
+  }
+  return match[1]!
+}

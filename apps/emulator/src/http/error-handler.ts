@@ -1,0 +1,97 @@
+import { isAuthCoreError, type AnyAuthCoreError } from '@eyepop/auth-core'
+import type { ErrorRequestHandler, RequestHandler } from 'express'
+import type { Logger } from 'pino'
+import {
+  InvalidClient,
+  InvalidRequest,
+  InvalidToken,
+  NotFoundError,
+  OAuthError,
+} from './errors.js'
+import { toErrorBody } from './to-error-body.js'
+
+/**
+ * The only place that maps auth-core error codes to HTTP errors. API-key failures are client
+ * authentication failures (401 `invalid_client`); token failures are RFC 6750 `invalid_token`.
+ */
+export function fromAuthCoreError(err: AnyAuthCoreError): OAuthError {
+  switch (err.code) {
+    case 'ERR_API_KEY_MALFORMED':
+      return new InvalidClient('api key is malformed (wrong prefix, length or checksum)', { cause: err })
+    case 'ERR_API_KEY_INVALID':
+    case 'ERR_API_KEY_EXPIRED':
+    case 'ERR_API_KEY_REVOKED':
+      return new InvalidClient(err.message, { cause: err })
+    case 'ERR_TOKEN_INVALID':
+    case 'ERR_TOKEN_EXPIRED':
+    case 'ERR_TOKEN_CLAIM_INVALID':
+    case 'ERR_TOKEN_REVOKED':
+      return new InvalidToken(err.message, { cause: err })
+    case 'ERR_NOT_FOUND':
+      return new NotFoundError(err.message, { cause: err })
+    case 'ERR_CONFLICT':
+      return new OAuthError(409, 'conflict', err.message, { cause: err })
+    default:
+      return new OAuthError(500, 'server_error', err.message, { cause: err })
+  }
+}
+
+/** body-parser's error types, which Express attaches as `type`. */
+function fromBodyParserError(err: { type?: string; status?: number }): OAuthError | undefined {
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return new InvalidRequest('request body must be valid JSON')
+    case 'entity.too.large':
+      return new InvalidRequest('request body is too large')
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new InvalidRequest('request body encoding or charset is not supported')
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new InvalidRequest('request body could not be read')
+    default:
+      return undefined
+  }
+}
+
+/** Normalizes anything thrown into an {@link OAuthError}. */
+export function toOAuthError(err: unknown): OAuthError {
+  if (err instanceof OAuthError) return err
+  if (isAuthCoreError(err)) return fromAuthCoreError(err)
+  const parsed = fromBodyParserError(err as { type?: string })
+  if (parsed) return parsed
+  return new OAuthError(500, 'server_error', 'unexpected error', { cause: err })
+}
+
+/** Sends an error as JSON, with its challenge if any. */
+export function sendError(res: Parameters<RequestHandler>[1], err: OAuthError): void {
+  if (err.challenge) res.setHeader('WWW-Authenticate', err.challenge)
+  res.setHeader('Cache-Control', 'no-store')
+  res.status(err.status).json(toErrorBody(err))
+}
+
+/**
+ * The catch-all error handler: every error becomes a JSON body; 5xx are logged with their cause,
+ * never sent.
+ */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return function handleError(err, req, res, next) {
+    if (res.headersSent) {
+      next(err)
+      return
+    }
+    const httpError = toOAuthError(err)
+    if (httpError.expose) {
+      logger.debug({ status: httpError.status, error: httpError.error, path: req.path }, 'request refused')
+    } else {
+      logger.error({ err: err instanceof OAuthError ? err.cause : err, path: req.path }, 'request failed')
+    }
+    sendError(res, httpError)
+  }
+}
+
+/** Answers unknown routes with a JSON 404. */
+export const notFoundHandler: RequestHandler = function notFound(req, res) {
+  sendError(res, new NotFoundError(`no route for ${req.method} ${req.path}`))
+}

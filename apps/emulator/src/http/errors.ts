@@ -1,0 +1,64 @@
+/**
+ * HTTP errors of the emulator, in OAuth style: each carries its status, the OAuth `error` code and
+ * a lowercase `error_description` that states the rule that was broken. `expose` is false for 5xx,
+ * whose details never reach the client.
+ */
+export class OAuthError extends Error {
+  readonly status: number
+  readonly error: string
+  readonly expose: boolean
+  /** An extra `WWW-Authenticate` challenge to send, if any. */
+  readonly challenge: string | undefined
+
+  constructor(
+    status: number,
+    error: string,
+    description: string,
+    options: ErrorOptions & { challenge?: string } = {},
+  ) {
+    super(description, options)
+    this.name = new.target.name
+    this.status = status
+    this.error = error
+    this.expose = status < 500
+    this.challenge = options.challenge
+  }
+}
+
+/** 400 `invalid_request`: the request is missing or has a malformed parameter. */
+export class InvalidRequest extends OAuthError {
+  constructor(description: string, options?: ErrorOptions) {
+    super(400, 'invalid_request', description, options)
+  }
+}
+
+/** 401 `invalid_client`: the API key (the client credential) failed. */
+export class InvalidClient extends OAuthError {
+  constructor(description: string, options?: ErrorOptions) {
+    super(401, 'invalid_client', description, { ...options, challenge: 'Bearer realm="eyepop"' })
+  }
+}
+
+/** 401 `invalid_token`: the access token failed (RFC 6750). */
+export class InvalidToken extends OAuthError {
+  constructor(description: string, options?: ErrorOptions) {
+    super(401, 'invalid_token', description, {
+      ...options,
+      challenge: `Bearer realm="eyepop", error="invalid_token", error_description="${description}"`,
+    })
+  }
+}
+
+/** 403 `access_denied`: authenticated, but not allowed to reach this resource. */
+export class AccessDenied extends OAuthError {
+  constructor(description: string, options?: ErrorOptions) {
+    super(403, 'access_denied', description, options)
+  }
+}
+
+/** 404 `not_found`. */
+export class NotFoundError extends OAuthError {
+  constructor(description: string, options?: ErrorOptions) {
+    super(404, 'not_found', description, options)
+  }
+}

@@ -1,0 +1,42 @@
+import { Router } from 'express'
+import { apiKeyFromBearer } from '../http/bearer.js'
+import { InvalidRequest } from '../http/errors.js'
+import { jsonObjectBody, limitDeclaredBody } from '../http/json-body.js'
+import type { TokenService } from '../services/tokens.js'
+
+/**
+ * EyePop's own token routes, both SDK generations:
+ * - `POST /authentication/token` with JSON `{"secret_key": "eyp_…"}` (SDK 1.x);
+ * - `POST /v1/auth/authenticate` with the key as `Authorization: Bearer` and no body (SDK 3.x).
+ *
+ * Both answer 200 `{access_token, token_type: "Bearer", expires_in, expires_at, scope}`.
+ */
+export function eyepopAuthRoutes(deps: { tokens: TokenService; maxBodyBytes: number }): Router {
+  const router = Router()
+
+  router.post(
+    '/authentication/token',
+    ...jsonObjectBody(deps.maxBodyBytes),
+    async function legacyToken(req, res) {
+      const secretKey: unknown = (req.body as Record<string, unknown>).secret_key
+      if (secretKey === undefined || secretKey === null || secretKey === '') {
+        throw new InvalidRequest('secret_key must be provided in the JSON body')
+      }
+      if (typeof secretKey !== 'string') throw new InvalidRequest('secret_key must be a string')
+      res.setHeader('Cache-Control', 'no-store')
+      res.json(await deps.tokens.exchangeApiKey(secretKey))
+    },
+  )
+
+  router.post(
+    '/v1/auth/authenticate',
+    limitDeclaredBody(deps.maxBodyBytes),
+    async function authenticate(req, res) {
+      const key = apiKeyFromBearer(req)
+      res.setHeader('Cache-Control', 'no-store')
+      res.json(await deps.tokens.exchangeApiKey(key))
+    },
+  )
+
+  return router
+}

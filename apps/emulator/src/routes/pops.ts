@@ -1,0 +1,112 @@
+import { requireAccessToken, type AccessPrincipal, type AccessTokenVerifier } from '@eyepop/auth-core'
+import { Router, type Request, type RequestHandler } from 'express'
+import { AccessDenied, InvalidRequest, NotFoundError } from '../http/errors.js'
+import { jsonObjectBody } from '../http/json-body.js'
+import type { Pipeline, PipelineRegistry } from '../services/pipelines.js'
+import type { PopService } from '../services/pops.js'
+
+/** The path of the mock worker, given to the SDK as a relative `base_url`. */
+export const WORKER_BASE_PATH = '/worker'
+
+function principal(req: Request): AccessPrincipal {
+  return (req as Request & { auth: AccessPrincipal }).auth
+}
+
+/**
+ * The Pop surface the EyePop SDK 1.x calls, behind auth-core's access-token verification:
+ * - `GET /pops/{popId}/config` → `{base_url, pipeline_id, name, status, endpoints}`;
+ * - `GET /workers/config` → `{base_url}` for transient workers;
+ * - under `{base_url}`: `POST /pipelines` (200 `{id}`), `GET /pipelines/{id}`,
+ *   `PATCH /pipelines/{id}/source`, `PATCH /pipelines/{id}/pop` and `DELETE /pipelines/{id}` (204).
+ *
+ * A token of another account gets 403; an unknown Pop or pipeline gets 404.
+ */
+export function popRoutes(deps: {
+  verify: AccessTokenVerifier
+  pops: PopService
+  pipelines: PipelineRegistry
+  maxBodyBytes: number
+}): Router {
+  const router = Router()
+  const { pops, pipelines } = deps
+  const requireToken = requireAccessToken({ verify: deps.verify }) as unknown as RequestHandler
+  const jsonBody = jsonObjectBody(deps.maxBodyBytes)
+
+  router.use(['/pops', '/workers', WORKER_BASE_PATH], requireToken)
+
+  function ownedPipeline(req: Request): Pipeline {
+    const pipeline = pipelines.get(String(req.params.pipelineId))
+    if (!pipeline) throw new NotFoundError('pipeline not found')
+    if (pipeline.accountId !== principal(req).accountId) {
+      throw new AccessDenied('access token does not grant access to this pipeline')
+    }
+    return pipeline
+  }
+
+  router.get('/pops/:popId/config', async function popConfig(req, res) {
+    const pop = await pops.find(req.params.popId)
+    if (!pop) throw new NotFoundError('pop not found')
+    if (pop.accountId !== principal(req).accountId) {
+      throw new AccessDenied('access token does not grant access to this pop')
+    }
+    const pipeline = pipelines.forPop(pop.id, pop.accountId)
+    res.json({
+      base_url: WORKER_BASE_PATH,
+      pipeline_id: pipeline.id,
+      name: pop.name,
+      status: 'active_dev',
+      endpoints: [{ base_url: WORKER_BASE_PATH, pipeline_id: pipeline.id }],
+    })
+  })
+
+  router.get('/workers/config', function workersConfig(_req, res) {
+    res.json({ base_url: WORKER_BASE_PATH })
+  })
+
+  router.post(`${WORKER_BASE_PATH}/pipelines`, ...jsonBody, function startPipeline(req, res) {
+    const body = req.body as Record<string, unknown>
+    const pipeline = pipelines.startTransient(
+      principal(req).accountId,
+      body.pop ?? { components: [] },
+      body.source ?? { sourceType: 'NONE' },
+    )
+    res.json({ id: pipeline.id })
+  })
+
+  router.get(`${WORKER_BASE_PATH}/pipelines/:pipelineId`, function getPipeline(req, res) {
+    const pipeline = ownedPipeline(req)
+    res.json({
+      id: pipeline.id,
+      pop: pipeline.pop,
+      source: pipeline.source,
+      popId: pipeline.popId,
+      createdAt: new Date(pipeline.createdAt).toISOString(),
+    })
+  })
+
+  router.patch(
+    `${WORKER_BASE_PATH}/pipelines/:pipelineId/source`,
+    ...jsonBody,
+    function setSource(req, res) {
+      const pipeline = ownedPipeline(req)
+      const sourceType = (req.body as Record<string, unknown>).sourceType
+      if (typeof sourceType !== 'string' || sourceType === '') {
+        throw new InvalidRequest('sourceType must be a non-empty string')
+      }
+      pipeline.source = req.body
+      res.status(204).end()
+    },
+  )
+
+  router.patch(`${WORKER_BASE_PATH}/pipelines/:pipelineId/pop`, ...jsonBody, function setPop(req, res) {
+    ownedPipeline(req).pop = req.body
+    res.status(204).end()
+  })
+
+  router.delete(`${WORKER_BASE_PATH}/pipelines/:pipelineId`, function stopPipeline(req, res) {
+    pipelines.delete(ownedPipeline(req).id)
+    res.status(204).end()
+  })
+
+  return router
+}

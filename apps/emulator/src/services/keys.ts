@@ -1,0 +1,133 @@
+import {
+  createApiKey,
+  errors,
+  validateName,
+  type ApiKeyRecord,
+  type Clock,
+  type Store,
+} from '@eyepop/auth-core'
+import { InvalidRequest } from '../http/errors.js'
+
+/**
+ * The expiration choices of a new key, as the dashboard's drop-down offers them. A short default
+ * (90 days) keeps forgotten keys from living forever; `never` is there for long-running servers
+ * that rotate by hand.
+ */
+export const KEY_EXPIRY_CHOICES = ['7d', '30d', '90d', '365d', 'never'] as const
+
+/** One of {@link KEY_EXPIRY_CHOICES}. */
+export type KeyExpiry = (typeof KEY_EXPIRY_CHOICES)[number]
+
+/** The expiry used when none is chosen. */
+export const DEFAULT_KEY_EXPIRY: KeyExpiry = '90d'
+
+/** Whether `value` is a valid expiry choice. */
+export function isKeyExpiry(value: unknown): value is KeyExpiry {
+  return typeof value === 'string' && (KEY_EXPIRY_CHOICES as readonly string[]).includes(value)
+}
+
+/** The expiry time (ms) of a key created at `now` with `choice`, or `null` for never. */
+export function expiryTime(choice: KeyExpiry, now: number): number | null {
+  if (choice === 'never') return null
+  return now + Number.parseInt(choice, 10) * 86_400_000
+}
+
+/** A key's status. */
+export type KeyStatus = 'active' | 'expired' | 'deleted'
+
+/** A key as shown to its owner: never the secret, never the hash. */
+export interface KeyView {
+  id: string
+  name: string
+  /** The last 4 characters of the key. */
+  hint: string
+  createdAt: string
+  expiresAt: string | null
+  lastUsedAt: string | null
+  status: KeyStatus
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+/** The view of a key record at time `now`. */
+export function toKeyView(record: ApiKeyRecord, now: number): KeyView {
+  let status: KeyStatus = 'active'
+  if (record.deletedAt !== null) status = 'deleted'
+  else if (record.expiresAt !== null && record.expiresAt <= now) status = 'expired'
+  return {
+    id: record.id,
+    name: record.name,
+    hint: record.hint,
+    createdAt: iso(record.createdAt)!,
+    expiresAt: iso(record.expiresAt),
+    lastUsedAt: iso(record.lastUsedAt),
+    status,
+  }
+}
+
+/** A newly created key: its view and, this once, the key. */
+export interface CreatedKey extends KeyView {
+  /** The API key. Secret: shown once, never stored. */
+  key: string
+}
+
+/** Key management for one store, shared by the CLI and the HTTP API. */
+export interface KeyService {
+  create(accountId: string, input: { name: unknown; expires?: unknown }): Promise<CreatedKey>
+  list(accountId: string): Promise<KeyView[]>
+  get(accountId: string, id: string): Promise<KeyView>
+  delete(accountId: string, id: string): Promise<void>
+}
+
+/** A valid display name, or `InvalidRequest` saying which rule it breaks. */
+export function checkName(name: unknown): string {
+  try {
+    return validateName(name)
+  } catch (err) {
+    throw new InvalidRequest((err as Error).message)
+  }
+}
+
+/** Creates the key service. */
+export function createKeyService(deps: { store: Store; pepper: Uint8Array; now: Clock }): KeyService {
+  const { store, pepper, now } = deps
+
+  async function owned(accountId: string, id: string): Promise<ApiKeyRecord> {
+    const record = typeof id === 'string' ? await store.apiKeys.get(id) : undefined
+    // Another account's key is reported exactly like a missing one.
+    if (!record || record.accountId !== accountId || record.deletedAt !== null) {
+      throw new errors.NotFound('api key not found')
+    }
+    return record
+  }
+
+  return {
+    async create(accountId, input) {
+      const expires = input.expires ?? DEFAULT_KEY_EXPIRY
+      if (!isKeyExpiry(expires)) {
+        throw new InvalidRequest(`expires must be one of ${KEY_EXPIRY_CHOICES.join(', ')}`)
+      }
+      const at = now()
+      const { record, key } = await createApiKey({
+        store,
+        accountId,
+        name: checkName(input.name),
+        expiresAt: expiryTime(expires, at),
+        pepper,
+        now: () => at,
+      })
+      return { ...toKeyView(record, at), key }
+    },
+    async list(accountId) {
+      const at = now()
+      return (await store.apiKeys.list(accountId)).map((r) => toKeyView(r, at))
+    },
+    async get(accountId, id) {
+      return toKeyView(await owned(accountId, id), now())
+    },
+    async delete(accountId, id) {
+      await owned(accountId, id)
+      if (!(await store.apiKeys.markDeleted(id, now()))) throw new errors.NotFound('api key not found')
+    },
+  }
+}

@@ -1,0 +1,13 @@
+import { join, resolve } from 'node:path'
+import { createMemoryStore, type Store } from '@eyepop/auth-core'
+import { createSqliteStore } from '@eyepop/auth-core/sqlite'
+import { DATABASE_FILENAME } from '../config/defaults.js'
+
+/**
+ * Opens the store of a data dir (`{dataDir}/emulator.db`, created if missing), or an in-memory
+ * store when `dataDir` is `null` (development only: lost on exit, invisible to the CLI).
+ */
+export function openStore(dataDir: string | null): Store {
+  if (dataDir === null) return createMemoryStore()
+  return createSqliteStore({ filename: join(resolve(dataDir), DATABASE_FILENAME) })
+}

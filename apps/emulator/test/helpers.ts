@@ -1,0 +1,47 @@
+import { pino } from 'pino'
+import { createApp, type CreateAppOptions } from '../src/app.js'
+import type { EmulatorConfig } from '../src/config/defaults.js'
+
+/** The base config of HTTP tests: in memory, a fixed issuer, quiet. */
+export const testConfig: Partial<EmulatorConfig> = {
+  dataDir: null,
+  issuer: 'http://127.0.0.1:8700',
+  logLevel: 'silent',
+  revocationPollMs: 20,
+}
+
+/** A fresh emulator app for one test file, with helpers to seed keys and Pops. */
+export async function createTestEmulator(
+  overrides: Partial<EmulatorConfig> = {},
+  options: CreateAppOptions = {},
+) {
+  const emulator = await createApp({ ...testConfig, ...overrides }, { logger: pino({ level: 'silent' }), ...options })
+  const { services } = emulator
+  const accountId = services.defaultAccount.id
+  return {
+    ...emulator,
+    accountId,
+    /** Creates a key of the default account (or of `account`). */
+    async createKey(name = 'test key', account = accountId, expires: string = 'never') {
+      return services.keys.create(account, { name, expires })
+    },
+    async createPop(name = 'test pop', account = accountId) {
+      return services.pops.create(account, { name })
+    },
+    /** Creates a second account with its own key and Pop. */
+    async createOtherAccount() {
+      const id = crypto.randomUUID()
+      await services.store.accounts.create({
+        id,
+        email: `${id}@example.test`,
+        name: 'Other',
+        createdAt: Date.now(),
+      })
+      const key = await services.keys.create(id, { name: 'other key', expires: 'never' })
+      const pop = await services.pops.create(id, { name: 'other pop' })
+      return { id, key, pop }
+    },
+  }
+}
+
+export type TestEmulator = Awaited<ReturnType<typeof createTestEmulator>>

@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { isAuthCoreError } from '../errors.js'
+import type { AccessTokenVerifier, VerifiedAccessToken } from '../token/verify.js'
+
+/** The verified principal attached to a request by {@link requireAccessToken}. */
+export interface AccessPrincipal extends VerifiedAccessToken {
+  /** The account id (`sub`). */
+  readonly accountId: string
+  /** The API key id the token derives from. */
+  readonly keyId: string
+}
+
+/** A request that passed {@link requireAccessToken}. */
+export type AuthenticatedRequest = IncomingMessage & { auth: AccessPrincipal }
+
+/** Options of {@link requireAccessToken}. */
+export interface RequireAccessTokenOptions {
+  /** Verifies the bearer token. */
+  verify: AccessTokenVerifier
+  /** Scopes the token must all carry. Default: none. */
+  scopes?: readonly string[]
+  /** The `realm` of the `WWW-Authenticate` challenge. Default is `eyepop`. */
+  realm?: string
+}
+
+type Next = (err?: unknown) => void
+
+const BEARER_RE = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/
+
+function challenge(
+  res: ServerResponse,
+  status: 400 | 401 | 403,
+  realm: string,
+  error: string | undefined,
+  description: string,
+  scope?: string,
+): void {
+  const params = [`realm="${realm}"`]
+  if (error) params.push(`error="${error}"`, `error_description="${description}"`)
+  if (scope) params.push(`scope="${scope}"`)
+  res.statusCode = status
+  res.setHeader('WWW-Authenticate', `Bearer ${params.join(', ')}`)
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Cache-Control', 'no-store')
+  res.end(JSON.stringify({ error: error ?? 'invalid_request', error_description: description }))
+}
+
+/**
+ * Express (or plain `node:http`) middleware that protects a resource server with EyePop access
+ * tokens, answering RFC 6750 errors. It checks:
+ * - an `Authorization: Bearer <token>` header is present, once, and well formed
+ *   (401 with a bare challenge when absent, 400 `invalid_request` when malformed);
+ * - the token verifies (signature, `alg`, `iss`, `aud`, expiry, the API key not deleted),
+ *   else 401 `invalid_token`;
+ * - it carries every required scope, else 403 `insufficient_scope`.
+ *
+ * On success the principal is attached as `req.auth`.
+ *
+ * @example
+ * ```ts
+ * app.use('/pops', requireAccessToken({ verify }))
+ * ```
+ */
+export function requireAccessToken(options: RequireAccessTokenOptions) {
+  const realm = options.realm ?? 'eyepop'
+  const required = options.scopes ?? []
+
+  return async function requireAccessTokenMiddleware(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: Next,
+  ): Promise<void> {
+    const header = req.headers.authorization
+    if (header === undefined || header === '') {
+      challenge(res, 401, realm, undefined, 'access token must be provided in the Authorization header')
+      return
+    }
+    const match = BEARER_RE.exec(header)
+    if (!match) {
+      challenge(res, 400, realm, 'invalid_request', 'authorization header must use the Bearer scheme')
+      return
+    }
+    let verified: VerifiedAccessToken
+    try {
+      verified = await options.verify(match[1]!)
+    } catch (err) {
+      if (!isAuthCoreError(err)) {
+        next(err)
+        return
+      }
+      challenge(res, 401, realm, 'invalid_token', err.message)
+      return
+    }
+    const missing = required.filter((scope) => !verified.scopes.includes(scope))
+    if (missing.length > 0) {
+      challenge(res, 403, realm, 'insufficient_scope', 'access token lacks a required scope', required.join(' '))
+      return
+    }
+    ;(req as AuthenticatedRequest).auth = {
+      ...verified,
+      accountId: verified.claims.sub,
+      keyId: verified.claims.key_id,
+    }
+    next()
+  }
+}

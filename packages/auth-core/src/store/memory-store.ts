@@ -1,0 +1,206 @@
+import { Conflict } from '../errors.js'
+import type {
+  AccountRecord,
+  ApiKeyRecord,
+  OidcPayload,
+  PopRecord,
+  RevokedKey,
+  SigningKeyRecord,
+  Store,
+} from './types.js'
+
+/** Options of {@link createMemoryStore}. */
+export interface MemoryStoreOptions {
+  /** The clock used to expire oidc-provider artifacts (ms). Default is `Date.now`. */
+  now?: () => number
+}
+
+/**
+ * An in-memory {@link Store}, for tests and throwaway runs. Development only: everything is lost
+ * when the process ends, and nothing is shared with other processes (the CLI cannot reach it).
+ *
+ * @example
+ * ```ts
+ * const store = createMemoryStore()
+ * ```
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+  const now = options.now ?? Date.now
+  const accounts = new Map<string, AccountRecord>()
+  const keys = new Map<string, ApiKeyRecord>()
+  const keysByHash = new Map<string, string>()
+  const pops = new Map<string, PopRecord>()
+  const signingKeys = new Map<string, SigningKeyRecord>()
+  const settings = new Map<string, string>()
+  const revocations: RevokedKey[] = []
+  const oidc = new Map<string, { payload: OidcPayload; expiresAt: number | null }>()
+
+  const oidcKey = (model: string, id: string) => `${model}:${id}`
+  const liveOidc = (model: string, id: string) => {
+    const entry = oidc.get(oidcKey(model, id))
+    if (!entry) return undefined
+    if (entry.expiresAt !== null && entry.expiresAt <= now()) {
+      oidc.delete(oidcKey(model, id))
+      return undefined
+    }
+    return entry.payload
+  }
+  const findOidcBy = (model: string, field: 'uid' | 'userCode', value: string) => {
+    for (const [key, entry] of oidc) {
+      if (key.startsWith(`${model}:`) && entry.payload[field] === value) {
+        return liveOidc(model, key.slice(model.length + 1))
+      }
+    }
+    return undefined
+  }
+
+  return {
+    description: 'memory',
+    accounts: {
+      async create(record) {
+        const email = record.email.toLowerCase()
+        if (accounts.has(record.id)) throw new Conflict('account id already exists')
+        for (const account of accounts.values()) {
+          if (account.email.toLowerCase() === email) throw new Conflict('account email already exists')
+        }
+        accounts.set(record.id, { ...record })
+      },
+      async get(id) {
+        return accounts.get(id)
+      },
+      async findByEmail(email) {
+        const wanted = email.toLowerCase()
+        for (const account of accounts.values()) {
+          if (account.email.toLowerCase() === wanted) return account
+        }
+        return undefined
+      },
+      async list() {
+        return [...accounts.values()].sort((a, b) => a.createdAt - b.createdAt)
+      },
+    },
+    apiKeys: {
+      async create(record) {
+        if (keys.has(record.id)) throw new Conflict('api key id already exists')
+        if (keysByHash.has(record.hash)) throw new Conflict('api key already exists')
+        keys.set(record.id, { ...record })
+        keysByHash.set(record.hash, record.id)
+      },
+      async get(id) {
+        return keys.get(id)
+      },
+      async findByHash(hash) {
+        const id = keysByHash.get(hash)
+        return id === undefined ? undefined : keys.get(id)
+      },
+      async list(accountId, listOptions = {}) {
+        return [...keys.values()]
+          .filter((k) => k.accountId === accountId && (listOptions.includeDeleted || k.deletedAt === null))
+          .sort((a, b) => a.createdAt - b.createdAt)
+      },
+      async countLive(accountId) {
+        let count = 0
+        for (const k of keys.values()) if (k.accountId === accountId && k.deletedAt === null) count++
+        return count
+      },
+      async markDeleted(id, at) {
+        const record = keys.get(id)
+        if (!record || record.deletedAt !== null) return false
+        keys.set(id, { ...record, deletedAt: at })
+        revocations.push({ id, deletedAt: at })
+        return true
+      },
+      async recordUse(uses) {
+        for (const { id, at } of uses) {
+          const record = keys.get(id)
+          if (record && (record.lastUsedAt === null || record.lastUsedAt < at)) {
+            keys.set(id, { ...record, lastUsedAt: at })
+          }
+        }
+      },
+      async revokedSince(cursor) {
+        const start = Math.max(0, Math.floor(cursor))
+        return { revoked: revocations.slice(start), cursor: revocations.length }
+      },
+    },
+    pops: {
+      async create(record) {
+        if (pops.has(record.id)) throw new Conflict('pop id already exists')
+        pops.set(record.id, { ...record })
+      },
+      async get(id) {
+        return pops.get(id)
+      },
+      async list(accountId) {
+        return [...pops.values()]
+          .filter((p) => p.accountId === accountId)
+          .sort((a, b) => a.createdAt - b.createdAt)
+      },
+    },
+    signingKeys: {
+      async create(record) {
+        if (signingKeys.has(record.kid)) throw new Conflict('signing key id already exists')
+        signingKeys.set(record.kid, { ...record })
+      },
+      async list() {
+        return [...signingKeys.values()].sort((a, b) => a.createdAt - b.createdAt)
+      },
+      async retireAllExcept(kid, at) {
+        for (const record of signingKeys.values()) {
+          if (record.kid !== kid && record.retiredAt === null) {
+            signingKeys.set(record.kid, { ...record, retiredAt: at })
+          }
+        }
+      },
+      async prune(before) {
+        let removed = 0
+        for (const record of [...signingKeys.values()]) {
+          if (record.retiredAt !== null && record.retiredAt < before) {
+            signingKeys.delete(record.kid)
+            removed++
+          }
+        }
+        return removed
+      },
+    },
+    settings: {
+      async get(name) {
+        return settings.get(name)
+      },
+      async setIfAbsent(name, value) {
+        const existing = settings.get(name)
+        if (existing !== undefined) return existing
+        settings.set(name, value)
+        return value
+      },
+    },
+    oidc: {
+      async upsert(model, id, payload, expiresInSeconds) {
+        const expiresAt = expiresInSeconds ? now() + expiresInSeconds * 1000 : null
+        oidc.set(oidcKey(model, id), { payload: { ...payload }, expiresAt })
+      },
+      async find(model, id) {
+        return liveOidc(model, id)
+      },
+      async findByUid(model, uid) {
+        return findOidcBy(model, 'uid', uid)
+      },
+      async findByUserCode(model, userCode) {
+        return findOidcBy(model, 'userCode', userCode)
+      },
+      async consume(model, id) {
+        const entry = oidc.get(oidcKey(model, id))
+        if (entry) entry.payload = { ...entry.payload, consumed: Math.floor(now() / 1000) }
+      },
+      async destroy(model, id) {
+        oidc.delete(oidcKey(model, id))
+      },
+      async revokeByGrantId(grantId) {
+        for (const [key, entry] of oidc) {
+          if (entry.payload.grantId === grantId) oidc.delete(key)
+        }
+      },
+    },
+    async close() {},
+  }
+}

@@ -1,0 +1,428 @@
+/**
+ * The embedded default {@link Store}: one SQLite file through better-sqlite3, in WAL mode, so the
+ * emulator and the CLI can share a data dir (the CLI writes, the running emulator sees it at once).
+ *
+ * Exported from the subpath `@eyepop/auth-core/sqlite` so that the main entry point does not load
+ * a native module. Statements are prepared once. The schema is versioned (`PRAGMA user_version`)
+ * and migrated forward at open, inside a transaction.
+ *
+ * @module
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import type { JWK } from 'jose'
+import { Conflict, StoreError } from '../errors.js'
+import type {
+  AccountRecord,
+  ApiKeyRecord,
+  OidcPayload,
+  PopRecord,
+  SigningKeyRecord,
+  Store,
+} from './types.js'
+
+/** Options of {@link createSqliteStore}. */
+export interface SqliteStoreOptions {
+  /** The database file; its folder is created if missing. `:memory:` for a private database. */
+  filename: string
+  /** The clock used to expire oidc-provider artifacts (ms). Default is `Date.now`. */
+  now?: () => number
+  /** How long (in milliseconds) a writer waits for another process's lock. Default is 5000. */
+  busyTimeoutMs?: number
+}
+
+/**
+ * The schema migrations, in order. `PRAGMA user_version` records how many have run. Never edit a
+ * migration that has shipped: append a new one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    hint TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    last_used_at INTEGER,
+    deleted_at INTEGER,
+    revocation_seq INTEGER UNIQUE
+  ) STRICT;
+  CREATE INDEX api_keys_account ON api_keys(account_id, created_at);
+  CREATE TABLE pops (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    name TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX pops_account ON pops(account_id, created_at);
+  CREATE TABLE signing_keys (
+    kid TEXT PRIMARY KEY,
+    alg TEXT NOT NULL,
+    private_jwk TEXT NOT NULL,
+    public_jwk TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    retired_at INTEGER
+  ) STRICT;
+  CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE oidc_artifacts (
+    model TEXT NOT NULL,
+    id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    uid TEXT,
+    user_code TEXT,
+    grant_id TEXT,
+    expires_at INTEGER,
+    PRIMARY KEY (model, id)
+  ) STRICT;
+  CREATE INDEX oidc_artifacts_uid ON oidc_artifacts(model, uid);
+  CREATE INDEX oidc_artifacts_user_code ON oidc_artifacts(model, user_code);
+  CREATE INDEX oidc_artifacts_grant ON oidc_artifacts(grant_id);
+  `,
+]
+
+/** The schema version this code writes. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length
+
+interface ApiKeyRow {
+  id: string
+  account_id: string
+  name: string
+  hash: string
+  hint: string
+  created_at: number
+  expires_at: number | null
+  last_used_at: number | null
+  deleted_at: number | null
+}
+
+interface SigningKeyRow {
+  kid: string
+  alg: 'EdDSA' | 'ES256'
+  private_jwk: string
+  public_jwk: string
+  created_at: number
+  retired_at: number | null
+}
+
+function toApiKey(row: ApiKeyRow | undefined): ApiKeyRecord | undefined {
+  if (!row) return undefined
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    name: row.name,
+    hash: row.hash,
+    hint: row.hint,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    lastUsedAt: row.last_used_at,
+    deletedAt: row.deleted_at,
+  }
+}
+
+function toSigningKey(row: SigningKeyRow): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    alg: row.alg,
+    privateJwk: JSON.parse(row.private_jwk) as JWK,
+    publicJwk: JSON.parse(row.public_jwk) as JWK,
+    createdAt: row.created_at,
+    retiredAt: row.retired_at,
+  }
+}
+
+function toAccount(row: Record<string, unknown> | undefined): AccountRecord | undefined {
+  if (!row) return undefined
+  return {
+    id: row.id as string,
+    email: row.email as string,
+    name: row.name as string,
+    createdAt: row.created_at as number,
+  }
+}
+
+function toPop(row: Record<string, unknown> | undefined): PopRecord | undefined {
+  if (!row) return undefined
+  return {
+    id: row.id as string,
+    accountId: row.account_id as string,
+    name: row.name as string,
+    createdAt: row.created_at as number,
+  }
+}
+
+/** Runs `fn`, turning SQLite's unique-constraint failure into `Conflict`. */
+function insert(fn: () => unknown, what: string): void {
+  try {
+    fn()
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) {
+      throw new Conflict(`${what} already exists`, { cause: err })
+    }
+    throw err
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const version = db.pragma('user_version', { simple: true }) as number
+  if (version > MIGRATIONS.length) {
+    throw new StoreError(
+      `database schema version ${version} is newer than this software supports (${MIGRATIONS.length})`,
+    )
+  }
+  if (version === MIGRATIONS.length) return
+  // BEGIN IMMEDIATE takes the write lock first, so two processes opening a new file at once
+  // cannot both run the same migration.
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number
+    for (let i = current; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!)
+    db.pragma(`user_version = ${MIGRATIONS.length}`)
+  }).immediate()
+}
+
+/**
+ * Opens (creating and migrating as needed) a SQLite store.
+ *
+ * @example
+ * ```ts
+ * import { createSqliteStore } from '@eyepop/auth-core/sqlite'
+ * const store = createSqliteStore({ filename: '.eyepop-emulator/emulator.db' })
+ * ```
+ */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  const now = options.now ?? Date.now
+  if (options.filename !== ':memory:') mkdirSync(dirname(options.filename), { recursive: true })
+  let db: Database.Database
+  try {
+    db = new Database(options.filename, { timeout: options.busyTimeoutMs ?? 5000 })
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.pragma('foreign_keys = ON')
+    migrate(db)
+  } catch (err) {
+    if (err instanceof StoreError) throw err
+    throw new StoreError('cannot open the sqlite store', { cause: err })
+  }
+
+  const s = {
+    accountInsert: db.prepare(
+      'INSERT INTO accounts (id, email, name, created_at) VALUES (@id, @email, @name, @createdAt)',
+    ),
+    accountGet: db.prepare('SELECT * FROM accounts WHERE id = ?'),
+    accountByEmail: db.prepare('SELECT * FROM accounts WHERE email = ?'),
+    accountList: db.prepare('SELECT * FROM accounts ORDER BY created_at, id'),
+    keyInsert: db.prepare(
+      `INSERT INTO api_keys (id, account_id, name, hash, hint, created_at, expires_at, last_used_at, deleted_at)
+       VALUES (@id, @accountId, @name, @hash, @hint, @createdAt, @expiresAt, @lastUsedAt, @deletedAt)`,
+    ),
+    keyGet: db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE id = ?'),
+    keyByHash: db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE hash = ?'),
+    keyList: db.prepare<[string], ApiKeyRow>(
+      'SELECT * FROM api_keys WHERE account_id = ? AND deleted_at IS NULL ORDER BY created_at, id',
+    ),
+    keyListAll: db.prepare<[string], ApiKeyRow>(
+      'SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, id',
+    ),
+    keyCountLive: db.prepare<[string], { n: number }>(
+      'SELECT count(*) AS n FROM api_keys WHERE account_id = ? AND deleted_at IS NULL',
+    ),
+    keyDelete: db.prepare(
+      `UPDATE api_keys SET deleted_at = @at,
+         revocation_seq = (SELECT coalesce(max(revocation_seq), 0) + 1 FROM api_keys)
+       WHERE id = @id AND deleted_at IS NULL`,
+    ),
+    keyUse: db.prepare(
+      `UPDATE api_keys SET last_used_at = @at
+       WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)`,
+    ),
+    keyRevokedSince: db.prepare<[number], { id: string; deleted_at: number; revocation_seq: number }>(
+      `SELECT id, deleted_at, revocation_seq FROM api_keys
+       WHERE revocation_seq > ? ORDER BY revocation_seq`,
+    ),
+    popInsert: db.prepare(
+      'INSERT INTO pops (id, account_id, name, created_at) VALUES (@id, @accountId, @name, @createdAt)',
+    ),
+    popGet: db.prepare('SELECT * FROM pops WHERE id = ?'),
+    popList: db.prepare('SELECT * FROM pops WHERE account_id = ? ORDER BY created_at, id'),
+    signingInsert: db.prepare(
+      `INSERT INTO signing_keys (kid, alg, private_jwk, public_jwk, created_at, retired_at)
+       VALUES (@kid, @alg, @privateJwk, @publicJwk, @createdAt, @retiredAt)`,
+    ),
+    signingList: db.prepare<[], SigningKeyRow>('SELECT * FROM signing_keys ORDER BY created_at, kid'),
+    signingRetire: db.prepare(
+      'UPDATE signing_keys SET retired_at = @at WHERE kid <> @kid AND retired_at IS NULL',
+    ),
+    signingPrune: db.prepare('DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?'),
+    settingGet: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE name = ?'),
+    settingInsert: db.prepare('INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)'),
+    oidcUpsert: db.prepare(
+      `INSERT OR REPLACE INTO oidc_artifacts (model, id, payload, uid, user_code, grant_id, expires_at)
+       VALUES (@model, @id, @payload, @uid, @userCode, @grantId, @expiresAt)`,
+    ),
+    oidcFind: db.prepare<[string, string, number], { payload: string }>(
+      `SELECT payload FROM oidc_artifacts
+       WHERE model = ? AND id = ? AND (expires_at IS NULL OR expires_at > ?)`,
+    ),
+    oidcByUid: db.prepare<[string, string, number], { payload: string }>(
+      `SELECT payload FROM oidc_artifacts
+       WHERE model = ? AND uid = ? AND (expires_at IS NULL OR expires_at > ?)`,
+    ),
+    oidcByUserCode: db.prepare<[string, string, number], { payload: string }>(
+      `SELECT payload FROM oidc_artifacts
+       WHERE model = ? AND user_code = ? AND (expires_at IS NULL OR expires_at > ?)`,
+    ),
+    oidcConsume: db.prepare(
+      `UPDATE oidc_artifacts SET payload = json_set(payload, '$.consumed', ?)
+       WHERE model = ? AND id = ?`,
+    ),
+    oidcDestroy: db.prepare('DELETE FROM oidc_artifacts WHERE model = ? AND id = ?'),
+    oidcRevokeGrant: db.prepare('DELETE FROM oidc_artifacts WHERE grant_id = ?'),
+    oidcPurge: db.prepare('DELETE FROM oidc_artifacts WHERE expires_at IS NOT NULL AND expires_at <= ?'),
+  }
+
+  const recordUses = db.transaction((uses: ReadonlyArray<{ id: string; at: number }>) => {
+    for (const use of uses) s.keyUse.run(use)
+  })
+  const parsePayload = (row: { payload: string } | undefined) =>
+    row ? (JSON.parse(row.payload) as OidcPayload) : undefined
+  let closed = false
+
+  return {
+    description: `sqlite:${options.filename}`,
+    accounts: {
+      async create(record) {
+        insert(() => s.accountInsert.run(record), 'account')
+      },
+      async get(id) {
+        return toAccount(s.accountGet.get(id) as Record<string, unknown> | undefined)
+      },
+      async findByEmail(email) {
+        return toAccount(s.accountByEmail.get(email) as Record<string, unknown> | undefined)
+      },
+      async list() {
+        return (s.accountList.all() as Record<string, unknown>[]).map((row) => toAccount(row)!)
+      },
+    },
+    apiKeys: {
+      async create(record) {
+        insert(() => s.keyInsert.run(record), 'api key')
+      },
+      async get(id) {
+        return toApiKey(s.keyGet.get(id))
+      },
+      async findByHash(hash) {
+        return toApiKey(s.keyByHash.get(hash))
+      },
+      async list(accountId, listOptions = {}) {
+        const rows = (listOptions.includeDeleted ? s.keyListAll : s.keyList).all(accountId)
+        return rows.map((row) => toApiKey(row)!)
+      },
+      async countLive(accountId) {
+        return s.keyCountLive.get(accountId)?.n ?? 0
+      },
+      async markDeleted(id, at) {
+        return s.keyDelete.run({ id, at }).changes === 1
+      },
+      async recordUse(uses) {
+        if (uses.length > 0) recordUses(uses)
+      },
+      async revokedSince(cursor) {
+        const rows = s.keyRevokedSince.all(cursor)
+        return {
+          revoked: rows.map((row) => ({ id: row.id, deletedAt: row.deleted_at })),
+          cursor: rows.length > 0 ? rows[rows.length - 1]!.revocation_seq : cursor,
+        }
+      },
+    },
+    pops: {
+      async create(record) {
+        insert(() => s.popInsert.run(record), 'pop')
+      },
+      async get(id) {
+        return toPop(s.popGet.get(id) as Record<string, unknown> | undefined)
+      },
+      async list(accountId) {
+        return (s.popList.all(accountId) as Record<string, unknown>[]).map((row) => toPop(row)!)
+      },
+    },
+    signingKeys: {
+      async create(record) {
+        insert(
+          () =>
+            s.signingInsert.run({
+              ...record,
+              privateJwk: JSON.stringify(record.privateJwk),
+              publicJwk: JSON.stringify(record.publicJwk),
+            }),
+          'signing key',
+        )
+      },
+      async list() {
+        return s.signingList.all().map(toSigningKey)
+      },
+      async retireAllExcept(kid, at) {
+        s.signingRetire.run({ kid, at })
+      },
+      async prune(before) {
+        return s.signingPrune.run(before).changes
+      },
+    },
+    settings: {
+      async get(name) {
+        return s.settingGet.get(name)?.value
+      },
+      async setIfAbsent(name, value) {
+        s.settingInsert.run(name, value)
+        return s.settingGet.get(name)!.value
+      },
+    },
+    oidc: {
+      async upsert(model, id, payload, expiresInSeconds) {
+        s.oidcUpsert.run({
+          model,
+          id,
+          payload: JSON.stringify(payload),
+          uid: payload.uid ?? null,
+          userCode: payload.userCode ?? null,
+          grantId: payload.grantId ?? null,
+          expiresAt: expiresInSeconds ? now() + expiresInSeconds * 1000 : null,
+        })
+      },
+      async find(model, id) {
+        return parsePayload(s.oidcFind.get(model, id, now()))
+      },
+      async findByUid(model, uid) {
+        return parsePayload(s.oidcByUid.get(model, uid, now()))
+      },
+      async findByUserCode(model, userCode) {
+        return parsePayload(s.oidcByUserCode.get(model, userCode, now()))
+      },
+      async consume(model, id) {
+        s.oidcConsume.run(Math.floor(now() / 1000), model, id)
+      },
+      async destroy(model, id) {
+        s.oidcDestroy.run(model, id)
+      },
+      async revokeByGrantId(grantId) {
+        s.oidcRevokeGrant.run(grantId)
+      },
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      s.oidcPurge.run(now())
+      db.close()
+    },
+  }
+}

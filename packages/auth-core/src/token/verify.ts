@@ -1,0 +1,125 @@
+import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type KeyObject } from 'jose'
+import { TokenClaimInvalid, TokenExpired, TokenInvalid, TokenRevoked } from '../errors.js'
+import { epochSeconds, type Clock } from '../lib/time.js'
+import { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from './claims.js'
+import type { Keyring } from './keyring.js'
+import type { RevocationList } from './revocation-list.js'
+
+/** Where verification keys come from: a keyring in process, or a jose key getter (remote JWKS). */
+export type VerificationKeySource = Keyring | JWTVerifyGetKey
+
+/** Options of {@link createAccessTokenVerifier}. */
+export interface AccessTokenVerifierOptions {
+  /** The expected `iss`. */
+  issuer: string
+  /** The expected `aud` (one of). */
+  audience: string | string[]
+  /**
+   * The keys: a {@link Keyring} in process, or `createRemoteJWKSet(new URL(jwksUri))` from jose for
+   * a remote issuer (fetched once, cached, refreshed on an unknown `kid`).
+   */
+  keys: VerificationKeySource
+  /** Deleted API keys; a token whose `key_id` is listed is refused. Default: no revocation check. */
+  revocations?: RevocationList
+  /** Accepted algorithms. Default is `['EdDSA', 'ES256']`; `none` and HMAC are never accepted. */
+  algorithms?: Array<'EdDSA' | 'ES256'>
+  /** Allowed clock skew (in seconds) for `exp`, `nbf` and `iat`. Default is 5. */
+  clockToleranceSeconds?: number
+  /** Clock (ms). Default is `Date.now`. */
+  now?: Clock
+}
+
+/** A verified access token. */
+export interface VerifiedAccessToken {
+  /** The verified claims. */
+  readonly claims: AccessTokenClaims
+  /** The scopes, split. */
+  readonly scopes: readonly string[]
+}
+
+/** Verifies access tokens. */
+export type AccessTokenVerifier = (token: string) => Promise<VerifiedAccessToken>
+
+function isKeyring(source: VerificationKeySource): source is Keyring {
+  return typeof source === 'object' && source !== null && 'verificationKey' in source
+}
+
+function keyGetter(source: VerificationKeySource): JWTVerifyGetKey {
+  if (!isKeyring(source)) return source
+  return (header): KeyObject => {
+    const key = header.kid === undefined ? undefined : source.verificationKey(header.kid)
+    if (!key || key.alg !== header.alg) {
+      throw new joseErrors.JWKSNoMatchingKey('no applicable key found in the JSON Web Key Set')
+    }
+    return key.key
+  }
+}
+
+/** Maps jose's errors to auth-core's. The token itself never appears in a message. */
+function toAuthCoreError(err: unknown): Error {
+  if (err instanceof joseErrors.JWTExpired) return new TokenExpired('access token has expired', { cause: err })
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    return new TokenClaimInvalid(`access token "${err.claim}" claim is invalid`, err.claim, { cause: err })
+  }
+  if (err instanceof joseErrors.JOSEError) {
+    return new TokenInvalid('access token is malformed or its signature does not verify', { cause: err })
+  }
+  return err as Error
+}
+
+const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'key_id'] as const
+
+/**
+ * Creates a verifier of access tokens for a resource server. It checks, in order:
+ * - the JWS: compact form, an allowed `alg` (never `none`), a known `kid`, a valid signature;
+ * - `typ` is `at+jwt`;
+ * - `iss` and `aud` match, `exp` is in the future and `nbf`/`iat` not in it (with tolerance);
+ * - the required claims are present (`sub`, `jti`, `key_id`, …);
+ * - the API key the token derives from was not deleted (from the in-memory revocation list).
+ *
+ * @example
+ * ```ts
+ * const verify = createAccessTokenVerifier({ issuer, audience, keys: keyring, revocations })
+ * const { claims } = await verify(bearer)
+ * ```
+ */
+export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
+  const getKey = keyGetter(options.keys)
+  const algorithms = options.algorithms ?? ['EdDSA', 'ES256']
+  const now = options.now
+  const clockTolerance = options.clockToleranceSeconds ?? 5
+  const { revocations } = options
+
+  return async function verifyAccessToken(token) {
+    if (typeof token !== 'string' || token.length === 0) {
+      throw new TokenInvalid('access token must be a non-empty string')
+    }
+    let payload: Record<string, unknown>
+    try {
+      const result = await jwtVerify(token, getKey, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms,
+        typ: ACCESS_TOKEN_TYPE,
+        clockTolerance,
+        requiredClaims: [...REQUIRED_CLAIMS],
+        ...(now ? { currentDate: new Date(now()) } : {}),
+      })
+      payload = result.payload
+    } catch (err) {
+      throw toAuthCoreError(err)
+    }
+    if (typeof payload.key_id !== 'string' || typeof payload.sub !== 'string') {
+      throw new TokenClaimInvalid('access token "key_id" claim is invalid', 'key_id')
+    }
+    if (typeof payload.iat === 'number' && payload.iat > epochSeconds((now ?? Date.now)()) + clockTolerance) {
+      throw new TokenClaimInvalid('access token "iat" claim is in the future', 'iat')
+    }
+    if (revocations?.isRevoked(payload.key_id)) {
+      throw new TokenRevoked('access token was derived from an api key that has been deleted')
+    }
+    const claims = payload as unknown as AccessTokenClaims
+    const scopes = typeof claims.scope === 'string' && claims.scope ? claims.scope.split(' ') : []
+    return { claims, scopes }
+  }
+}
