@@ -9,7 +9,6 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { DATABASE_FILENAME, DEFAULT_DATA_DIR } from './config/defaults.js'
 import { OAuthError } from './http/errors.js'
 import { toOAuthError } from './http/error-handler.js'
-import { startServer } from './main.js'
 import { DEFAULT_KEY_EXPIRY, KEY_EXPIRY_CHOICES, type KeyView } from './services/keys.js'
 import { openServices, type Services } from './services/services.js'
 import { openStore } from './services/store.js'
@@ -66,6 +65,8 @@ export function buildCli(): Command {
     .addOption(new Option('--log-level <level>', 'log level').env('EYEPOP_EMULATOR_LOG_LEVEL').default('info'))
     .action(async (opts) => {
       const dataDir = opts.memory ? null : (opts.dataDir as string)
+      // Loaded here so that the key and Pop commands do not load the OAuth server.
+      const { startServer } = await import('./main.js')
       const running = await startServer({
         host: opts.host,
         port: opts.port,

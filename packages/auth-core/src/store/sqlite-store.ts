@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { mkdirSync } from 'node:fs'
+import { chmodSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import type { JWK } from 'jose'
@@ -202,10 +202,13 @@ function migrate(db: Database.Database): void {
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const now = options.now ?? Date.now
-  if (options.filename !== ':memory:') mkdirSync(dirname(options.filename), { recursive: true })
+  const onDisk = options.filename !== ':memory:' && options.filename !== ''
+  // The file holds the key-hash pepper and the private signing keys: owner only.
+  if (onDisk) mkdirSync(dirname(options.filename), { recursive: true, mode: 0o700 })
   let db: Database.Database
   try {
     db = new Database(options.filename, { timeout: options.busyTimeoutMs ?? 5000 })
+    if (onDisk) chmodSync(options.filename, 0o600)
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = NORMAL')
     db.pragma('foreign_keys = ON')
