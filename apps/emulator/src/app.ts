@@ -133,7 +133,7 @@ export async function createApp(
   app.get('/healthz', function health(_req, res) {
     res.json({ status: 'ok' })
   })
-  app.use(eyepopAuthRoutes({ tokens, maxBodyBytes: config.maxBodyBytes }))
+  app.use(eyepopAuthRoutes({ tokens, store, maxBodyBytes: config.maxBodyBytes }))
   app.use(
     popRoutes({
       verify,

@@ -47,6 +47,11 @@ export type {
 } from './token/verify.js'
 export { createRevocationList } from './token/revocation-list.js'
 export type { RevocationList, RevocationListOptions } from './token/revocation-list.js'
+export { createRemoteRevocationSource } from './token/remote-revocation-source.js'
+export type {
+  RemoteRevocationSourceOptions,
+  RevocationFeedBody,
+} from './token/remote-revocation-source.js'
 
 export { createTokenClient } from './client/token-client.js'
 export type { AccessToken, TokenClient, TokenClientOptions } from './client/token-client.js'

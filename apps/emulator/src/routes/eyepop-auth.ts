@@ -1,3 +1,4 @@
+import type { RevocationFeedBody, Store } from '@eyepop/auth-core'
 import { Router } from 'express'
 import { apiKeyFromBearer } from '../http/bearer.js'
 import { InvalidRequest } from '../http/errors.js'
@@ -10,8 +11,16 @@ import type { TokenService } from '../services/tokens.js'
  * - `POST /v1/auth/authenticate` with the key as `Authorization: Bearer` and no body (SDK 3.x).
  *
  * Both answer 200 `{access_token, token_type: "Bearer", expires_in, expires_at, scope}`.
+ *
+ * And the revocation feed, `GET /v1/auth/revocations?cursor=N`: the ids of deleted API keys after
+ * a cursor, which resource servers in other processes poll (see auth-core's
+ * `createRemoteRevocationSource`). Key ids are not secret, like a certificate revocation list.
  */
-export function eyepopAuthRoutes(deps: { tokens: TokenService; maxBodyBytes: number }): Router {
+export function eyepopAuthRoutes(deps: {
+  tokens: TokenService
+  store: Store
+  maxBodyBytes: number
+}): Router {
   const router = Router()
 
   router.post(
@@ -37,6 +46,20 @@ export function eyepopAuthRoutes(deps: { tokens: TokenService; maxBodyBytes: num
       res.json(await deps.tokens.exchangeApiKey(key))
     },
   )
+
+  router.get('/v1/auth/revocations', async function revocationFeed(req, res) {
+    const raw = req.query.cursor ?? '0'
+    if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw)) {
+      throw new InvalidRequest('cursor must be a non-negative integer')
+    }
+    const page = await deps.store.apiKeys.revokedSince(Number(raw))
+    const body: RevocationFeedBody = {
+      revoked: page.revoked.map((r) => ({ key_id: r.id, deleted_at: r.deletedAt })),
+      cursor: page.cursor,
+    }
+    res.setHeader('Cache-Control', 'no-store')
+    res.json(body)
+  })
 
   return router
 }

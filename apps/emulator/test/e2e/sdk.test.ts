@@ -15,7 +15,9 @@ for (const name of ['EYEPOP_SECRET_KEY', 'EYEPOP_URL', 'EYEPOP_POP_ID', 'EYEPOP_
   delete process.env[name]
 }
 
-const logger = pino({ level: 'silent' })
+// The SDK is typed against its own pino major; a silent logger of ours serves it.
+type SdkLogger = NonNullable<Parameters<typeof EyePop.workerEndpoint>[0]>['logger']
+const logger = pino({ level: 'silent' }) as unknown as SdkLogger
 let dataDir: string
 let emulator: EmulatorProcess
 let key: { id: string; key: string; name: string; createdAt: string; expiresAt: string | null }

@@ -208,11 +208,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   let db: Database.Database
   try {
     db = new Database(options.filename, { timeout: options.busyTimeoutMs ?? 5000 })
-    if (onDisk) chmodSync(options.filename, 0o600)
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = NORMAL')
-    db.pragma('foreign_keys = ON')
-    migrate(db)
+    try {
+      if (onDisk) chmodSync(options.filename, 0o600)
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = NORMAL')
+      db.pragma('foreign_keys = ON')
+      migrate(db)
+    } catch (err) {
+      // A refused or unreadable file must not stay open (holding its WAL) behind the error.
+      db.close()
+      throw err
+    }
   } catch (err) {
     if (err instanceof StoreError) throw err
     throw new StoreError('cannot open the sqlite store', { cause: err })
