@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `eyepop-emulator`: start the emulator, and manage keys and Pops in its data dir. Commands that
  * manage keys and Pops open the same SQLite file as a running emulator, which sees the change at
