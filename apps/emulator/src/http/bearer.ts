@@ -1,7 +1,8 @@
 import type { Request } from 'express'
 import { InvalidClient } from './errors.js'
 
-const BEARER_RE = /^Bearer +(\S+)$/
+// The scheme is case-insensitive (RFC 7235 §2.1).
+const BEARER_RE = /^Bearer +(\S+)$/i
 
 /**
  * The API key presented as `Authorization: Bearer <key>`.

@@ -44,7 +44,8 @@ export class InvalidToken extends OAuthError {
   constructor(description: string, options?: ErrorOptions) {
     super(401, 'invalid_token', description, {
       ...options,
-      challenge: `Bearer realm="eyepop", error="invalid_token", error_description="${description}"`,
+      // A challenge parameter cannot hold `"`, `\` or non-ASCII (RFC 6750 §3).
+      challenge: `Bearer realm="eyepop", error="invalid_token", error_description="${description.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'")}"`,
     })
   }
 }

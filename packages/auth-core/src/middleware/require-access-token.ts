@@ -25,7 +25,13 @@ export interface RequireAccessTokenOptions {
 
 type Next = (err?: unknown) => void
 
-const BEARER_RE = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/
+// The scheme is case-insensitive (RFC 7235 §2.1); the token is RFC 6750 §2.1's b64token.
+const BEARER_RE = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
+
+/** `value` without the characters RFC 6750 §3 forbids in a challenge parameter (`"`, `\`, non-ASCII). */
+function quotable(value: string): string {
+  return value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'")
+}
 
 function challenge(
   res: ServerResponse,
@@ -36,7 +42,7 @@ function challenge(
   scope?: string,
 ): void {
   const params = [`realm="${realm}"`]
-  if (error) params.push(`error="${error}"`, `error_description="${description}"`)
+  if (error) params.push(`error="${error}"`, `error_description="${quotable(description)}"`)
   if (scope) params.push(`scope="${scope}"`)
   res.statusCode = status
   res.setHeader('WWW-Authenticate', `Bearer ${params.join(', ')}`)

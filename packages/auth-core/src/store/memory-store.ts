@@ -1,4 +1,4 @@
-import { Conflict } from '../errors.js'
+import { Conflict, NotFound } from '../errors.js'
 import type {
   AccountRecord,
   ApiKeyRecord,
@@ -81,6 +81,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     },
     apiKeys: {
       async create(record) {
+        if (!accounts.has(record.accountId)) throw new NotFound('api key refers to a record that does not exist')
         if (keys.has(record.id)) throw new Conflict('api key id already exists')
         if (keysByHash.has(record.hash)) throw new Conflict('api key already exists')
         keys.set(record.id, { ...record })
@@ -125,6 +126,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     },
     pops: {
       async create(record) {
+        if (!accounts.has(record.accountId)) throw new NotFound('pop refers to a record that does not exist')
         if (pops.has(record.id)) throw new Conflict('pop id already exists')
         pops.set(record.id, { ...record })
       },

@@ -12,7 +12,7 @@ import { chmodSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import type { JWK } from 'jose'
-import { Conflict, StoreError } from '../errors.js'
+import { Conflict, NotFound, StoreError } from '../errors.js'
 import type {
   AccountRecord,
   ApiKeyRecord,
@@ -167,7 +167,11 @@ function insert(fn: () => unknown, what: string): void {
   try {
     fn()
   } catch (err) {
-    if ((err as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) {
+    const code = (err as { code?: string }).code
+    if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+      throw new NotFound(`${what} refers to a record that does not exist`, { cause: err })
+    }
+    if (code?.startsWith('SQLITE_CONSTRAINT')) {
       throw new Conflict(`${what} already exists`, { cause: err })
     }
     throw err

@@ -129,7 +129,11 @@ export async function loadKeyring(options: LoadKeyringOptions): Promise<Keyring>
       return { keys: [...trusted.values()].map((k) => ({ ...k.record.publicJwk })) }
     },
     verificationKey(kid) {
-      return trusted.get(kid)
+      const key = trusted.get(kid)
+      // A retired key stops verifying once every token it signed has expired, even in a process
+      // that never reloads.
+      if (key?.record.retiredAt != null && key.record.retiredAt + retiredTtlMs < now()) return undefined
+      return key
     },
     async rotate() {
       const record = await generateSigningKey(alg, now())

@@ -1,0 +1,274 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createSqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite-store.js'
+import type { ApiKeyRecord, Store } from '../../src/store/types.js'
+
+/** What only the SQLite store promises: durability, WAL, sharing a file, schema versioning. */
+
+const T0 = Date.UTC(2025, 0, 15, 12)
+const ALICE = '11111111-1111-4111-8111-111111111111'
+
+let dir: string
+let fileCount = 0
+const open: Store[] = []
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'auth-core-sqlite-'))
+})
+
+afterEach(async () => {
+  for (const store of open.splice(0)) await store.close()
+})
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function newFile(): string {
+  return join(dir, `case-${++fileCount}`, 'emulator.db')
+}
+
+function openStore(filename: string, now: () => number = () => T0): Store {
+  const store = createSqliteStore({ filename, now })
+  open.push(store)
+  return store
+}
+
+/** Reads a pragma through a separate, plain connection. */
+function pragma(filename: string, name: string): unknown {
+  const db = new Database(filename, { readonly: true })
+  try {
+    return db.pragma(name, { simple: true })
+  } finally {
+    db.close()
+  }
+}
+
+function thrown(fn: () => unknown): Error & { code?: string } {
+  try {
+    fn()
+  } catch (err) {
+    return err as Error & { code?: string }
+  }
+  throw new Error('expected the call to throw')
+}
+
+const key: ApiKeyRecord = {
+  id: 'key_a',
+  accountId: ALICE,
+  name: 'CI',
+  hash: 'hash-a',
+  hint: 'abcd',
+  createdAt: T0,
+  expiresAt: null,
+  lastUsedAt: null,
+  deletedAt: null,
+}
+
+describe('createSqliteStore()', () => {
+  describe('when opening a new file', () => {
+    it('creates its folder and describes itself by file name', () => {
+      const filename = newFile()
+      const store = openStore(filename)
+      expect(store.description).toBe(`sqlite:${filename}`)
+    })
+
+    it('turns on WAL mode', async () => {
+      const filename = newFile()
+      openStore(filename)
+      expect(pragma(filename, 'journal_mode')).toBe('wal')
+    })
+
+    it('records the current schema version', () => {
+      const filename = newFile()
+      openStore(filename)
+      expect(SQLITE_SCHEMA_VERSION).toBeGreaterThanOrEqual(1)
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+    })
+  })
+
+  describe('persistence', () => {
+    it('keeps every kind of record across close and reopen of the same file', async () => {
+      const filename = newFile()
+      const first = openStore(filename)
+      await first.accounts.create({
+        id: ALICE,
+        email: 'alice@example.com',
+        name: 'Alice',
+        createdAt: T0,
+      })
+      await first.apiKeys.create(key)
+      await first.apiKeys.markDeleted('key_a', T0 + 1)
+      await first.pops.create({ id: 'p1', accountId: ALICE, name: 'pop', createdAt: T0 })
+      await first.settings.setIfAbsent('api_key_pepper', 'secret')
+      await first.oidc.upsert('Session', 's1', { uid: 'u1' }, 3600)
+      await first.close()
+
+      const second = openStore(filename)
+      expect(await second.accounts.findByEmail('alice@example.com')).toMatchObject({ id: ALICE })
+      expect(await second.apiKeys.findByHash('hash-a')).toEqual({ ...key, deletedAt: T0 + 1 })
+      expect((await second.apiKeys.revokedSince(0)).revoked).toEqual([
+        { id: 'key_a', deletedAt: T0 + 1 },
+      ])
+      expect(await second.pops.get('p1')).toMatchObject({ name: 'pop' })
+      expect(await second.settings.setIfAbsent('api_key_pepper', 'other')).toBe('secret')
+      expect(await second.oidc.findByUid('Session', 'u1')).toEqual({ uid: 'u1' })
+    })
+
+    it('purges expired oidc artifacts when it closes', async () => {
+      const filename = newFile()
+      let clock = T0
+      const store = openStore(filename, () => clock)
+      await store.oidc.upsert('Interaction', 'gone', { v: 1 }, 10)
+      await store.oidc.upsert('Interaction', 'kept', { v: 2 }, 3600)
+      clock = T0 + 60_000
+      await store.close()
+      const db = new Database(filename, { readonly: true })
+      try {
+        const ids = db.prepare('SELECT id FROM oidc_artifacts ORDER BY id').pluck().all()
+        expect(ids).toEqual(['kept'])
+      } finally {
+        db.close()
+      }
+    })
+  })
+
+  describe('with two connections on one file (the CLI and the server)', () => {
+    it("sees the other connection's writes at once", async () => {
+      const filename = newFile()
+      const server = openStore(filename)
+      const cli = openStore(filename)
+      await cli.accounts.create({
+        id: ALICE,
+        email: 'alice@example.com',
+        name: 'Alice',
+        createdAt: T0,
+      })
+      await cli.apiKeys.create(key)
+      expect(await server.apiKeys.findByHash('hash-a')).toEqual(key)
+
+      const before = await server.apiKeys.revokedSince(0)
+      expect(await cli.apiKeys.markDeleted('key_a', T0 + 5)).toBe(true)
+      expect((await server.apiKeys.revokedSince(before.cursor)).revoked).toEqual([
+        { id: 'key_a', deletedAt: T0 + 5 },
+      ])
+      expect(await server.apiKeys.markDeleted('key_a', T0 + 6)).toBe(false)
+    })
+
+    it('settles setIfAbsent on the first value written by either', async () => {
+      const filename = newFile()
+      const a = openStore(filename)
+      const b = openStore(filename)
+      const [fromA, fromB] = await Promise.all([
+        a.settings.setIfAbsent('default_account_id', 'from-a'),
+        b.settings.setIfAbsent('default_account_id', 'from-b'),
+      ])
+      expect(fromA).toBe(fromB)
+      expect(await b.settings.get('default_account_id')).toBe(fromA)
+    })
+
+    it('reports a duplicate written by the other connection as ERR_CONFLICT', async () => {
+      const filename = newFile()
+      const a = openStore(filename)
+      const b = openStore(filename)
+      await a.accounts.create({
+        id: ALICE,
+        email: 'alice@example.com',
+        name: 'Alice',
+        createdAt: T0,
+      })
+      await expect(
+        b.accounts.create({ id: 'other', email: 'ALICE@example.com', name: 'A', createdAt: T0 }),
+      ).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
+    })
+
+    it('numbers deletions from both connections in one revocation sequence', async () => {
+      const filename = newFile()
+      const a = openStore(filename)
+      const b = openStore(filename)
+      await a.accounts.create({
+        id: ALICE,
+        email: 'alice@example.com',
+        name: 'Alice',
+        createdAt: T0,
+      })
+      await a.apiKeys.create(key)
+      await a.apiKeys.create({ ...key, id: 'key_b', hash: 'hash-b' })
+      await a.apiKeys.markDeleted('key_a', T0 + 1)
+      const seen = await b.apiKeys.revokedSince(0)
+      await b.apiKeys.markDeleted('key_b', T0 + 2)
+      expect((await a.apiKeys.revokedSince(seen.cursor)).revoked).toEqual([
+        { id: 'key_b', deletedAt: T0 + 2 },
+      ])
+    })
+  })
+
+  describe('schema versioning', () => {
+    it('refuses a database with a newer user_version with ERR_STORE and leaves it as it was', async () => {
+      const filename = newFile()
+      const store = createSqliteStore({ filename })
+      await store.settings.setIfAbsent('name', 'value')
+      await store.close()
+      const db = new Database(filename)
+      db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`)
+      db.close()
+
+      const err = thrown(() => createSqliteStore({ filename }))
+      expect(err).toMatchObject({ code: 'ERR_STORE' })
+      expect(err.message).toMatch(/newer than this software supports/)
+      // The refused connection was closed: the last connection to close removes the WAL file.
+      expect(existsSync(`${filename}-wal`)).toBe(false)
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION + 1)
+    })
+
+    it('migrates idempotently: reopening keeps the version and the data', async () => {
+      const filename = newFile()
+      const first = openStore(filename)
+      await first.settings.setIfAbsent('name', 'value')
+      await first.close()
+      for (let i = 0; i < 3; i++) {
+        const again = openStore(filename)
+        expect(await again.settings.get('name')).toBe('value')
+        await again.close()
+      }
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+    })
+
+    it('lets two connections open a new file at once without running a migration twice', async () => {
+      const filename = newFile()
+      const a = openStore(filename)
+      const b = openStore(filename)
+      await a.settings.setIfAbsent('x', '1')
+      expect(await b.settings.get('x')).toBe('1')
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+    })
+
+    it('migrates an existing empty database at version 0', async () => {
+      const filename = newFile()
+      mkdirSync(join(filename, '..'), { recursive: true })
+      new Database(filename).close()
+      expect(pragma(filename, 'user_version')).toBe(0)
+      const store = openStore(filename)
+      await store.settings.setIfAbsent('x', '1')
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+    })
+  })
+
+  describe('when the file cannot be opened', () => {
+    it('rejects a file that is not a database with ERR_STORE', () => {
+      const filename = newFile()
+      mkdirSync(join(filename, '..'), { recursive: true })
+      writeFileSync(filename, 'this is not a sqlite database, just some text '.repeat(40))
+      expect(thrown(() => createSqliteStore({ filename }))).toMatchObject({ code: 'ERR_STORE' })
+    })
+
+    it('rejects a folder with ERR_STORE', () => {
+      const filename = newFile()
+      mkdirSync(filename, { recursive: true })
+      expect(thrown(() => createSqliteStore({ filename }))).toMatchObject({ code: 'ERR_STORE' })
+    })
+  })
+})

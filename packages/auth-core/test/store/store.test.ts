@@ -1,0 +1,585 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createMemoryStore } from '../../src/store/memory-store.js'
+import { createSqliteStore } from '../../src/store/sqlite-store.js'
+import type { ApiKeyRecord, SigningKeyRecord, Store } from '../../src/store/types.js'
+
+/**
+ * The store contract, run against every implementation: what the emulator, the CLI and the
+ * token route rely on must hold whichever store is configured.
+ */
+
+const T0 = Date.UTC(2025, 0, 15, 12)
+const ALICE = '11111111-1111-4111-8111-111111111111'
+const BOB = '22222222-2222-4222-8222-222222222222'
+
+let dir: string
+let fileCount = 0
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'auth-core-store-'))
+})
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+type StoreFactory = (now: () => number) => Store
+
+const implementations: Array<[string, StoreFactory]> = [
+  ['createMemoryStore', (now) => createMemoryStore({ now })],
+  [
+    'createSqliteStore',
+    (now) => createSqliteStore({ filename: join(dir, `store-${++fileCount}.db`), now }),
+  ],
+]
+
+function apiKey(overrides: Partial<ApiKeyRecord> & { id: string }): ApiKeyRecord {
+  return {
+    accountId: ALICE,
+    name: `key ${overrides.id}`,
+    hash: `hash-${overrides.id}`,
+    hint: 'abcd',
+    createdAt: T0,
+    expiresAt: null,
+    lastUsedAt: null,
+    deletedAt: null,
+    ...overrides,
+  }
+}
+
+function signingKey(
+  kid: string,
+  createdAt: number,
+  retiredAt: number | null = null,
+): SigningKeyRecord {
+  return {
+    kid,
+    alg: 'EdDSA',
+    privateJwk: {
+      kty: 'OKP',
+      crv: 'Ed25519',
+      x: `x-${kid}`,
+      d: `d-${kid}`,
+      kid,
+      alg: 'EdDSA',
+      use: 'sig',
+    },
+    publicJwk: { kty: 'OKP', crv: 'Ed25519', x: `x-${kid}`, kid, alg: 'EdDSA', use: 'sig' },
+    createdAt,
+    retiredAt,
+  }
+}
+
+describe.each(implementations)('%s', (_name, factory) => {
+  let store: Store
+  let clock: number
+
+  beforeEach(async () => {
+    clock = T0
+    store = factory(() => clock)
+    await store.accounts.create({
+      id: ALICE,
+      email: 'alice@example.com',
+      name: 'Alice',
+      createdAt: T0,
+    })
+    await store.accounts.create({
+      id: BOB,
+      email: 'bob@example.com',
+      name: 'Bob',
+      createdAt: T0 - 1000,
+    })
+  })
+
+  afterEach(async () => {
+    await store.close()
+  })
+
+  describe('records of an unknown account', () => {
+    it('rejects an api key or a pop of an account that does not exist with ERR_NOT_FOUND', async () => {
+      const ghost = '33333333-3333-4333-8333-333333333333'
+      await expect(store.apiKeys.create(apiKey({ id: 'key_ghost', accountId: ghost }))).rejects.toMatchObject({
+        code: 'ERR_NOT_FOUND',
+      })
+      await expect(
+        store.pops.create({ id: 'f'.repeat(32), accountId: ghost, name: 'ghost', createdAt: T0 }),
+      ).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' })
+      expect(await store.apiKeys.get('key_ghost')).toBeUndefined()
+    })
+  })
+
+  describe('accounts', () => {
+    it('gets an account by id and by email, ignoring the email case', async () => {
+      const alice = { id: ALICE, email: 'alice@example.com', name: 'Alice', createdAt: T0 }
+      expect(await store.accounts.get(ALICE)).toEqual(alice)
+      expect(await store.accounts.findByEmail('ALICE@Example.com')).toEqual(alice)
+      expect(await store.accounts.get('nobody')).toBeUndefined()
+      expect(await store.accounts.findByEmail('nobody@example.com')).toBeUndefined()
+    })
+
+    it('lists accounts oldest first', async () => {
+      expect((await store.accounts.list()).map((a) => a.id)).toEqual([BOB, ALICE])
+    })
+
+    describe('on a duplicate', () => {
+      it('rejects a duplicate id with ERR_CONFLICT', async () => {
+        await expect(
+          store.accounts.create({
+            id: ALICE,
+            email: 'other@example.com',
+            name: 'x',
+            createdAt: T0,
+          }),
+        ).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
+      })
+
+      it('rejects a duplicate email in another case with ERR_CONFLICT', async () => {
+        await expect(
+          store.accounts.create({ id: 'c', email: 'Alice@EXAMPLE.com', name: 'x', createdAt: T0 }),
+        ).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
+        expect(await store.accounts.list()).toHaveLength(2)
+      })
+    })
+  })
+
+  describe('apiKeys', () => {
+    describe('create() and get()', () => {
+      it('round-trips every field', async () => {
+        const record = apiKey({
+          id: 'key_a',
+          expiresAt: T0 + 5000,
+          lastUsedAt: T0 + 1,
+          name: 'Clé 🚀',
+        })
+        await store.apiKeys.create(record)
+        expect(await store.apiKeys.get('key_a')).toEqual(record)
+        expect(await store.apiKeys.get('key_missing')).toBeUndefined()
+      })
+
+      it('rejects a duplicate id with ERR_CONFLICT', async () => {
+        await store.apiKeys.create(apiKey({ id: 'key_a' }))
+        await expect(
+          store.apiKeys.create(apiKey({ id: 'key_a', hash: 'other' })),
+        ).rejects.toMatchObject({
+          code: 'ERR_CONFLICT',
+        })
+      })
+
+      it('rejects a duplicate hash with ERR_CONFLICT and keeps the first key', async () => {
+        await store.apiKeys.create(apiKey({ id: 'key_a', hash: 'same' }))
+        await expect(
+          store.apiKeys.create(apiKey({ id: 'key_b', hash: 'same' })),
+        ).rejects.toMatchObject({
+          code: 'ERR_CONFLICT',
+        })
+        expect(await store.apiKeys.get('key_b')).toBeUndefined()
+        expect((await store.apiKeys.findByHash('same'))?.id).toBe('key_a')
+      })
+    })
+
+    describe('findByHash()', () => {
+      it('finds a key by its hash, deleted or not', async () => {
+        await store.apiKeys.create(apiKey({ id: 'key_a' }))
+        await store.apiKeys.create(apiKey({ id: 'key_b' }))
+        expect((await store.apiKeys.findByHash('hash-key_b'))?.id).toBe('key_b')
+        await store.apiKeys.markDeleted('key_b', T0 + 1)
+        expect(await store.apiKeys.findByHash('hash-key_b')).toMatchObject({
+          id: 'key_b',
+          deletedAt: T0 + 1,
+        })
+      })
+
+      it('resolves undefined for an unknown hash', async () => {
+        await store.apiKeys.create(apiKey({ id: 'key_a' }))
+        expect(await store.apiKeys.findByHash('hash-key_')).toBeUndefined()
+        expect(await store.apiKeys.findByHash('')).toBeUndefined()
+      })
+    })
+
+    describe('list()', () => {
+      beforeEach(async () => {
+        // Inserted out of order, so ordering comes from createdAt and not insertion.
+        await store.apiKeys.create(apiKey({ id: 'key_2', createdAt: T0 + 2 }))
+        await store.apiKeys.create(apiKey({ id: 'key_0', createdAt: T0 }))
+        await store.apiKeys.create(apiKey({ id: 'key_3', createdAt: T0 + 3 }))
+        await store.apiKeys.create(apiKey({ id: 'key_1', createdAt: T0 + 1 }))
+        await store.apiKeys.create(apiKey({ id: 'key_bob', accountId: BOB, createdAt: T0 - 5 }))
+        await store.apiKeys.markDeleted('key_1', T0 + 10)
+      })
+
+      it("lists an account's live keys, oldest first", async () => {
+        expect((await store.apiKeys.list(ALICE)).map((k) => k.id)).toEqual([
+          'key_0',
+          'key_2',
+          'key_3',
+        ])
+      })
+
+      it('includes deleted keys with includeDeleted', async () => {
+        const keys = await store.apiKeys.list(ALICE, { includeDeleted: true })
+        expect(keys.map((k) => k.id)).toEqual(['key_0', 'key_1', 'key_2', 'key_3'])
+        expect(keys[1]).toMatchObject({ id: 'key_1', deletedAt: T0 + 10 })
+      })
+
+      it('excludes deleted keys with includeDeleted: false', async () => {
+        expect(await store.apiKeys.list(ALICE, { includeDeleted: false })).toHaveLength(3)
+      })
+
+      it('lists nothing for an account without keys', async () => {
+        expect(await store.apiKeys.list('nobody', { includeDeleted: true })).toEqual([])
+      })
+    })
+
+    describe('countLive()', () => {
+      it("counts an account's keys that are not deleted", async () => {
+        await store.apiKeys.create(apiKey({ id: 'key_a' }))
+        await store.apiKeys.create(apiKey({ id: 'key_b' }))
+        await store.apiKeys.create(apiKey({ id: 'key_c' }))
+        await store.apiKeys.create(apiKey({ id: 'key_bob', accountId: BOB }))
+        expect(await store.apiKeys.countLive(ALICE)).toBe(3)
+        await store.apiKeys.markDeleted('key_b', T0)
+        expect(await store.apiKeys.countLive(ALICE)).toBe(2)
+        expect(await store.apiKeys.countLive(BOB)).toBe(1)
+        expect(await store.apiKeys.countLive('nobody')).toBe(0)
+      })
+    })
+
+    describe('markDeleted()', () => {
+      it('resolves true once, then false, and keeps the first deletion time', async () => {
+        await store.apiKeys.create(apiKey({ id: 'key_a' }))
+        expect(await store.apiKeys.markDeleted('key_a', T0 + 1)).toBe(true)
+        expect(await store.apiKeys.markDeleted('key_a', T0 + 2)).toBe(false)
+        expect(await store.apiKeys.markDeleted('key_a', T0 + 3)).toBe(false)
+        expect((await store.apiKeys.get('key_a'))?.deletedAt).toBe(T0 + 1)
+      })
+
+      it('resolves false for an unknown key', async () => {
+        expect(await store.apiKeys.markDeleted('key_missing', T0)).toBe(false)
+      })
+    })
+
+    describe('revokedSince()', () => {
+      beforeEach(async () => {
+        for (const id of ['key_a', 'key_b', 'key_c', 'key_d'])
+          await store.apiKeys.create(apiKey({ id }))
+      })
+
+      it('resolves an empty page when nothing was deleted', async () => {
+        const page = await store.apiKeys.revokedSince(0)
+        expect(page.revoked).toEqual([])
+        expect(await store.apiKeys.revokedSince(page.cursor)).toEqual(page)
+      })
+
+      it('lists every deletion from cursor 0, in deletion order', async () => {
+        await store.apiKeys.markDeleted('key_c', T0 + 5)
+        await store.apiKeys.markDeleted('key_a', T0 + 7)
+        const page = await store.apiKeys.revokedSince(0)
+        expect(page.revoked).toEqual([
+          { id: 'key_c', deletedAt: T0 + 5 },
+          { id: 'key_a', deletedAt: T0 + 7 },
+        ])
+        expect(page.cursor).toBeGreaterThan(0)
+      })
+
+      it('lists only deletions after a returned cursor, then nothing', async () => {
+        await store.apiKeys.markDeleted('key_c', T0 + 5)
+        const first = await store.apiKeys.revokedSince(0)
+        await store.apiKeys.markDeleted('key_a', T0 + 7)
+        await store.apiKeys.markDeleted('key_b', T0 + 8)
+        const second = await store.apiKeys.revokedSince(first.cursor)
+        expect(second.revoked).toEqual([
+          { id: 'key_a', deletedAt: T0 + 7 },
+          { id: 'key_b', deletedAt: T0 + 8 },
+        ])
+        expect(second.cursor).toBeGreaterThan(first.cursor)
+        const third = await store.apiKeys.revokedSince(second.cursor)
+        expect(third).toEqual({ revoked: [], cursor: second.cursor })
+      })
+
+      it('does not list a key twice when it is deleted twice', async () => {
+        await store.apiKeys.markDeleted('key_a', T0 + 1)
+        const first = await store.apiKeys.revokedSince(0)
+        await store.apiKeys.markDeleted('key_a', T0 + 2)
+        expect((await store.apiKeys.revokedSince(0)).revoked).toEqual([
+          { id: 'key_a', deletedAt: T0 + 1 },
+        ])
+        expect((await store.apiKeys.revokedSince(first.cursor)).revoked).toEqual([])
+      })
+
+      it('is not affected by keys deleted with an earlier timestamp later on', async () => {
+        // The cursor follows the order of deletion, not deletedAt, so a late write with an
+        // older clock reading is not skipped.
+        await store.apiKeys.markDeleted('key_a', T0 + 100)
+        const first = await store.apiKeys.revokedSince(0)
+        await store.apiKeys.markDeleted('key_b', T0 + 50)
+        expect((await store.apiKeys.revokedSince(first.cursor)).revoked).toEqual([
+          { id: 'key_b', deletedAt: T0 + 50 },
+        ])
+      })
+    })
+
+    describe('recordUse()', () => {
+      beforeEach(async () => {
+        await store.apiKeys.create(apiKey({ id: 'key_a' }))
+        await store.apiKeys.create(apiKey({ id: 'key_b' }))
+      })
+
+      it('records the last use of several keys in one batch', async () => {
+        await store.apiKeys.recordUse([
+          { id: 'key_a', at: T0 + 10 },
+          { id: 'key_b', at: T0 + 20 },
+        ])
+        expect((await store.apiKeys.get('key_a'))?.lastUsedAt).toBe(T0 + 10)
+        expect((await store.apiKeys.get('key_b'))?.lastUsedAt).toBe(T0 + 20)
+      })
+
+      it('ignores a time older than the stored one', async () => {
+        await store.apiKeys.recordUse([{ id: 'key_a', at: T0 + 10 }])
+        await store.apiKeys.recordUse([{ id: 'key_a', at: T0 + 5 }])
+        expect((await store.apiKeys.get('key_a'))?.lastUsedAt).toBe(T0 + 10)
+        await store.apiKeys.recordUse([{ id: 'key_a', at: T0 + 11 }])
+        expect((await store.apiKeys.get('key_a'))?.lastUsedAt).toBe(T0 + 11)
+      })
+
+      it('keeps the newest time when a batch holds several uses of one key', async () => {
+        await store.apiKeys.recordUse([
+          { id: 'key_a', at: T0 + 30 },
+          { id: 'key_a', at: T0 + 10 },
+          { id: 'key_a', at: T0 + 20 },
+        ])
+        expect((await store.apiKeys.get('key_a'))?.lastUsedAt).toBe(T0 + 30)
+      })
+
+      it('ignores unknown keys and empty batches', async () => {
+        await store.apiKeys.recordUse([{ id: 'key_missing', at: T0 }])
+        await store.apiKeys.recordUse([])
+        expect(await store.apiKeys.get('key_missing')).toBeUndefined()
+        expect((await store.apiKeys.get('key_a'))?.lastUsedAt).toBeNull()
+      })
+    })
+  })
+
+  describe('pops', () => {
+    it('creates, gets and lists Pops per account, oldest first', async () => {
+      await store.pops.create({ id: 'p2', accountId: ALICE, name: 'two', createdAt: T0 + 2 })
+      await store.pops.create({ id: 'p1', accountId: ALICE, name: 'one', createdAt: T0 + 1 })
+      await store.pops.create({ id: 'p3', accountId: BOB, name: 'bob', createdAt: T0 })
+      expect(await store.pops.get('p1')).toEqual({
+        id: 'p1',
+        accountId: ALICE,
+        name: 'one',
+        createdAt: T0 + 1,
+      })
+      expect((await store.pops.list(ALICE)).map((p) => p.id)).toEqual(['p1', 'p2'])
+      expect(await store.pops.get('p-missing')).toBeUndefined()
+    })
+
+    it('rejects a duplicate id with ERR_CONFLICT', async () => {
+      await store.pops.create({ id: 'p1', accountId: ALICE, name: 'one', createdAt: T0 })
+      await expect(
+        store.pops.create({ id: 'p1', accountId: ALICE, name: 'again', createdAt: T0 }),
+      ).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
+    })
+  })
+
+  describe('signingKeys', () => {
+    it('round-trips keys, oldest first, JWKs included', async () => {
+      await store.signingKeys.create(signingKey('k2', T0 + 2))
+      await store.signingKeys.create(signingKey('k1', T0 + 1, T0 + 3))
+      expect(await store.signingKeys.list()).toEqual([
+        signingKey('k1', T0 + 1, T0 + 3),
+        signingKey('k2', T0 + 2),
+      ])
+    })
+
+    it('rejects a duplicate kid with ERR_CONFLICT', async () => {
+      await store.signingKeys.create(signingKey('k1', T0))
+      await expect(store.signingKeys.create(signingKey('k1', T0 + 1))).rejects.toMatchObject({
+        code: 'ERR_CONFLICT',
+      })
+    })
+
+    describe('retireAllExcept()', () => {
+      it('retires every other live key and leaves earlier retirements alone', async () => {
+        await store.signingKeys.create(signingKey('old', T0, T0 + 1))
+        await store.signingKeys.create(signingKey('prev', T0 + 2))
+        await store.signingKeys.create(signingKey('new', T0 + 3))
+        await store.signingKeys.retireAllExcept('new', T0 + 4)
+        const byKid = Object.fromEntries(
+          (await store.signingKeys.list()).map((k) => [k.kid, k.retiredAt]),
+        )
+        expect(byKid).toEqual({ old: T0 + 1, prev: T0 + 4, new: null })
+      })
+    })
+
+    describe('prune()', () => {
+      it('removes keys retired strictly before the time and counts them', async () => {
+        await store.signingKeys.create(signingKey('a', T0, T0 + 10))
+        await store.signingKeys.create(signingKey('b', T0, T0 + 20))
+        await store.signingKeys.create(signingKey('c', T0 + 1))
+        expect(await store.signingKeys.prune(T0 + 20)).toBe(1)
+        expect((await store.signingKeys.list()).map((k) => k.kid)).toEqual(['b', 'c'])
+        expect(await store.signingKeys.prune(T0 + 10_000)).toBe(1)
+        expect((await store.signingKeys.list()).map((k) => k.kid)).toEqual(['c'])
+        expect(await store.signingKeys.prune(T0 + 10_000)).toBe(0)
+      })
+    })
+  })
+
+  describe('settings', () => {
+    it('resolves undefined for an unset setting', async () => {
+      expect(await store.settings.get('pepper')).toBeUndefined()
+    })
+
+    it('sets a setting once: later values lose to the first', async () => {
+      expect(await store.settings.setIfAbsent('pepper', 'first')).toBe('first')
+      expect(await store.settings.setIfAbsent('pepper', 'second')).toBe('first')
+      expect(await store.settings.get('pepper')).toBe('first')
+    })
+
+    it('gives racing callers the same winning value', async () => {
+      const values = Array.from({ length: 10 }, (_, i) => `value-${i}`)
+      const results = await Promise.all(values.map((v) => store.settings.setIfAbsent('account', v)))
+      expect(new Set(results).size).toBe(1)
+      expect(values).toContain(results[0])
+      expect(await store.settings.get('account')).toBe(results[0])
+    })
+
+    it('keeps settings apart by name', async () => {
+      await store.settings.setIfAbsent('a', '1')
+      expect(await store.settings.setIfAbsent('b', '2')).toBe('2')
+    })
+  })
+
+  describe('oidc', () => {
+    describe('upsert() and find()', () => {
+      it('stores a payload per model and id', async () => {
+        await store.oidc.upsert('Session', 's1', { accountId: ALICE, nested: { a: [1, 2] } })
+        await store.oidc.upsert('Grant', 's1', { accountId: BOB })
+        expect(await store.oidc.find('Session', 's1')).toEqual({
+          accountId: ALICE,
+          nested: { a: [1, 2] },
+        })
+        expect(await store.oidc.find('Grant', 's1')).toEqual({ accountId: BOB })
+        expect(await store.oidc.find('Session', 's2')).toBeUndefined()
+        expect(await store.oidc.find('Interaction', 's1')).toBeUndefined()
+      })
+
+      it('replaces the payload on a second upsert', async () => {
+        await store.oidc.upsert('Session', 's1', { v: 1, uid: 'u1' })
+        await store.oidc.upsert('Session', 's1', { v: 2, uid: 'u2' })
+        expect(await store.oidc.find('Session', 's1')).toEqual({ v: 2, uid: 'u2' })
+        expect(await store.oidc.findByUid('Session', 'u1')).toBeUndefined()
+        expect(await store.oidc.findByUid('Session', 'u2')).toEqual({ v: 2, uid: 'u2' })
+      })
+
+      it('does not let a later change to the given payload reach the store', async () => {
+        const payload: Record<string, unknown> = { v: 1 }
+        await store.oidc.upsert('Session', 's1', payload)
+        payload.v = 2
+        expect(await store.oidc.find('Session', 's1')).toEqual({ v: 1 })
+      })
+    })
+
+    describe('expiry', () => {
+      it('finds a payload until expiresInSeconds have passed', async () => {
+        await store.oidc.upsert('AuthorizationCode', 'c1', { uid: 'u1', userCode: 'ABCD-EFGH' }, 60)
+        clock = T0 + 59_999
+        expect(await store.oidc.find('AuthorizationCode', 'c1')).toBeDefined()
+        expect(await store.oidc.findByUid('AuthorizationCode', 'u1')).toBeDefined()
+        expect(await store.oidc.findByUserCode('AuthorizationCode', 'ABCD-EFGH')).toBeDefined()
+        clock = T0 + 60_000
+        expect(await store.oidc.find('AuthorizationCode', 'c1')).toBeUndefined()
+        expect(await store.oidc.findByUid('AuthorizationCode', 'u1')).toBeUndefined()
+        expect(await store.oidc.findByUserCode('AuthorizationCode', 'ABCD-EFGH')).toBeUndefined()
+      })
+
+      it('never expires a payload stored without expiresInSeconds', async () => {
+        await store.oidc.upsert('Client', 'c1', { v: 1 })
+        clock = T0 + 10 * 365 * 86_400_000
+        expect(await store.oidc.find('Client', 'c1')).toEqual({ v: 1 })
+      })
+
+      it('restarts the expiry on upsert', async () => {
+        await store.oidc.upsert('Session', 's1', { v: 1 }, 10)
+        clock = T0 + 9_000
+        await store.oidc.upsert('Session', 's1', { v: 2 }, 10)
+        clock = T0 + 15_000
+        expect(await store.oidc.find('Session', 's1')).toEqual({ v: 2 })
+      })
+    })
+
+    describe('findByUid() and findByUserCode()', () => {
+      it('find a live payload by uid or user code within its model only', async () => {
+        await store.oidc.upsert('Interaction', 'i1', { uid: 'u1' }, 60)
+        await store.oidc.upsert('DeviceCode', 'd1', { userCode: 'WXYZ-1234', uid: 'u9' }, 60)
+        expect(await store.oidc.findByUid('Interaction', 'u1')).toEqual({ uid: 'u1' })
+        expect(await store.oidc.findByUid('Session', 'u1')).toBeUndefined()
+        expect(await store.oidc.findByUserCode('DeviceCode', 'WXYZ-1234')).toEqual({
+          userCode: 'WXYZ-1234',
+          uid: 'u9',
+        })
+        expect(await store.oidc.findByUserCode('Interaction', 'WXYZ-1234')).toBeUndefined()
+        expect(await store.oidc.findByUserCode('DeviceCode', 'nope')).toBeUndefined()
+      })
+    })
+
+    describe('consume()', () => {
+      it('marks a payload consumed at the current time in seconds, keeping its fields', async () => {
+        await store.oidc.upsert('AuthorizationCode', 'c1', { grantId: 'g1', uid: 'u1' }, 60)
+        clock = T0 + 1_500
+        await store.oidc.consume('AuthorizationCode', 'c1')
+        const consumed = Math.floor((T0 + 1_500) / 1000)
+        expect(await store.oidc.find('AuthorizationCode', 'c1')).toEqual({
+          grantId: 'g1',
+          uid: 'u1',
+          consumed,
+        })
+        expect(await store.oidc.findByUid('AuthorizationCode', 'u1')).toMatchObject({ consumed })
+      })
+
+      it('does nothing for an unknown payload', async () => {
+        await store.oidc.consume('AuthorizationCode', 'missing')
+        expect(await store.oidc.find('AuthorizationCode', 'missing')).toBeUndefined()
+      })
+    })
+
+    describe('destroy()', () => {
+      it('removes one payload only', async () => {
+        await store.oidc.upsert('Session', 's1', { uid: 'u1' })
+        await store.oidc.upsert('Session', 's2', { uid: 'u2' })
+        await store.oidc.destroy('Session', 's1')
+        await store.oidc.destroy('Session', 'missing')
+        expect(await store.oidc.find('Session', 's1')).toBeUndefined()
+        expect(await store.oidc.findByUid('Session', 'u1')).toBeUndefined()
+        expect(await store.oidc.find('Session', 's2')).toEqual({ uid: 'u2' })
+      })
+    })
+
+    describe('revokeByGrantId()', () => {
+      it('removes every payload of the grant, in every model, and nothing else', async () => {
+        await store.oidc.upsert('AuthorizationCode', 'c1', { grantId: 'g1' }, 60)
+        await store.oidc.upsert('RefreshToken', 'r1', { grantId: 'g1' }, 60)
+        await store.oidc.upsert('AccessToken', 'a1', { grantId: 'g1' })
+        await store.oidc.upsert('RefreshToken', 'r2', { grantId: 'g2' }, 60)
+        await store.oidc.upsert('Session', 's1', { uid: 'u1' })
+        await store.oidc.revokeByGrantId('g1')
+        expect(await store.oidc.find('AuthorizationCode', 'c1')).toBeUndefined()
+        expect(await store.oidc.find('RefreshToken', 'r1')).toBeUndefined()
+        expect(await store.oidc.find('AccessToken', 'a1')).toBeUndefined()
+        expect(await store.oidc.find('RefreshToken', 'r2')).toEqual({ grantId: 'g2' })
+        expect(await store.oidc.find('Session', 's1')).toEqual({ uid: 'u1' })
+      })
+    })
+  })
+
+  describe('close()', () => {
+    it('can be called twice', async () => {
+      await store.close()
+      await expect(store.close()).resolves.toBeUndefined()
+    })
+  })
+})

@@ -1,0 +1,448 @@
+import { createPublicKey } from 'node:crypto'
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose'
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createMemoryStore } from '../../src/store/memory-store.js'
+import type { Store } from '../../src/store/types.js'
+import { issueAccessToken, type IssueAccessTokenOptions } from '../../src/token/issue.js'
+import { loadKeyring, type Keyring } from '../../src/token/keyring.js'
+import { createRevocationList } from '../../src/token/revocation-list.js'
+import { createAccessTokenVerifier, type VerificationKeySource } from '../../src/token/verify.js'
+
+const T0 = Date.UTC(2025, 0, 15, 12, 0, 0, 250)
+const T0_S = Math.floor(T0 / 1000)
+const ISSUER = 'https://auth.example.test'
+const AUDIENCE = 'https://api.example.test'
+const ACCOUNT_ID = '6f1c2a9e-8d3b-4c5a-9f7e-1b2c3d4e5f60'
+
+let clock: number
+const now = () => clock
+
+let store: Store
+let keyring: Keyring
+let otherKeyring: Keyring
+
+beforeAll(async () => {
+  store = createMemoryStore()
+  keyring = await loadKeyring({ store, now: () => T0 })
+  otherKeyring = await loadKeyring({ store: createMemoryStore(), now: () => T0 })
+})
+
+beforeEach(() => {
+  clock = T0
+})
+
+function issue(overrides: Partial<IssueAccessTokenOptions> = {}) {
+  return issueAccessToken({
+    keyring,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    subject: ACCOUNT_ID,
+    keyId: 'key_live',
+    clientId: 'eyepop-sdk',
+    scopes: ['access:inference-api', 'access:datasets'],
+    ttlSeconds: 3600,
+    now,
+    ...overrides,
+  })
+}
+
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+/** Re-signs `claims` with the keyring's own private key, to build tokens the issuer never would. */
+function signWithKeyring(claims: JWTPayload, header: Record<string, unknown> = {}) {
+  const { signingKey } = keyring
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: signingKey.alg, kid: signingKey.kid, typ: 'at+jwt', ...header })
+    .sign(signingKey.privateKey)
+}
+
+function claimsFor(overrides: JWTPayload = {}): JWTPayload {
+  return {
+    iss: ISSUER,
+    sub: ACCOUNT_ID,
+    aud: AUDIENCE,
+    iat: T0_S,
+    exp: T0_S + 3600,
+    jti: 'jti-1',
+    scope: 'access:inference-api',
+    client_id: 'eyepop-sdk',
+    key_id: 'key_live',
+    ...overrides,
+  }
+}
+
+/** Every 12-character window of the token's segments, at a stride of 4: any echo shows up. */
+function chunks(token: string): string[] {
+  const out: string[] = []
+  for (const part of token.split('.')) {
+    for (let i = 0; i + 12 <= part.length; i += 4) out.push(part.slice(i, i + 12))
+  }
+  return out
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error & { code?: string; claim?: string }> {
+  return p.then(
+    () => {
+      throw new Error('expected a rejection')
+    },
+    (err: unknown) => err as Error & { code?: string; claim?: string },
+  )
+}
+
+describe('issueAccessToken()', () => {
+  it('signs a JWT with typ at+jwt, the alg and the kid of the signing key', async () => {
+    const { accessToken } = await issue()
+    expect(decodeProtectedHeader(accessToken)).toEqual({
+      alg: 'EdDSA',
+      kid: keyring.signingKey.kid,
+      typ: 'at+jwt',
+    })
+  })
+
+  it('carries every claim, in seconds, and reports its lifetime', async () => {
+    const result = await issue()
+    const claims = decodeJwt(result.accessToken)
+    expect(claims).toEqual({
+      iss: ISSUER,
+      sub: ACCOUNT_ID,
+      aud: AUDIENCE,
+      iat: T0_S,
+      exp: T0_S + 3600,
+      jti: expect.stringMatching(/^[0-9A-Za-z]{22}$/),
+      scope: 'access:inference-api access:datasets',
+      client_id: 'eyepop-sdk',
+      key_id: 'key_live',
+    })
+    expect(result.claims).toEqual(claims)
+    expect(result.expiresIn).toBe(3600)
+    expect(result.expiresAt).toBe((T0_S + 3600) * 1000)
+  })
+
+  it('gives every token its own jti', async () => {
+    const a = await issue()
+    const b = await issue()
+    expect(a.claims.jti).not.toBe(b.claims.jti)
+  })
+
+  describe('with notAfter', () => {
+    it('caps exp at notAfter when it comes first', async () => {
+      const result = await issue({ notAfter: T0 + 600_000 })
+      expect(result.claims.exp).toBe(T0_S + 600)
+      expect(result.expiresIn).toBe(600)
+      expect(decodeJwt(result.accessToken).exp).toBe(T0_S + 600)
+    })
+
+    it('leaves exp alone when notAfter comes later, or is null', async () => {
+      expect((await issue({ notAfter: T0 + 7_200_000 })).claims.exp).toBe(T0_S + 3600)
+      expect((await issue({ notAfter: null })).claims.exp).toBe(T0_S + 3600)
+    })
+  })
+
+  describe('with an invalid ttlSeconds', () => {
+    it.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])(
+      'throws a TypeError for %s',
+      async (ttlSeconds) => {
+        await expect(issue({ ttlSeconds })).rejects.toThrow(TypeError)
+        await expect(issue({ ttlSeconds })).rejects.toThrow(
+          '"ttlSeconds" option must be a positive integer',
+        )
+      },
+    )
+  })
+})
+
+const keySources: Array<[string, () => VerificationKeySource]> = [
+  ['a keyring', () => keyring],
+  ['a remote-style JWKS (createLocalJWKSet)', () => createLocalJWKSet(keyring.jwks())],
+]
+
+describe.each(keySources)('createAccessTokenVerifier() against %s', (_label, keys) => {
+  const verifier = (options: { audience?: string | string[]; issuer?: string } = {}) =>
+    createAccessTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: keys(), now, ...options })
+
+  describe('with a valid token', () => {
+    it('resolves the claims and the scopes', async () => {
+      const { accessToken, claims } = await issue()
+      await expect(verifier()(accessToken)).resolves.toEqual({
+        claims,
+        scopes: ['access:inference-api', 'access:datasets'],
+      })
+    })
+
+    it('resolves an empty scope list for a token without scopes', async () => {
+      const { accessToken } = await issue({ scopes: [] })
+      await expect(verifier()(accessToken)).resolves.toMatchObject({ scopes: [] })
+    })
+
+    it('accepts a token for one of several audiences', async () => {
+      const { accessToken } = await issue({ audience: ['https://other.example.test', AUDIENCE] })
+      await expect(verifier()(accessToken)).resolves.toBeDefined()
+      const { accessToken: single } = await issue()
+      await expect(
+        verifier({ audience: ['https://x.example.test', AUDIENCE] })(single),
+      ).resolves.toBeDefined()
+    })
+
+    it('accepts it within 5 seconds of clock tolerance past exp', async () => {
+      const { accessToken } = await issue()
+      clock = (T0_S + 3600 + 5) * 1000 - 1
+      await expect(verifier()(accessToken)).resolves.toBeDefined()
+    })
+
+    it('accepts an ES256 token from a keyring that rotated to ES256', async () => {
+      const esStore = createMemoryStore()
+      const es = await loadKeyring({ store: esStore, alg: 'ES256', now })
+      const { accessToken } = await issue({ keyring: es })
+      const esKeys = keys() === keyring ? es : createLocalJWKSet(es.jwks())
+      const verify = createAccessTokenVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        keys: esKeys,
+        now,
+      })
+      await expect(verify(accessToken)).resolves.toBeDefined()
+    })
+  })
+
+  describe('with a forged or broken token', () => {
+    it('rejects a tampered payload with ERR_TOKEN_INVALID', async () => {
+      const { accessToken } = await issue()
+      const [header, payload, signature] = accessToken.split('.')
+      const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString())
+      const tampered = [header, b64url({ ...claims, sub: 'someone-else' }), signature].join('.')
+      await expect(verifier()(tampered)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+    })
+
+    it('rejects a tampered signature with ERR_TOKEN_INVALID', async () => {
+      const { accessToken } = await issue()
+      const last = accessToken.at(-2) === 'A' ? 'B' : 'A'
+      const tampered = accessToken.slice(0, -2) + last + accessToken.at(-1)
+      await expect(verifier()(tampered)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+    })
+
+    it('rejects a token signed by another keyring with ERR_TOKEN_INVALID', async () => {
+      const { accessToken } = await issue({ keyring: otherKeyring })
+      await expect(verifier()(accessToken)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+    })
+
+    it("rejects a token signed by another key under this keyring's kid with ERR_TOKEN_INVALID", async () => {
+      const forged = await new SignJWT(claimsFor())
+        .setProtectedHeader({ alg: 'EdDSA', kid: keyring.signingKey.kid, typ: 'at+jwt' })
+        .sign(otherKeyring.signingKey.privateKey)
+      await expect(verifier()(forged)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+    })
+
+    it('rejects an unsigned alg "none" token with ERR_TOKEN_INVALID', async () => {
+      const header = { alg: 'none', typ: 'at+jwt', kid: keyring.signingKey.kid }
+      const unsigned = `${b64url(header)}.${b64url(claimsFor())}.`
+      await expect(verifier()(unsigned)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+    })
+
+    it('rejects an HS256 token keyed with the public key bytes with ERR_TOKEN_INVALID', async () => {
+      const publicKey = createPublicKey(keyring.signingKey.privateKey)
+      const secrets = [
+        Buffer.from(publicKey.export({ type: 'spki', format: 'pem' }) as string),
+        publicKey.export({ type: 'spki', format: 'der' }),
+        Buffer.from(JSON.stringify(keyring.jwks().keys[0])),
+        Buffer.from(keyring.jwks().keys[0]!.x!, 'base64url'),
+      ]
+      for (const secret of secrets) {
+        const forged = await new SignJWT(claimsFor())
+          .setProtectedHeader({ alg: 'HS256', kid: keyring.signingKey.kid, typ: 'at+jwt' })
+          .sign(new Uint8Array(secret))
+        await expect(verifier()(forged)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+      }
+    })
+
+    it('rejects a token whose header names an alg the key is not for with ERR_TOKEN_INVALID', async () => {
+      const { accessToken } = await issue()
+      const [, payload, signature] = accessToken.split('.')
+      const header = { alg: 'ES256', kid: keyring.signingKey.kid, typ: 'at+jwt' }
+      await expect(verifier()(`${b64url(header)}.${payload}.${signature}`)).rejects.toMatchObject({
+        code: 'ERR_TOKEN_INVALID',
+      })
+    })
+
+    it.each([
+      ['a word', 'garbage'],
+      ['two segments', 'abc.def'],
+      ['three empty segments', '..'],
+      ['base64url that is not JSON', 'YWJj.ZGVm.Z2hp'],
+      ['a JWE-shaped value', 'a.b.c.d.e'],
+      ['an api key', `eyp_${'A'.repeat(50)}`],
+      ['a token with a space', 'eyJ hbGci.eyJ.sig'],
+    ])('rejects %s with ERR_TOKEN_INVALID', async (_label, garbage) => {
+      await expect(verifier()(garbage)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+    })
+
+    it('rejects an empty string and non-strings with ERR_TOKEN_INVALID', async () => {
+      await expect(verifier()('')).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+      await expect(verifier()(undefined as unknown as string)).rejects.toMatchObject({
+        code: 'ERR_TOKEN_INVALID',
+      })
+      await expect(verifier()(42 as unknown as string)).rejects.toMatchObject({
+        code: 'ERR_TOKEN_INVALID',
+      })
+    })
+  })
+
+  describe('with a token whose claims do not hold', () => {
+    it('rejects an expired token with ERR_TOKEN_EXPIRED', async () => {
+      const { accessToken } = await issue()
+      clock = (T0_S + 3600 + 5) * 1000
+      await expect(verifier()(accessToken)).rejects.toMatchObject({ code: 'ERR_TOKEN_EXPIRED' })
+    })
+
+    it('rejects a token whose notAfter has passed with ERR_TOKEN_EXPIRED', async () => {
+      const { accessToken } = await issue({ notAfter: T0 + 60_000 })
+      clock = T0 + 120_000
+      await expect(verifier()(accessToken)).rejects.toMatchObject({ code: 'ERR_TOKEN_EXPIRED' })
+    })
+
+    it('rejects a wrong issuer with ERR_TOKEN_CLAIM_INVALID on iss', async () => {
+      const { accessToken } = await issue({ issuer: 'https://evil.example.test' })
+      await expect(verifier()(accessToken)).rejects.toMatchObject({
+        code: 'ERR_TOKEN_CLAIM_INVALID',
+        claim: 'iss',
+      })
+    })
+
+    it('rejects a wrong audience with ERR_TOKEN_CLAIM_INVALID on aud', async () => {
+      const { accessToken } = await issue({ audience: 'https://other.example.test' })
+      await expect(verifier()(accessToken)).rejects.toMatchObject({
+        code: 'ERR_TOKEN_CLAIM_INVALID',
+        claim: 'aud',
+      })
+    })
+
+    it('rejects an iat in the future with ERR_TOKEN_CLAIM_INVALID on iat', async () => {
+      const { accessToken } = await issue({ now: () => T0 + 60_000 })
+      await expect(verifier()(accessToken)).rejects.toMatchObject({
+        code: 'ERR_TOKEN_CLAIM_INVALID',
+        claim: 'iat',
+      })
+    })
+
+    it('accepts an iat up to 5 seconds in the future (clock skew)', async () => {
+      const { accessToken } = await issue({ now: () => T0 + 5_000 })
+      await expect(verifier()(accessToken)).resolves.toBeDefined()
+    })
+
+    it('rejects a token not yet valid (nbf) with ERR_TOKEN_CLAIM_INVALID on nbf', async () => {
+      const token = await signWithKeyring(claimsFor({ nbf: T0_S + 60 }))
+      await expect(verifier()(token)).rejects.toMatchObject({
+        code: 'ERR_TOKEN_CLAIM_INVALID',
+        claim: 'nbf',
+      })
+    })
+
+    it.each(['key_id', 'sub', 'jti', 'exp', 'iat'])(
+      'rejects a token without %s with ERR_TOKEN_CLAIM_INVALID on that claim',
+      async (claim) => {
+        const claims = claimsFor()
+        delete claims[claim]
+        const token = await signWithKeyring(claims)
+        await expect(verifier()(token)).rejects.toMatchObject({
+          code: 'ERR_TOKEN_CLAIM_INVALID',
+          claim,
+        })
+      },
+    )
+
+    it('rejects a non-string key_id with ERR_TOKEN_CLAIM_INVALID on key_id', async () => {
+      const token = await signWithKeyring(claimsFor({ key_id: 42 }))
+      await expect(verifier()(token)).rejects.toMatchObject({
+        code: 'ERR_TOKEN_CLAIM_INVALID',
+        claim: 'key_id',
+      })
+    })
+
+    it('rejects a token of another type (an ID token) with ERR_TOKEN_CLAIM_INVALID on typ', async () => {
+      const token = await signWithKeyring(claimsFor(), { typ: 'JWT' })
+      await expect(verifier()(token)).rejects.toMatchObject({
+        code: 'ERR_TOKEN_CLAIM_INVALID',
+        claim: 'typ',
+      })
+    })
+  })
+
+  describe('error messages', () => {
+    it('never contain the token or any of its parts', async () => {
+      const { accessToken } = await issue()
+      const [header, payload, signature] = accessToken.split('.')
+      const { accessToken: wrongAudience } = await issue({ audience: 'https://other.example.test' })
+      const { accessToken: foreign } = await issue({ keyring: otherKeyring })
+      const { accessToken: future } = await issue({ now: () => T0 + 60_000 })
+      const cases = [
+        { token: `${header}.${b64url({ sub: 'x' })}.${signature}`, at: T0 },
+        { token: accessToken, at: T0 + 7_200_000 },
+        { token: wrongAudience, at: T0 },
+        { token: foreign, at: T0 },
+        { token: future, at: T0 },
+        { token: `${accessToken}x`, at: T0 },
+        { token: `${header}.${payload}`, at: T0 },
+      ]
+      for (const { token, at } of cases) {
+        clock = at
+        const err = await rejection(verifier()(token))
+        expect(err.code).toMatch(/^ERR_TOKEN_/)
+        const messages = [err.message, String(err), (err.cause as Error | undefined)?.message ?? '']
+        for (const message of messages) {
+          for (const chunk of chunks(token)) expect(message).not.toContain(chunk)
+        }
+      }
+    })
+  })
+})
+
+describe('createAccessTokenVerifier() with a revocation list', () => {
+  it('rejects a token of a deleted api key with ERR_TOKEN_REVOKED, and only that key', async () => {
+    const revStore = createMemoryStore()
+    await revStore.accounts.create({
+      id: ACCOUNT_ID,
+      email: 'a@example.com',
+      name: 'A',
+      createdAt: T0,
+    })
+    for (const id of ['key_live', 'key_gone']) {
+      await revStore.apiKeys.create({
+        id,
+        accountId: ACCOUNT_ID,
+        name: id,
+        hash: `hash-${id}`,
+        hint: 'abcd',
+        createdAt: T0,
+        expiresAt: null,
+        lastUsedAt: null,
+        deletedAt: null,
+      })
+    }
+    const revocations = await createRevocationList({
+      source: (cursor) => revStore.apiKeys.revokedSince(cursor),
+      pollIntervalMs: 60_000,
+      now,
+    })
+    try {
+      const verify = createAccessTokenVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        keys: keyring,
+        revocations,
+        now,
+      })
+      const { accessToken: live } = await issue({ keyId: 'key_live' })
+      const { accessToken: gone } = await issue({ keyId: 'key_gone' })
+      await expect(verify(gone)).resolves.toBeDefined()
+
+      await revStore.apiKeys.markDeleted('key_gone', T0)
+      await revocations.sync()
+
+      const err = await rejection(verify(gone))
+      expect(err).toMatchObject({ code: 'ERR_TOKEN_REVOKED' })
+      expect(err.message).not.toContain(gone.split('.')[1])
+      await expect(verify(live)).resolves.toBeDefined()
+    } finally {
+      revocations.stop()
+    }
+  })
+})
