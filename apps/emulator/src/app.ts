@@ -89,7 +89,7 @@ export async function createApp(
   const services = await openServices(store, now)
   const keyring = await loadKeyring({ store, now, retiredKeyTtlSeconds: Math.max(86_400, config.tokenTtlSeconds) })
   const revocations = await createRevocationList({
-    source: (cursor) => store.apiKeys.revokedSince(cursor),
+    source: (cursor) => store.revocations.since(cursor),
     pollIntervalMs: config.revocationPollMs,
     retentionSeconds: config.tokenTtlSeconds + 60,
     onError: (err) => logger.error({ err }, 'revocation list poll failed'),

@@ -19,6 +19,7 @@ export type AuthCoreErrorCode =
   | 'ERR_TOKEN_EXPIRED'
   | 'ERR_TOKEN_CLAIM_INVALID'
   | 'ERR_TOKEN_REVOKED'
+  | 'ERR_TOKEN_SCOPE_INSUFFICIENT'
   | 'ERR_TOKEN_REQUEST_FAILED'
   | 'ERR_TOKEN_REQUEST_TIMEOUT'
   | 'ERR_NOT_FOUND'
@@ -87,6 +88,14 @@ export class TokenRevoked extends AuthCoreError {
   static override code: AuthCoreErrorCode = 'ERR_TOKEN_REVOKED'
 }
 
+/**
+ * The access token is valid but does not reach this resource: another Pop than the one a temporary
+ * key is bound to, a browser origin it does not allow, or a missing scope.
+ */
+export class TokenScopeInsufficient extends AuthCoreError {
+  static override code: AuthCoreErrorCode = 'ERR_TOKEN_SCOPE_INSUFFICIENT'
+}
+
 /** A token request was answered with an error, or could not be made. */
 export class TokenRequestFailed extends AuthCoreError {
   static override code: AuthCoreErrorCode = 'ERR_TOKEN_REQUEST_FAILED'
@@ -136,6 +145,7 @@ export type AnyAuthCoreError =
   | TokenExpired
   | TokenClaimInvalid
   | TokenRevoked
+  | TokenScopeInsufficient
   | TokenRequestFailed
   | TokenRequestTimeout
   | NotFound

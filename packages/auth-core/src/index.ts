@@ -25,8 +25,10 @@ export type { VerifyApiKeyOptions } from './api-key/verify.js'
 export {
   ACCESS_TOKEN_TYPE,
   DEFAULT_API_KEY_SCOPES,
+  DEFAULT_TEMPORARY_KEY_SCOPES,
   EYEPOP_SDK_CLIENT_ID,
 } from './token/claims.js'
+export { assertOriginAllowed, assertPopAccess } from './token/access.js'
 export type { AccessTokenClaims } from './token/claims.js'
 export { generateSigningKey, loadKeyring } from './token/keyring.js'
 export type {
@@ -76,7 +78,9 @@ export type {
   PopRecord,
   PopRepository,
   RevocationPage,
+  RevocationRepository,
   RevokedKey,
+  RevokedToken,
   SettingRepository,
   SigningKeyRecord,
   SigningKeyRepository,

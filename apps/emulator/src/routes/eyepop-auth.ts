@@ -12,8 +12,8 @@ import type { TokenService } from '../services/tokens.js'
  *
  * Both answer 200 `{access_token, token_type: "Bearer", expires_in, expires_at, scope}`.
  *
- * And the revocation feed, `GET /v1/auth/revocations?cursor=N`: the ids of deleted API keys after
- * a cursor, which resource servers in other processes poll (see auth-core's
+ * And the revocation feed, `GET /v1/auth/revocations?cursor=N`: the ids of deleted API keys and of
+ * revoked tokens after a cursor, which resource servers in other processes poll (see auth-core's
  * `createRemoteRevocationSource`). Key ids are not secret, like a certificate revocation list.
  */
 export function eyepopAuthRoutes(deps: {
@@ -52,9 +52,14 @@ export function eyepopAuthRoutes(deps: {
     if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw)) {
       throw new InvalidRequest('cursor must be a non-negative integer')
     }
-    const page = await deps.store.apiKeys.revokedSince(Number(raw))
+    const page = await deps.store.revocations.since(Number(raw))
     const body: RevocationFeedBody = {
       revoked: page.revoked.map((r) => ({ key_id: r.id, deleted_at: r.deletedAt })),
+      revoked_tokens: (page.revokedTokens ?? []).map((r) => ({
+        jti: r.jti,
+        revoked_at: r.revokedAt,
+        expires_at: r.expiresAt,
+      })),
       cursor: page.cursor,
     }
     res.setHeader('Cache-Control', 'no-store')

@@ -39,6 +39,7 @@ describe('GET /v1/auth/revocations', () => {
     await services.keys.delete(services.defaultAccount.id, created.id)
     const after = (await request(running.emulator.app).get(`/v1/auth/revocations?cursor=${before.cursor}`).expect(200)).body
     expect(after.revoked).toEqual([{ key_id: created.id, deleted_at: expect.any(Number) }])
+    expect(after.revoked_tokens).toEqual([])
     expect(after.cursor).toBeGreaterThan(before.cursor)
     expect(JSON.stringify(after)).not.toContain(created.key)
   })

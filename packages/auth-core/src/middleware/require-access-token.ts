@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isAuthCoreError } from '../errors.js'
+import { assertOriginAllowed, assertPopAccess } from '../token/access.js'
 import type { AccessTokenVerifier, VerifiedAccessToken } from '../token/verify.js'
 
 /** The verified principal attached to a request by {@link requireAccessToken}. */
@@ -21,6 +22,12 @@ export interface RequireAccessTokenOptions {
   scopes?: readonly string[]
   /** The `realm` of the `WWW-Authenticate` challenge. Default is `eyepop`. */
   realm?: string
+  /**
+   * The Pop a request is about, for Pop-bound temporary keys: a temporary key on another Pop gets
+   * 403. Return `null` for a route that is not about one Pop (temporary keys are refused there),
+   * `undefined` to skip the check. Default: skip.
+   */
+  pop?: (req: IncomingMessage) => string | null | undefined
 }
 
 type Next = (err?: unknown) => void
@@ -58,7 +65,9 @@ function challenge(
  *   (401 with a bare challenge when absent, 400 `invalid_request` when malformed);
  * - the token verifies (signature, `alg`, `iss`, `aud`, expiry, the API key not deleted),
  *   else 401 `invalid_token`;
- * - it carries every required scope, else 403 `insufficient_scope`.
+ * - it carries every required scope, else 403 `insufficient_scope`;
+ * - a temporary key is used on its own Pop and from an origin it allows, else 403
+ *   `insufficient_scope`.
  *
  * On success the principal is attached as `req.auth`.
  *
@@ -100,6 +109,15 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
     const missing = required.filter((scope) => !verified.scopes.includes(scope))
     if (missing.length > 0) {
       challenge(res, 403, realm, 'insufficient_scope', 'access token lacks a required scope', required.join(' '))
+      return
+    }
+    try {
+      const popId = options.pop?.(req)
+      if (popId !== undefined) assertPopAccess(verified.claims, popId)
+      assertOriginAllowed(verified.claims, req.headers.origin)
+    } catch (err) {
+      if (!isAuthCoreError(err)) throw err
+      challenge(res, 403, realm, 'insufficient_scope', err.message)
       return
     }
     ;(req as AuthenticatedRequest).auth = {

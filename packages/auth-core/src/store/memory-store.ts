@@ -5,6 +5,7 @@ import type {
   OidcPayload,
   PopRecord,
   RevokedKey,
+  RevokedToken,
   SigningKeyRecord,
   Store,
 } from './types.js'
@@ -32,7 +33,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const pops = new Map<string, PopRecord>()
   const signingKeys = new Map<string, SigningKeyRecord>()
   const settings = new Map<string, string>()
-  const revocations: RevokedKey[] = []
+  // One ordered feed of key deletions and token revocations; the cursor is an index into it.
+  const feed: Array<{ key: RevokedKey } | { token: RevokedToken }> = []
+  const revokedJtis = new Set<string>()
   const oidc = new Map<string, { payload: OidcPayload; expiresAt: number | null }>()
 
   const oidcKey = (model: string, id: string) => `${model}:${id}`
@@ -108,7 +111,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         const record = keys.get(id)
         if (!record || record.deletedAt !== null) return false
         keys.set(id, { ...record, deletedAt: at })
-        revocations.push({ id, deletedAt: at })
+        feed.push({ key: { id, deletedAt: at } })
         return true
       },
       async recordUse(uses) {
@@ -119,9 +122,24 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
           }
         }
       },
-      async revokedSince(cursor) {
-        const start = Math.max(0, Math.floor(cursor))
-        return { revoked: revocations.slice(start), cursor: revocations.length }
+    },
+    revocations: {
+      async revokeToken(jti, expiresAt, at) {
+        if (revokedJtis.has(jti)) return false
+        revokedJtis.add(jti)
+        feed.push({ token: { jti, revokedAt: at, expiresAt } })
+        return true
+      },
+      async isTokenRevoked(jti) {
+        return revokedJtis.has(jti)
+      },
+      async since(cursor) {
+        const entries = feed.slice(Math.max(0, Math.floor(cursor)))
+        return {
+          revoked: entries.flatMap((e) => ('key' in e ? [e.key] : [])),
+          revokedTokens: entries.flatMap((e) => ('token' in e ? [e.token] : [])),
+          cursor: feed.length,
+        }
       },
     },
     pops: {

@@ -36,7 +36,7 @@ export interface SqliteStoreOptions {
  * The schema migrations, in order. `PRAGMA user_version` records how many have run. Never edit a
  * migration that has shipped: append a new one.
  */
-const MIGRATIONS: readonly string[] = [
+export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE accounts (
     id TEXT PRIMARY KEY,
@@ -90,10 +90,25 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX oidc_artifacts_user_code ON oidc_artifacts(model, user_code);
   CREATE INDEX oidc_artifacts_grant ON oidc_artifacts(grant_id);
   `,
+  // 2: one ordered revocation feed for deleted keys and single revoked tokens (RFC 7009).
+  // api_keys.revocation_seq is kept for old rows and no longer written.
+  `
+  CREATE TABLE revocations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('key', 'token')),
+    subject TEXT NOT NULL,
+    revoked_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    UNIQUE (kind, subject)
+  ) STRICT;
+  INSERT INTO revocations (seq, kind, subject, revoked_at)
+    SELECT revocation_seq, 'key', id, deleted_at FROM api_keys
+    WHERE revocation_seq IS NOT NULL ORDER BY revocation_seq;
+  `,
 ]
 
 /** The schema version this code writes. */
-export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length
+export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length
 
 interface ApiKeyRow {
   id: string
@@ -180,18 +195,18 @@ function insert(fn: () => unknown, what: string): void {
 
 function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number
-  if (version > MIGRATIONS.length) {
+  if (version > SQLITE_MIGRATIONS.length) {
     throw new StoreError(
-      `database schema version ${version} is newer than this software supports (${MIGRATIONS.length})`,
+      `database schema version ${version} is newer than this software supports (${SQLITE_MIGRATIONS.length})`,
     )
   }
-  if (version === MIGRATIONS.length) return
+  if (version === SQLITE_MIGRATIONS.length) return
   // BEGIN IMMEDIATE takes the write lock first, so two processes opening a new file at once
   // cannot both run the same migration.
   db.transaction(() => {
     const current = db.pragma('user_version', { simple: true }) as number
-    for (let i = current; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i]!)
-    db.pragma(`user_version = ${MIGRATIONS.length}`)
+    for (let i = current; i < SQLITE_MIGRATIONS.length; i++) db.exec(SQLITE_MIGRATIONS[i]!)
+    db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`)
   }).immediate()
 }
 
@@ -250,18 +265,22 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     keyCountLive: db.prepare<[string], { n: number }>(
       'SELECT count(*) AS n FROM api_keys WHERE account_id = ? AND deleted_at IS NULL',
     ),
-    keyDelete: db.prepare(
-      `UPDATE api_keys SET deleted_at = @at,
-         revocation_seq = (SELECT coalesce(max(revocation_seq), 0) + 1 FROM api_keys)
-       WHERE id = @id AND deleted_at IS NULL`,
+    keyDelete: db.prepare('UPDATE api_keys SET deleted_at = @at WHERE id = @id AND deleted_at IS NULL'),
+    revocationInsert: db.prepare(
+      `INSERT OR IGNORE INTO revocations (kind, subject, revoked_at, expires_at)
+       VALUES (@kind, @subject, @at, @expiresAt)`,
     ),
+    revocationSince: db.prepare<
+      [number],
+      { seq: number; kind: 'key' | 'token'; subject: string; revoked_at: number; expires_at: number | null }
+    >('SELECT * FROM revocations WHERE seq > ? ORDER BY seq'),
+    tokenRevoked: db.prepare<[string], { n: number }>(
+      "SELECT count(*) AS n FROM revocations WHERE kind = 'token' AND subject = ?",
+    ),
+    revocationPurge: db.prepare("DELETE FROM revocations WHERE kind = 'token' AND expires_at <= ?"),
     keyUse: db.prepare(
       `UPDATE api_keys SET last_used_at = @at
        WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)`,
-    ),
-    keyRevokedSince: db.prepare<[number], { id: string; deleted_at: number; revocation_seq: number }>(
-      `SELECT id, deleted_at, revocation_seq FROM api_keys
-       WHERE revocation_seq > ? ORDER BY revocation_seq`,
     ),
     popInsert: db.prepare(
       'INSERT INTO pops (id, account_id, name, created_at) VALUES (@id, @accountId, @name, @createdAt)',
@@ -304,6 +323,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     oidcPurge: db.prepare('DELETE FROM oidc_artifacts WHERE expires_at IS NOT NULL AND expires_at <= ?'),
   }
 
+  const deleteKey = db.transaction((id: string, at: number): boolean => {
+    if (s.keyDelete.run({ id, at }).changes !== 1) return false
+    s.revocationInsert.run({ kind: 'key', subject: id, at, expiresAt: null })
+    return true
+  })
   const recordUses = db.transaction((uses: ReadonlyArray<{ id: string; at: number }>) => {
     for (const use of uses) s.keyUse.run(use)
   })
@@ -345,16 +369,29 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         return s.keyCountLive.get(accountId)?.n ?? 0
       },
       async markDeleted(id, at) {
-        return s.keyDelete.run({ id, at }).changes === 1
+        return deleteKey(id, at)
       },
       async recordUse(uses) {
         if (uses.length > 0) recordUses(uses)
       },
-      async revokedSince(cursor) {
-        const rows = s.keyRevokedSince.all(cursor)
+    },
+    revocations: {
+      async revokeToken(jti, expiresAt, at) {
+        return s.revocationInsert.run({ kind: 'token', subject: jti, at, expiresAt }).changes === 1
+      },
+      async isTokenRevoked(jti) {
+        return (s.tokenRevoked.get(jti)?.n ?? 0) > 0
+      },
+      async since(cursor) {
+        const rows = s.revocationSince.all(cursor)
         return {
-          revoked: rows.map((row) => ({ id: row.id, deletedAt: row.deleted_at })),
-          cursor: rows.length > 0 ? rows[rows.length - 1]!.revocation_seq : cursor,
+          revoked: rows
+            .filter((row) => row.kind === 'key')
+            .map((row) => ({ id: row.subject, deletedAt: row.revoked_at })),
+          revokedTokens: rows
+            .filter((row) => row.kind === 'token')
+            .map((row) => ({ jti: row.subject, revokedAt: row.revoked_at, expiresAt: row.expires_at ?? 0 })),
+          cursor: rows.length > 0 ? rows[rows.length - 1]!.seq : cursor,
         }
       },
     },
@@ -435,6 +472,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       if (closed) return
       closed = true
       s.oidcPurge.run(now())
+      s.revocationPurge.run(now())
       db.close()
     },
   }

@@ -82,10 +82,22 @@ export interface RevokedKey {
   readonly deletedAt: number
 }
 
+/** A revoked access token (RFC 7009) in the revocation feed. */
+export interface RevokedToken {
+  /** The token's `jti`. */
+  readonly jti: string
+  /** When it was revoked (ms). */
+  readonly revokedAt: number
+  /** When the token expires anyway (ms): the entry is useless after that. */
+  readonly expiresAt: number
+}
+
 /** A page of the revocation feed. */
 export interface RevocationPage {
   /** Keys deleted after the cursor that was asked for, in order. */
   readonly revoked: readonly RevokedKey[]
+  /** Single tokens revoked after the cursor, in order. Absent means none. */
+  readonly revokedTokens?: readonly RevokedToken[]
   /** The cursor to ask with next time. */
   readonly cursor: number
 }
@@ -127,11 +139,22 @@ export interface ApiKeyRepository {
   markDeleted(id: string, at: number): Promise<boolean>
   /** Records last-use times in one batch; a time older than the stored one is ignored. */
   recordUse(uses: ReadonlyArray<{ id: string; at: number }>): Promise<void>
+}
+
+/**
+ * The revocation feed: deleted API keys and single revoked tokens, in one ordered sequence.
+ * Resource servers poll it to stop refused tokens within a second without a call per request.
+ */
+export interface RevocationRepository {
   /**
-   * The keys deleted after `cursor` (0 for all), oldest first, and the next cursor.
-   * Resource servers poll this to stop a deleted key's tokens within a second.
+   * Revokes one access token by its `jti` until `expiresAt`. Resolves `false` when it was already
+   * revoked.
    */
-  revokedSince(cursor: number): Promise<RevocationPage>
+  revokeToken(jti: string, expiresAt: number, at: number): Promise<boolean>
+  /** Whether the token with this `jti` was revoked. */
+  isTokenRevoked(jti: string): Promise<boolean>
+  /** What was revoked after `cursor` (0 for all), oldest first, and the next cursor. */
+  since(cursor: number): Promise<RevocationPage>
 }
 
 /** Pops. */
@@ -199,6 +222,7 @@ export interface Store {
   readonly apiKeys: ApiKeyRepository
   readonly pops: PopRepository
   readonly signingKeys: SigningKeyRepository
+  readonly revocations: RevocationRepository
   readonly settings: SettingRepository
   readonly oidc: OidcArtifactRepository
   /** A short description for logs, e.g. `sqlite:/path/emulator.db` or `memory`. */

@@ -18,10 +18,19 @@ export interface AccessTokenClaims {
   readonly client_id: string
   /** The id of the API key the token derives from. */
   readonly key_id: string
+  /** Marks a temporary key: short-lived, bound to one Pop, handed to a browser or mobile client. */
+  readonly temporary?: true
+  /** The only Pop a temporary key reaches. Absent on server tokens (any Pop of the account). */
+  readonly pop_id?: string
+  /** The browser origins a temporary key may be used from. Absent means any. */
+  readonly allowed_origins?: string[]
 }
 
 /** The scopes a token exchanged from an API key carries: EyePop's inference and data APIs. */
 export const DEFAULT_API_KEY_SCOPES = ['access:inference-api', 'access:datasets'] as const
+
+/** The scopes a temporary key carries unless fewer are asked for: inference only. */
+export const DEFAULT_TEMPORARY_KEY_SCOPES = ['access:inference-api'] as const
 
 /** The OAuth client id of the EyePop SDKs. */
 export const EYEPOP_SDK_CLIENT_ID = 'eyepop-sdk'

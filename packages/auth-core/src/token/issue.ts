@@ -24,6 +24,8 @@ export interface IssueAccessTokenOptions {
   ttlSeconds: number
   /** The token never outlives this time (ms), e.g. its API key's expiry. Default: no cap. */
   notAfter?: number | null
+  /** Issue a temporary key bound to this Pop (for a browser or mobile client). */
+  temporary?: { popId: string; allowedOrigins?: readonly string[] }
   /** Clock (ms). Default is `Date.now`. */
   now?: Clock
 }
@@ -69,6 +71,13 @@ export async function issueAccessToken(options: IssueAccessTokenOptions): Promis
     scope: options.scopes.join(' '),
     client_id: options.clientId,
     key_id: options.keyId,
+    ...(options.temporary && {
+      temporary: true,
+      pop_id: options.temporary.popId,
+      ...(options.temporary.allowedOrigins?.length && {
+        allowed_origins: [...options.temporary.allowedOrigins],
+      }),
+    }),
   }
   const { signingKey } = options.keyring
   const accessToken = await new SignJWT({ ...claims })

@@ -11,14 +11,17 @@ export interface RemoteRevocationSourceOptions {
 
 /** The wire form of the revocation feed (`GET /v1/auth/revocations?cursor=N`). */
 export interface RevocationFeedBody {
+  /** Deleted API keys: their tokens are all refused. */
   revoked: Array<{ key_id: string; deleted_at: number }>
+  /** Single revoked tokens (RFC 7009), with their own expiry (ms). */
+  revoked_tokens: Array<{ jti: string; revoked_at: number; expires_at: number }>
   cursor: number
 }
 
 /**
  * A revocation source for a resource server in another process: it polls the issuer's revocation
- * feed (the list of deleted API key ids, which are not secret, like a certificate revocation
- * list). Pass it to {@link createRevocationList}.
+ * feed (deleted API key ids and revoked token ids, which are not secret, like a certificate
+ * revocation list). Pass it to {@link createRevocationList}.
  *
  * @param url the feed, e.g. `http://127.0.0.1:8700/v1/auth/revocations`
  * @example
@@ -49,6 +52,11 @@ export function createRemoteRevocationSource(
     }
     return {
       revoked: body.revoked.map((r) => ({ id: String(r.key_id), deletedAt: Number(r.deleted_at) })),
+      revokedTokens: (Array.isArray(body.revoked_tokens) ? body.revoked_tokens : []).map((r) => ({
+        jti: String(r.jti),
+        revokedAt: Number(r.revoked_at),
+        expiresAt: Number(r.expires_at),
+      })),
       cursor: body.cursor,
     }
   }

@@ -4,8 +4,8 @@ import type { RevocationPage } from '../store/types.js'
 /** Options of {@link createRevocationList}. */
 export interface RevocationListOptions {
   /**
-   * Reads the keys deleted after a cursor: `store.apiKeys.revokedSince` in process, or a call to
-   * the issuer's revocation feed for a remote resource server.
+   * Reads what was revoked after a cursor: `store.revocations.since` in process, or
+   * {@link createRemoteRevocationSource} for a resource server in another process.
    */
   source: (cursor: number) => Promise<RevocationPage>
   /** How often (in milliseconds) the list polls its source. Default is 250. */
@@ -21,10 +21,12 @@ export interface RevocationListOptions {
   now?: Clock
 }
 
-/** An in-memory, polled set of deleted API key ids. */
+/** An in-memory, polled set of deleted API key ids and revoked token ids. */
 export interface RevocationList {
   /** Whether the API key with this id was deleted. Synchronous: no I/O per request. */
   isRevoked(keyId: string): boolean
+  /** Whether the token with this `jti` was revoked on its own (RFC 7009). Synchronous. */
+  isTokenRevoked(jti: string): boolean
   /** Polls the source now; concurrent calls share one poll. */
   sync(): Promise<void>
   /** When the last successful poll finished (ms), or 0 before the first. */
@@ -45,7 +47,7 @@ export interface RevocationList {
  *
  * @example
  * ```ts
- * const revocations = await createRevocationList({ source: (c) => store.apiKeys.revokedSince(c) })
+ * const revocations = await createRevocationList({ source: (c) => store.revocations.since(c) })
  * ```
  */
 export async function createRevocationList(options: RevocationListOptions): Promise<RevocationList> {
@@ -56,6 +58,7 @@ export async function createRevocationList(options: RevocationListOptions): Prom
   const retentionMs = (options.retentionSeconds ?? 86_400) * 1000
   const now = options.now ?? Date.now
   const revoked = new Map<string, number>()
+  const revokedTokens = new Map<string, number>()
   let cursor = 0
   let syncedAt = 0
   let pending: Promise<void> | undefined
@@ -64,9 +67,13 @@ export async function createRevocationList(options: RevocationListOptions): Prom
   async function poll(): Promise<void> {
     const page = await options.source(cursor)
     for (const entry of page.revoked) revoked.set(entry.id, entry.deletedAt)
+    for (const entry of page.revokedTokens ?? []) revokedTokens.set(entry.jti, entry.expiresAt)
     cursor = page.cursor
-    const horizon = now() - retentionMs
+    const at = now()
+    const horizon = at - retentionMs
     for (const [id, deletedAt] of revoked) if (deletedAt < horizon) revoked.delete(id)
+    // A revoked token needs no entry once it has expired anyway.
+    for (const [jti, expiresAt] of revokedTokens) if (expiresAt < at) revokedTokens.delete(jti)
     syncedAt = now()
   }
 
@@ -85,12 +92,13 @@ export async function createRevocationList(options: RevocationListOptions): Prom
 
   return {
     isRevoked: (keyId) => revoked.has(keyId),
+    isTokenRevoked: (jti) => revokedTokens.has(jti),
     sync,
     get syncedAt() {
       return syncedAt
     },
     get size() {
-      return revoked.size
+      return revoked.size + revokedTokens.size
     },
     stop() {
       if (timer) clearInterval(timer)

@@ -67,6 +67,24 @@ function toAuthCoreError(err: unknown): Error {
   return err as Error
 }
 
+/** A temporary key must name its Pop; its origins, when present, must be strings. */
+function checkTemporaryClaims(payload: Record<string, unknown>): void {
+  if (payload.temporary === undefined) {
+    if (payload.pop_id !== undefined || payload.allowed_origins !== undefined) {
+      throw new TokenClaimInvalid('access token "temporary" claim is missing', 'temporary')
+    }
+    return
+  }
+  if (payload.temporary !== true) throw new TokenClaimInvalid('access token "temporary" claim is invalid', 'temporary')
+  if (typeof payload.pop_id !== 'string' || payload.pop_id === '') {
+    throw new TokenClaimInvalid('access token "pop_id" claim is invalid', 'pop_id')
+  }
+  const origins = payload.allowed_origins
+  if (origins !== undefined && !(Array.isArray(origins) && origins.every((o) => typeof o === 'string'))) {
+    throw new TokenClaimInvalid('access token "allowed_origins" claim is invalid', 'allowed_origins')
+  }
+}
+
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'key_id'] as const
 
 /**
@@ -75,7 +93,9 @@ const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'key_id'] as 
  * - `typ` is `at+jwt`;
  * - `iss` and `aud` match, `exp` is in the future and `nbf`/`iat` not in it (with tolerance);
  * - the required claims are present (`sub`, `jti`, `key_id`, …);
- * - the API key the token derives from was not deleted (from the in-memory revocation list).
+ * - the API key the token derives from was not deleted, and the token itself was not revoked
+ *   (from the in-memory revocation list);
+ * - a temporary key names its Pop (`pop_id`) and its `allowed_origins` are strings.
  *
  * @example
  * ```ts
@@ -118,6 +138,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     if (revocations?.isRevoked(payload.key_id)) {
       throw new TokenRevoked('access token was derived from an api key that has been deleted')
     }
+    if (typeof payload.jti !== 'string') throw new TokenClaimInvalid('access token "jti" claim is invalid', 'jti')
+    if (revocations?.isTokenRevoked(payload.jti)) throw new TokenRevoked('access token has been revoked')
+    checkTemporaryClaims(payload)
     const claims = payload as unknown as AccessTokenClaims
     const scopes = typeof claims.scope === 'string' && claims.scope ? claims.scope.split(' ') : []
     return { claims, scopes }

@@ -89,7 +89,7 @@ beforeAll(async () => {
   store = createMemoryStore()
   keyring = await loadKeyring({ store, now: () => T0 })
   revocations = await createRevocationList({
-    source: (cursor) => store.apiKeys.revokedSince(cursor),
+    source: (cursor) => store.revocations.since(cursor),
     pollIntervalMs: 60_000,
     now: () => clock,
   })

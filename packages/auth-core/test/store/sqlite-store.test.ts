@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createSqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite-store.js'
+import {
+  createSqliteStore,
+  SQLITE_MIGRATIONS,
+  SQLITE_SCHEMA_VERSION,
+} from '../../src/store/sqlite-store.js'
 import type { ApiKeyRecord, Store } from '../../src/store/types.js'
 
 /** What only the SQLite store promises: durability, WAL, sharing a file, schema versioning. */
@@ -110,7 +114,7 @@ describe('createSqliteStore()', () => {
       const second = openStore(filename)
       expect(await second.accounts.findByEmail('alice@example.com')).toMatchObject({ id: ALICE })
       expect(await second.apiKeys.findByHash('hash-a')).toEqual({ ...key, deletedAt: T0 + 1 })
-      expect((await second.apiKeys.revokedSince(0)).revoked).toEqual([
+      expect((await second.revocations.since(0)).revoked).toEqual([
         { id: 'key_a', deletedAt: T0 + 1 },
       ])
       expect(await second.pops.get('p1')).toMatchObject({ name: 'pop' })
@@ -150,9 +154,9 @@ describe('createSqliteStore()', () => {
       await cli.apiKeys.create(key)
       expect(await server.apiKeys.findByHash('hash-a')).toEqual(key)
 
-      const before = await server.apiKeys.revokedSince(0)
+      const before = await server.revocations.since(0)
       expect(await cli.apiKeys.markDeleted('key_a', T0 + 5)).toBe(true)
-      expect((await server.apiKeys.revokedSince(before.cursor)).revoked).toEqual([
+      expect((await server.revocations.since(before.cursor)).revoked).toEqual([
         { id: 'key_a', deletedAt: T0 + 5 },
       ])
       expect(await server.apiKeys.markDeleted('key_a', T0 + 6)).toBe(false)
@@ -198,9 +202,9 @@ describe('createSqliteStore()', () => {
       await a.apiKeys.create(key)
       await a.apiKeys.create({ ...key, id: 'key_b', hash: 'hash-b' })
       await a.apiKeys.markDeleted('key_a', T0 + 1)
-      const seen = await b.apiKeys.revokedSince(0)
+      const seen = await b.revocations.since(0)
       await b.apiKeys.markDeleted('key_b', T0 + 2)
-      expect((await a.apiKeys.revokedSince(seen.cursor)).revoked).toEqual([
+      expect((await a.revocations.since(seen.cursor)).revoked).toEqual([
         { id: 'key_b', deletedAt: T0 + 2 },
       ])
     })
@@ -254,6 +258,38 @@ describe('createSqliteStore()', () => {
       const store = openStore(filename)
       await store.settings.setIfAbsent('x', '1')
       expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+    })
+  })
+
+  describe('migration 2 (the revocation feed)', () => {
+    it('carries key deletions of a version 1 file into the feed, in order, and continues after them', async () => {
+      const filename = newFile()
+      mkdirSync(join(filename, '..'), { recursive: true })
+      const v1 = new Database(filename)
+      v1.exec(SQLITE_MIGRATIONS[0]!)
+      v1.pragma('user_version = 1')
+      v1.prepare("INSERT INTO accounts VALUES (?, 'a@example.com', 'A', ?)").run(ALICE, T0)
+      const insert = v1.prepare(
+        `INSERT INTO api_keys (id, account_id, name, hash, hint, created_at, deleted_at, revocation_seq)
+         VALUES (?, ?, 'k', ?, 'abcd', ?, ?, ?)`,
+      )
+      insert.run('key_old2', ALICE, 'h2', T0, T0 + 20, 2)
+      insert.run('key_old1', ALICE, 'h1', T0, T0 + 10, 1)
+      insert.run('key_live', ALICE, 'h3', T0, null, null)
+      v1.close()
+
+      const store = openStore(filename)
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+      const page = await store.revocations.since(0)
+      expect(page.revoked).toEqual([
+        { id: 'key_old1', deletedAt: T0 + 10 },
+        { id: 'key_old2', deletedAt: T0 + 20 },
+      ])
+      expect(page.cursor).toBe(2)
+      expect(await store.apiKeys.markDeleted('key_live', T0 + 30)).toBe(true)
+      const next = await store.revocations.since(page.cursor)
+      expect(next.revoked).toEqual([{ id: 'key_live', deletedAt: T0 + 30 }])
+      expect(next.cursor).toBeGreaterThan(2)
     })
   })
 

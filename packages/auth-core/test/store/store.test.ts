@@ -261,22 +261,22 @@ describe.each(implementations)('%s', (_name, factory) => {
       })
     })
 
-    describe('revokedSince()', () => {
+    describe('revocations.since()', () => {
       beforeEach(async () => {
         for (const id of ['key_a', 'key_b', 'key_c', 'key_d'])
           await store.apiKeys.create(apiKey({ id }))
       })
 
       it('resolves an empty page when nothing was deleted', async () => {
-        const page = await store.apiKeys.revokedSince(0)
+        const page = await store.revocations.since(0)
         expect(page.revoked).toEqual([])
-        expect(await store.apiKeys.revokedSince(page.cursor)).toEqual(page)
+        expect(await store.revocations.since(page.cursor)).toEqual(page)
       })
 
       it('lists every deletion from cursor 0, in deletion order', async () => {
         await store.apiKeys.markDeleted('key_c', T0 + 5)
         await store.apiKeys.markDeleted('key_a', T0 + 7)
-        const page = await store.apiKeys.revokedSince(0)
+        const page = await store.revocations.since(0)
         expect(page.revoked).toEqual([
           { id: 'key_c', deletedAt: T0 + 5 },
           { id: 'key_a', deletedAt: T0 + 7 },
@@ -286,38 +286,56 @@ describe.each(implementations)('%s', (_name, factory) => {
 
       it('lists only deletions after a returned cursor, then nothing', async () => {
         await store.apiKeys.markDeleted('key_c', T0 + 5)
-        const first = await store.apiKeys.revokedSince(0)
+        const first = await store.revocations.since(0)
         await store.apiKeys.markDeleted('key_a', T0 + 7)
         await store.apiKeys.markDeleted('key_b', T0 + 8)
-        const second = await store.apiKeys.revokedSince(first.cursor)
+        const second = await store.revocations.since(first.cursor)
         expect(second.revoked).toEqual([
           { id: 'key_a', deletedAt: T0 + 7 },
           { id: 'key_b', deletedAt: T0 + 8 },
         ])
         expect(second.cursor).toBeGreaterThan(first.cursor)
-        const third = await store.apiKeys.revokedSince(second.cursor)
-        expect(third).toEqual({ revoked: [], cursor: second.cursor })
+        const third = await store.revocations.since(second.cursor)
+        expect(third).toEqual({ revoked: [], revokedTokens: [], cursor: second.cursor })
       })
 
       it('does not list a key twice when it is deleted twice', async () => {
         await store.apiKeys.markDeleted('key_a', T0 + 1)
-        const first = await store.apiKeys.revokedSince(0)
+        const first = await store.revocations.since(0)
         await store.apiKeys.markDeleted('key_a', T0 + 2)
-        expect((await store.apiKeys.revokedSince(0)).revoked).toEqual([
+        expect((await store.revocations.since(0)).revoked).toEqual([
           { id: 'key_a', deletedAt: T0 + 1 },
         ])
-        expect((await store.apiKeys.revokedSince(first.cursor)).revoked).toEqual([])
+        expect((await store.revocations.since(first.cursor)).revoked).toEqual([])
       })
 
       it('is not affected by keys deleted with an earlier timestamp later on', async () => {
         // The cursor follows the order of deletion, not deletedAt, so a late write with an
         // older clock reading is not skipped.
         await store.apiKeys.markDeleted('key_a', T0 + 100)
-        const first = await store.apiKeys.revokedSince(0)
+        const first = await store.revocations.since(0)
         await store.apiKeys.markDeleted('key_b', T0 + 50)
-        expect((await store.apiKeys.revokedSince(first.cursor)).revoked).toEqual([
+        expect((await store.revocations.since(first.cursor)).revoked).toEqual([
           { id: 'key_b', deletedAt: T0 + 50 },
         ])
+      })
+    })
+
+    describe('revocations.revokeToken()', () => {
+      it('revokes a token once and lists it in the same feed as key deletions, in order', async () => {
+        await store.apiKeys.create(apiKey({ id: 'key_a' }))
+        const start = await store.revocations.since(0)
+        expect(await store.revocations.isTokenRevoked('jti-1')).toBe(false)
+        expect(await store.revocations.revokeToken('jti-1', T0 + 60_000, T0 + 1)).toBe(true)
+        expect(await store.revocations.revokeToken('jti-1', T0 + 60_000, T0 + 2)).toBe(false)
+        await store.apiKeys.markDeleted('key_a', T0 + 3)
+        expect(await store.revocations.isTokenRevoked('jti-1')).toBe(true)
+        const page = await store.revocations.since(start.cursor)
+        expect(page.revokedTokens).toEqual([{ jti: 'jti-1', revokedAt: T0 + 1, expiresAt: T0 + 60_000 }])
+        expect(page.revoked).toEqual([{ id: 'key_a', deletedAt: T0 + 3 }])
+        const after = await store.revocations.since(page.cursor)
+        expect(after.revoked).toEqual([])
+        expect(after.revokedTokens).toEqual([])
       })
     })
 

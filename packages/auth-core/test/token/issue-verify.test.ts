@@ -418,7 +418,7 @@ describe('createAccessTokenVerifier() with a revocation list', () => {
       })
     }
     const revocations = await createRevocationList({
-      source: (cursor) => revStore.apiKeys.revokedSince(cursor),
+      source: (cursor) => revStore.revocations.since(cursor),
       pollIntervalMs: 60_000,
       now,
     })
