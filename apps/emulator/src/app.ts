@@ -17,6 +17,7 @@ import { createLogger } from './logger.js'
 import { createProvider } from './provider/configuration.js'
 import { eyepopAuthRoutes } from './routes/eyepop-auth.js'
 import { popRoutes } from './routes/pops.js'
+import { temporaryKeyRoutes } from './routes/temporary-keys.js'
 import { createPipelineRegistry } from './services/pipelines.js'
 import { openServices, type Services } from './services/services.js'
 import { openStore } from './services/store.js'
@@ -98,21 +99,24 @@ export async function createApp(
   const usage = createUsageRecorder(store, config.lastUsedFlushMs, (err) =>
     logger.error({ err }, 'writing key last-use times failed'),
   )
-  const tokens = createTokenService({
-    store,
-    pepper: services.pepper,
-    keyring,
-    issuer,
-    audience: config.audience,
-    ttlSeconds: config.tokenTtlSeconds,
-    usage,
-    now,
-  })
   const verify = createAccessTokenVerifier({
     issuer,
     audience: config.audience,
     keys: keyring,
     revocations,
+    now,
+  })
+  const tokens = createTokenService({
+    store,
+    pepper: services.pepper,
+    keyring,
+    verify,
+    issuer,
+    audience: config.audience,
+    ttlSeconds: config.tokenTtlSeconds,
+    temporaryKeyTtlSeconds: config.temporaryKeyTtlSeconds,
+    temporaryKeyMaxTtlSeconds: config.temporaryKeyMaxTtlSeconds,
+    usage,
     now,
   })
   const cookieKey = await store.settings.setIfAbsent('cookie_secret', randomBytes(32).toString('base64url'))
@@ -123,6 +127,7 @@ export async function createApp(
     keyring,
     tokens,
     cookieKeys: [cookieKey],
+    allowBrowserApiKeys: config.allowBrowserApiKeys,
   })
   const providerCallback = provider.callback() as unknown as RequestHandler
 
@@ -133,13 +138,16 @@ export async function createApp(
   app.get('/healthz', function health(_req, res) {
     res.json({ status: 'ok' })
   })
-  app.use(eyepopAuthRoutes({ tokens, store, maxBodyBytes: config.maxBodyBytes }))
+  const { maxBodyBytes, allowBrowserApiKeys } = config
+  app.use(eyepopAuthRoutes({ tokens, store, maxBodyBytes, allowBrowserApiKeys }))
+  app.use(temporaryKeyRoutes({ tokens, verify, store, issuer, maxBodyBytes, allowBrowserApiKeys, now }))
   app.use(
     popRoutes({
       verify,
       pops: services.pops,
       pipelines: createPipelineRegistry(now),
-      maxBodyBytes: config.maxBodyBytes,
+      maxBodyBytes,
+      corsOrigins: config.corsOrigins,
     }),
   )
   // RFC 8414 metadata: the same document as OpenID discovery.

@@ -83,9 +83,16 @@ export class TokenClaimInvalid extends AuthCoreError {
   }
 }
 
-/** The access token derives from an API key that was deleted or revoked. */
+/** The access token was revoked: on its own (RFC 7009), or with the API key it derives from. */
 export class TokenRevoked extends AuthCoreError {
   static override code: AuthCoreErrorCode = 'ERR_TOKEN_REVOKED'
+  /** Why: `key_deleted` (its API key was deleted) or `token_revoked` (this token was revoked). */
+  readonly reason: 'key_deleted' | 'token_revoked'
+
+  constructor(message: string, reason: 'key_deleted' | 'token_revoked' = 'key_deleted', options?: ErrorOptions) {
+    super(message, options)
+    this.reason = reason
+  }
 }
 
 /**

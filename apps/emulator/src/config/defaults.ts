@@ -46,6 +46,34 @@ export interface EmulatorConfig {
    */
   tokenTtlSeconds: number
   /**
+   * title: temporaryKeyTtlSeconds
+   * description: the default lifetime (in seconds) of a temporary key minted for a browser or
+   * mobile client.
+   * recommendation: keep it short (15 minutes): a key in a browser can leak through devtools,
+   * logs or an XSS hole, and the SDK simply fetches a new session from your server when one expires.
+   */
+  temporaryKeyTtlSeconds: number
+  /**
+   * title: temporaryKeyMaxTtlSeconds
+   * description: the longest lifetime (in seconds) a server may ask for a temporary key.
+   * recommendation: one hour; a temporary key never outlives what minted it either.
+   */
+  temporaryKeyMaxTtlSeconds: number
+  /**
+   * title: corsOrigins
+   * description: browser origins allowed to call the Pop routes (CORS). `*` in the port matches any
+   * port, e.g. `http://localhost:*`.
+   * recommendation: list your web app's origins; the default allows local development only.
+   */
+  corsOrigins: string[]
+  /**
+   * title: allowBrowserApiKeys
+   * description: whether the API-key routes accept requests from a browser (with an `Origin`
+   * header).
+   * recommendation: keep `false`: API keys belong on servers; browsers get temporary keys.
+   */
+  allowBrowserApiKeys: boolean
+  /**
    * title: maxBodyBytes
    * description: the largest JSON request body (in bytes) the auth and Pop routes accept; larger
    * bodies get 413.
@@ -84,6 +112,10 @@ export const defaults: Readonly<EmulatorConfig> = Object.freeze({
   dataDir: DEFAULT_DATA_DIR,
   audience: 'https://api.eyepop.ai',
   tokenTtlSeconds: 3600,
+  temporaryKeyTtlSeconds: 900,
+  temporaryKeyMaxTtlSeconds: 3600,
+  corsOrigins: ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'],
+  allowBrowserApiKeys: false,
   maxBodyBytes: 64 * 1024,
   revocationPollMs: 250,
   lastUsedFlushMs: 1000,

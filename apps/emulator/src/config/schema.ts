@@ -22,6 +22,18 @@ function url(name: string, value: string): string {
   return value.replace(/\/+$/, '')
 }
 
+/** Whether `value` is an origin (`scheme://host[:port]`), with `*` allowed as the port. */
+export function isOriginPattern(value: unknown): value is string {
+  if (typeof value !== 'string') return false
+  const concrete = value.endsWith(':*') ? `${value.slice(0, -2)}:1234` : value
+  try {
+    const url = new URL(concrete)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === concrete
+  } catch {
+    return false
+  }
+}
+
 /**
  * Merges `input` over the defaults and validates the result, failing fast with a `TypeError` that
  * names the bad setting.
@@ -34,6 +46,17 @@ export function resolveConfig(input: Partial<EmulatorConfig> = {}): EmulatorConf
   }
   integer('port', config.port, 0, 65535)
   integer('tokenTtlSeconds', config.tokenTtlSeconds, 1, 86_400)
+  integer('temporaryKeyTtlSeconds', config.temporaryKeyTtlSeconds, 1, 86_400)
+  integer('temporaryKeyMaxTtlSeconds', config.temporaryKeyMaxTtlSeconds, 1, 86_400)
+  if (config.temporaryKeyTtlSeconds > config.temporaryKeyMaxTtlSeconds) {
+    throw new TypeError('"temporaryKeyTtlSeconds" must not exceed "temporaryKeyMaxTtlSeconds"')
+  }
+  if (!Array.isArray(config.corsOrigins) || !config.corsOrigins.every(isOriginPattern)) {
+    throw new TypeError('"corsOrigins" must be a list of origins such as https://app.example or http://localhost:*')
+  }
+  if (typeof config.allowBrowserApiKeys !== 'boolean') {
+    throw new TypeError('"allowBrowserApiKeys" must be a boolean')
+  }
   integer('maxBodyBytes', config.maxBodyBytes, 1024, 16 * 1024 * 1024)
   integer('revocationPollMs', config.revocationPollMs, 10, 1000)
   integer('lastUsedFlushMs', config.lastUsedFlushMs, 10, 60_000)

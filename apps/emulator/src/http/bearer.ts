@@ -5,11 +5,11 @@ import { InvalidClient } from './errors.js'
 const BEARER_RE = /^Bearer +(\S+)$/i
 
 /**
- * The API key presented as `Authorization: Bearer <key>`.
+ * The credential (an API key or an access token) presented as `Authorization: Bearer …`.
  *
  * @throws {InvalidClient} when the header is missing, empty or not a single Bearer credential
  */
-export function apiKeyFromBearer(req: Request): string {
+export function bearerCredential(req: Request): string {
   const header = req.headers.authorization
   if (header === undefined || header.trim() === '') {
     throw new InvalidClient('api key must be provided in the Authorization header as a Bearer token')

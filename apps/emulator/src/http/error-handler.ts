@@ -2,6 +2,7 @@ import { isAuthCoreError, type AnyAuthCoreError } from '@eyepop/auth-core'
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { Logger } from 'pino'
 import {
+  InsufficientScope,
   InvalidClient,
   InvalidRequest,
   InvalidToken,
@@ -27,6 +28,8 @@ export function fromAuthCoreError(err: AnyAuthCoreError): OAuthError {
     case 'ERR_TOKEN_CLAIM_INVALID':
     case 'ERR_TOKEN_REVOKED':
       return new InvalidToken(err.message, { cause: err })
+    case 'ERR_TOKEN_SCOPE_INSUFFICIENT':
+      return new InsufficientScope(err.message, { cause: err })
     case 'ERR_NOT_FOUND':
       return new NotFoundError(err.message, { cause: err })
     case 'ERR_CONFLICT':

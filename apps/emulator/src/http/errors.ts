@@ -39,13 +39,17 @@ export class InvalidClient extends OAuthError {
   }
 }
 
+/** `value` as an RFC 6750 §3 challenge parameter: no `"`, `\\` or non-ASCII. */
+function quotable(value: string): string {
+  return value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'")
+}
+
 /** 401 `invalid_token`: the access token failed (RFC 6750). */
 export class InvalidToken extends OAuthError {
   constructor(description: string, options?: ErrorOptions) {
     super(401, 'invalid_token', description, {
       ...options,
-      // A challenge parameter cannot hold `"`, `\` or non-ASCII (RFC 6750 §3).
-      challenge: `Bearer realm="eyepop", error="invalid_token", error_description="${description.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'")}"`,
+      challenge: `Bearer realm="eyepop", error="invalid_token", error_description="${quotable(description)}"`,
     })
   }
 }
@@ -61,5 +65,29 @@ export class AccessDenied extends OAuthError {
 export class NotFoundError extends OAuthError {
   constructor(description: string, options?: ErrorOptions) {
     super(404, 'not_found', description, options)
+  }
+}
+
+/** 400 `invalid_target`: the requested resource (a Pop) is unknown or not allowed. */
+export class InvalidTarget extends OAuthError {
+  constructor(description: string, options?: ErrorOptions) {
+    super(400, 'invalid_target', description, options)
+  }
+}
+
+/** 400 `invalid_scope`: the requested scope is broader than what is allowed. */
+export class InvalidScope extends OAuthError {
+  constructor(description: string, options?: ErrorOptions) {
+    super(400, 'invalid_scope', description, options)
+  }
+}
+
+/** 403 `insufficient_scope` (RFC 6750): the token is valid but does not reach this resource. */
+export class InsufficientScope extends OAuthError {
+  constructor(description: string, options?: ErrorOptions) {
+    super(403, 'insufficient_scope', description, {
+      ...options,
+      challenge: `Bearer realm="eyepop", error="insufficient_scope", error_description="${quotable(description)}"`,
+    })
   }
 }

@@ -13,6 +13,8 @@ export interface CreateProviderOptions {
   tokens: TokenService
   /** Secrets that sign oidc-provider's cookies. Secret. */
   cookieKeys: string[]
+  /** Whether API keys are accepted from browsers. */
+  allowBrowserApiKeys: boolean
 }
 
 /**
@@ -46,6 +48,10 @@ export function createProvider(options: CreateProviderOptions): Provider {
     cookies: { keys: options.cookieKeys },
     features: {
       devInteractions: { enabled: false },
+      // Advertised in discovery; the emulator's own routes answer them, since oidc-provider cannot
+      // introspect or revoke the JWT access tokens it did not issue.
+      introspection: { enabled: true },
+      revocation: { enabled: true },
     },
     scopes: ['openid', ...DEFAULT_API_KEY_SCOPES],
     claims: { openid: ['sub'], email: ['email'] },
@@ -63,7 +69,11 @@ export function createProvider(options: CreateProviderOptions): Provider {
   const provider = new Provider(options.issuer, configuration)
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
-    tokenExchangeHandler({ tokens: options.tokens, audience: options.audience }),
+    tokenExchangeHandler({
+      tokens: options.tokens,
+      audience: options.audience,
+      allowBrowserApiKeys: options.allowBrowserApiKeys,
+    }),
     TOKEN_EXCHANGE_PARAMETERS,
   )
   return provider

@@ -1,5 +1,6 @@
-import { DEFAULT_API_KEY_SCOPES, isAuthCoreError } from '@eyepop/auth-core'
+import { isAuthCoreError } from '@eyepop/auth-core'
 import { errors, type KoaContextWithOIDC } from 'oidc-provider'
+import { OAuthError } from '../http/errors.js'
 import type { TokenService } from '../services/tokens.js'
 
 /** The RFC 8693 grant type. */
@@ -8,8 +9,15 @@ export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exch
 export const API_KEY_TOKEN_TYPE = 'urn:eyepop:params:oauth:token-type:api-key'
 /** The RFC 8693 token type of an access token. */
 export const ACCESS_TOKEN_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
+/** The token type of a temporary key: a Pop-bound, short-lived access token for a browser. */
+export const TEMPORARY_KEY_TOKEN_TYPE = 'urn:eyepop:params:oauth:token-type:temporary-key'
+/** The `resource` of one Pop: `urn:eyepop:pop:{popId}`. */
+export const POP_RESOURCE_PREFIX = 'urn:eyepop:pop:'
 
-/** The parameters the grant reads (RFC 8693 §2.1). */
+/**
+ * The parameters the grant reads: RFC 8693 §2.1, plus `requested_expires_in` (the lifetime in
+ * seconds of a temporary key) and `allowed_origins` (space-separated browser origins).
+ */
 export const TOKEN_EXCHANGE_PARAMETERS = [
   'subject_token',
   'subject_token_type',
@@ -19,6 +27,8 @@ export const TOKEN_EXCHANGE_PARAMETERS = [
   'audience',
   'actor_token',
   'actor_token_type',
+  'requested_expires_in',
+  'allowed_origins',
 ]
 
 function single(ctx: KoaContextWithOIDC, name: string): string | undefined {
@@ -28,56 +38,109 @@ function single(ctx: KoaContextWithOIDC, name: string): string | undefined {
   return value
 }
 
+function words(value: string | undefined): string[] | undefined {
+  return value === undefined ? undefined : value.split(' ').filter(Boolean)
+}
+
+/** The emulator's errors and auth-core's, as oidc-provider errors (the token endpoint's format). */
+function toProviderError(err: unknown): unknown {
+  if (isAuthCoreError(err)) return new errors.InvalidRequest(`subject_token is invalid: ${err.message}`)
+  if (err instanceof OAuthError && err.expose) {
+    if (err.error === 'invalid_request') return new errors.InvalidRequest(err.message)
+    return new errors.CustomOIDCProviderError(err.error, err.message)
+  }
+  return err
+}
+
 /**
- * The RFC 8693 token exchange grant: an API key (`subject_token_type =
- * urn:eyepop:params:oauth:token-type:api-key`) for an access token of the same kind the EyePop
- * routes issue. It checks:
- * - `subject_token` and `subject_token_type` are present, and the type is the API-key type;
- * - `requested_token_type`, if given, is the access-token type;
- * - `actor_token` is not used (no delegation here);
- * - `resource`/`audience`, if given, is the configured audience (no other resource exists);
- * - `scope`, if given, is a subset of the key's scopes (never an escalation);
- * - the key verifies (format, checksum, known, not deleted, not expired).
+ * The RFC 8693 token exchange grant, for the public client `eyepop-sdk`. Two exchanges:
+ * - an API key (`subject_token_type = urn:eyepop:params:oauth:token-type:api-key`) for an access
+ *   token of the same kind the EyePop routes issue (`requested_token_type` absent or
+ *   `…:access_token`; `resource`/`audience`, if given, the configured audience);
+ * - an API key or a server access token for a temporary key (`requested_token_type =
+ *   urn:eyepop:params:oauth:token-type:temporary-key`, `resource = urn:eyepop:pop:{popId}`,
+ *   optional `requested_expires_in` and `allowed_origins`).
  *
- * Per RFC 8693 §2.2.2 an unacceptable subject token is `invalid_request`.
+ * It checks: the subject and its type are present and supported; no `actor_token` (no
+ * delegation); an API key does not come from a browser; `scope` is a subset of the subject's (never
+ * an escalation); an access token is only exchanged for a temporary key (never for a longer-lived
+ * token), and never when it is itself a temporary key. Per RFC 8693 §2.2.2 an unacceptable subject
+ * token is `invalid_request`.
  */
-export function tokenExchangeHandler(deps: { tokens: TokenService; audience: string }) {
+export function tokenExchangeHandler(deps: {
+  tokens: TokenService
+  audience: string
+  allowBrowserApiKeys: boolean
+}) {
   return async function tokenExchange(ctx: KoaContextWithOIDC): Promise<void> {
     const subjectToken = single(ctx, 'subject_token')
     const subjectTokenType = single(ctx, 'subject_token_type')
     if (!subjectToken) throw new errors.InvalidRequest('subject_token must be provided')
     if (!subjectTokenType) throw new errors.InvalidRequest('subject_token_type must be provided')
-    if (subjectTokenType !== API_KEY_TOKEN_TYPE) {
-      throw new errors.InvalidRequest(`subject_token_type must be ${API_KEY_TOKEN_TYPE}`)
-    }
-    const requested = single(ctx, 'requested_token_type')
-    if (requested !== undefined && requested !== ACCESS_TOKEN_TOKEN_TYPE) {
-      throw new errors.InvalidRequest(`requested_token_type must be ${ACCESS_TOKEN_TOKEN_TYPE}`)
+    if (subjectTokenType !== API_KEY_TOKEN_TYPE && subjectTokenType !== ACCESS_TOKEN_TOKEN_TYPE) {
+      throw new errors.InvalidRequest(
+        `subject_token_type must be ${API_KEY_TOKEN_TYPE} or ${ACCESS_TOKEN_TOKEN_TYPE}`,
+      )
     }
     if (single(ctx, 'actor_token') !== undefined || single(ctx, 'actor_token_type') !== undefined) {
       throw new errors.InvalidRequest('actor_token is not supported')
     }
-    for (const name of ['resource', 'audience']) {
-      const target = single(ctx, name)
-      if (target !== undefined && target !== deps.audience) {
-        throw new errors.InvalidTarget(`${name} must be ${deps.audience}`)
-      }
+    if (subjectTokenType === API_KEY_TOKEN_TYPE && !deps.allowBrowserApiKeys && ctx.get('origin')) {
+      throw new errors.AccessDenied(
+        'api keys belong on servers: this request came from a browser; mint a temporary key on your server and hand it to the browser instead',
+      )
     }
-    const scope = single(ctx, 'scope')
-    let scopes: string[] | undefined
-    if (scope !== undefined) {
-      scopes = [...new Set(scope.split(' ').filter(Boolean))]
-      const allowed = new Set<string>(DEFAULT_API_KEY_SCOPES)
-      if (scopes.length === 0 || scopes.some((s) => !allowed.has(s))) {
-        throw new errors.InvalidScope('requested scope is not granted to api keys', scope)
-      }
-    }
+    const requested = single(ctx, 'requested_token_type') ?? ACCESS_TOKEN_TOKEN_TYPE
+    const scopes = words(single(ctx, 'scope'))
+    if (scopes !== undefined && scopes.length === 0) throw new errors.InvalidScope('scope must not be empty', '')
+
     try {
+      if (requested === TEMPORARY_KEY_TOKEN_TYPE) {
+        const resource = single(ctx, 'resource')
+        if (!resource?.startsWith(POP_RESOURCE_PREFIX)) {
+          throw new errors.InvalidTarget(`resource must be ${POP_RESOURCE_PREFIX}{popId} for a temporary key`)
+        }
+        const lifetime = single(ctx, 'requested_expires_in')
+        if (lifetime !== undefined && !/^\d{1,6}$/.test(lifetime)) {
+          throw new errors.InvalidRequest('requested_expires_in must be a whole number of seconds')
+        }
+        const minted = await deps.tokens.mintTemporaryKey(
+          subjectTokenType === API_KEY_TOKEN_TYPE ? { apiKey: subjectToken } : { accessToken: subjectToken },
+          {
+            popId: resource.slice(POP_RESOURCE_PREFIX.length),
+            ...(lifetime !== undefined && { ttlSeconds: Number(lifetime) }),
+            ...(scopes && { scopes }),
+            ...(single(ctx, 'allowed_origins') !== undefined && { allowedOrigins: words(single(ctx, 'allowed_origins')) }),
+          },
+        )
+        ctx.body = {
+          access_token: minted.accessToken,
+          issued_token_type: TEMPORARY_KEY_TOKEN_TYPE,
+          token_type: 'Bearer',
+          expires_in: minted.expiresIn,
+          expires_at: new Date(minted.expiresAt).toISOString(),
+          scope: minted.scope,
+        }
+        return
+      }
+      if (requested !== ACCESS_TOKEN_TOKEN_TYPE) {
+        throw new errors.InvalidRequest(
+          `requested_token_type must be ${ACCESS_TOKEN_TOKEN_TYPE} or ${TEMPORARY_KEY_TOKEN_TYPE}`,
+        )
+      }
+      if (subjectTokenType !== API_KEY_TOKEN_TYPE) {
+        throw new errors.InvalidRequest('an access token can only be exchanged for a temporary key')
+      }
+      for (const name of ['resource', 'audience']) {
+        const target = single(ctx, name)
+        if (target !== undefined && target !== deps.audience) {
+          throw new errors.InvalidTarget(`${name} must be ${deps.audience}`)
+        }
+      }
       const body = await deps.tokens.exchangeApiKey(subjectToken, scopes ? { scopes } : {})
       ctx.body = { ...body, issued_token_type: ACCESS_TOKEN_TOKEN_TYPE }
     } catch (err) {
-      if (isAuthCoreError(err)) throw new errors.InvalidRequest(`subject_token is invalid: ${err.message}`)
-      throw err
+      throw toProviderError(err)
     }
   }
 }

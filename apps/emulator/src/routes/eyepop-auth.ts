@@ -1,6 +1,7 @@
 import type { RevocationFeedBody, Store } from '@eyepop/auth-core'
 import { Router } from 'express'
-import { apiKeyFromBearer } from '../http/bearer.js'
+import { bearerCredential } from '../http/bearer.js'
+import { refuseBrowserRequests } from '../http/browser-origin.js'
 import { InvalidRequest } from '../http/errors.js'
 import { jsonObjectBody, limitDeclaredBody } from '../http/json-body.js'
 import type { TokenService } from '../services/tokens.js'
@@ -10,7 +11,8 @@ import type { TokenService } from '../services/tokens.js'
  * - `POST /authentication/token` with JSON `{"secret_key": "eyp_…"}` (SDK 1.x);
  * - `POST /v1/auth/authenticate` with the key as `Authorization: Bearer` and no body (SDK 3.x).
  *
- * Both answer 200 `{access_token, token_type: "Bearer", expires_in, expires_at, scope}`.
+ * Both answer 200 `{access_token, token_type: "Bearer", expires_in, expires_at, scope}`, and both
+ * refuse requests from a browser (403): API keys belong on servers.
  *
  * And the revocation feed, `GET /v1/auth/revocations?cursor=N`: the ids of deleted API keys and of
  * revoked tokens after a cursor, which resource servers in other processes poll (see auth-core's
@@ -20,11 +22,14 @@ export function eyepopAuthRoutes(deps: {
   tokens: TokenService
   store: Store
   maxBodyBytes: number
+  allowBrowserApiKeys: boolean
 }): Router {
   const router = Router()
+  const refuseBrowser = refuseBrowserRequests(deps.allowBrowserApiKeys)
 
   router.post(
     '/authentication/token',
+    refuseBrowser,
     ...jsonObjectBody(deps.maxBodyBytes),
     async function legacyToken(req, res) {
       const secretKey: unknown = (req.body as Record<string, unknown>).secret_key
@@ -39,9 +44,10 @@ export function eyepopAuthRoutes(deps: {
 
   router.post(
     '/v1/auth/authenticate',
+    refuseBrowser,
     limitDeclaredBody(deps.maxBodyBytes),
     async function authenticate(req, res) {
-      const key = apiKeyFromBearer(req)
+      const key = bearerCredential(req)
       res.setHeader('Cache-Control', 'no-store')
       res.json(await deps.tokens.exchangeApiKey(key))
     },

@@ -1,5 +1,11 @@
-import { requireAccessToken, type AccessPrincipal, type AccessTokenVerifier } from '@eyepop/auth-core'
+import {
+  assertPopAccess,
+  requireAccessToken,
+  type AccessPrincipal,
+  type AccessTokenVerifier,
+} from '@eyepop/auth-core'
 import { Router, type Request, type RequestHandler } from 'express'
+import { popCors } from '../http/cors.js'
 import { AccessDenied, InvalidRequest, NotFoundError } from '../http/errors.js'
 import { jsonObjectBody } from '../http/json-body.js'
 import type { Pipeline, PipelineRegistry } from '../services/pipelines.js'
@@ -19,32 +25,43 @@ function principal(req: Request): AccessPrincipal {
  * - under `{base_url}`: `POST /pipelines` (200 `{id}`), `GET /pipelines/{id}`,
  *   `PATCH /pipelines/{id}/source`, `PATCH /pipelines/{id}/pop` and `DELETE /pipelines/{id}` (204).
  *
- * A token of another account gets 403; an unknown Pop or pipeline gets 404.
+ * A token of another account gets 403; an unknown Pop or pipeline gets 404. A temporary key only
+ * reaches its own Pop and its pipeline (403 `insufficient_scope` elsewhere, including transient
+ * workers). Browsers from allowed origins get CORS answers, preflights included.
  */
 export function popRoutes(deps: {
   verify: AccessTokenVerifier
   pops: PopService
   pipelines: PipelineRegistry
   maxBodyBytes: number
+  corsOrigins: readonly string[]
 }): Router {
   const router = Router()
   const { pops, pipelines } = deps
-  const requireToken = requireAccessToken({ verify: deps.verify }) as unknown as RequestHandler
   const jsonBody = jsonObjectBody(deps.maxBodyBytes)
+  const requireToken = (pop?: (req: Request) => string | null) =>
+    requireAccessToken({
+      verify: deps.verify,
+      ...(pop && { pop: pop as (req: unknown) => string | null }),
+    }) as unknown as RequestHandler
+  // Checks the Pop of a worker route after the pipeline is found (see ownedPipeline).
+  const anyPop = requireToken()
 
-  router.use(['/pops', '/workers', WORKER_BASE_PATH], requireToken)
+  router.use(['/pops', '/workers', WORKER_BASE_PATH], popCors(deps.corsOrigins))
 
   function ownedPipeline(req: Request): Pipeline {
     const pipeline = pipelines.get(String(req.params.pipelineId))
     if (!pipeline) throw new NotFoundError('pipeline not found')
-    if (pipeline.accountId !== principal(req).accountId) {
+    const auth = principal(req)
+    if (pipeline.accountId !== auth.accountId) {
       throw new AccessDenied('access token does not grant access to this pipeline')
     }
+    assertPopAccess(auth.claims, pipeline.popId)
     return pipeline
   }
 
-  router.get('/pops/:popId/config', async function popConfig(req, res) {
-    const pop = await pops.find(req.params.popId)
+  router.get('/pops/:popId/config', requireToken((req) => String(req.params.popId)), async function popConfig(req, res) {
+    const pop = await pops.find(String(req.params.popId))
     if (!pop) throw new NotFoundError('pop not found')
     if (pop.accountId !== principal(req).accountId) {
       throw new AccessDenied('access token does not grant access to this pop')
@@ -59,11 +76,11 @@ export function popRoutes(deps: {
     })
   })
 
-  router.get('/workers/config', function workersConfig(_req, res) {
+  router.get('/workers/config', requireToken(() => null), function workersConfig(_req, res) {
     res.json({ base_url: WORKER_BASE_PATH })
   })
 
-  router.post(`${WORKER_BASE_PATH}/pipelines`, ...jsonBody, function startPipeline(req, res) {
+  router.post(`${WORKER_BASE_PATH}/pipelines`, requireToken(() => null), ...jsonBody, function startPipeline(req, res) {
     const body = req.body as Record<string, unknown>
     const pipeline = pipelines.startTransient(
       principal(req).accountId,
@@ -73,7 +90,7 @@ export function popRoutes(deps: {
     res.json({ id: pipeline.id })
   })
 
-  router.get(`${WORKER_BASE_PATH}/pipelines/:pipelineId`, function getPipeline(req, res) {
+  router.get(`${WORKER_BASE_PATH}/pipelines/:pipelineId`, anyPop, function getPipeline(req, res) {
     const pipeline = ownedPipeline(req)
     res.json({
       id: pipeline.id,
@@ -86,6 +103,7 @@ export function popRoutes(deps: {
 
   router.patch(
     `${WORKER_BASE_PATH}/pipelines/:pipelineId/source`,
+    anyPop,
     ...jsonBody,
     function setSource(req, res) {
       const pipeline = ownedPipeline(req)
@@ -98,12 +116,12 @@ export function popRoutes(deps: {
     },
   )
 
-  router.patch(`${WORKER_BASE_PATH}/pipelines/:pipelineId/pop`, ...jsonBody, function setPop(req, res) {
+  router.patch(`${WORKER_BASE_PATH}/pipelines/:pipelineId/pop`, anyPop, ...jsonBody, function setPop(req, res) {
     ownedPipeline(req).pop = req.body
     res.status(204).end()
   })
 
-  router.delete(`${WORKER_BASE_PATH}/pipelines/:pipelineId`, function stopPipeline(req, res) {
+  router.delete(`${WORKER_BASE_PATH}/pipelines/:pipelineId`, anyPop, function stopPipeline(req, res) {
     pipelines.delete(ownedPipeline(req).id)
     res.status(204).end()
   })

@@ -136,10 +136,10 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       throw new TokenClaimInvalid('access token "iat" claim is in the future', 'iat')
     }
     if (revocations?.isRevoked(payload.key_id)) {
-      throw new TokenRevoked('access token was derived from an api key that has been deleted')
+      throw new TokenRevoked('access token was derived from an api key that has been deleted', 'key_deleted')
     }
     if (typeof payload.jti !== 'string') throw new TokenClaimInvalid('access token "jti" claim is invalid', 'jti')
-    if (revocations?.isTokenRevoked(payload.jti)) throw new TokenRevoked('access token has been revoked')
+    if (revocations?.isTokenRevoked(payload.jti)) throw new TokenRevoked('access token has been revoked', 'token_revoked')
     checkTemporaryClaims(payload)
     const claims = payload as unknown as AccessTokenClaims
     const scopes = typeof claims.scope === 'string' && claims.scope ? claims.scope.split(' ') : []

@@ -1,0 +1,143 @@
+import { decodeJwt } from 'jose'
+import {
+  errors,
+  isAuthCoreError,
+  type AccessTokenVerifier,
+  type Clock,
+  type Store,
+} from '@eyepop/auth-core'
+import express, { Router } from 'express'
+import { refuseBrowserRequests } from '../http/browser-origin.js'
+import { bearerCredential } from '../http/bearer.js'
+import { AccessDenied, InvalidRequest, OAuthError } from '../http/errors.js'
+import { jsonObjectBody } from '../http/json-body.js'
+import { isApiKeyCredential, type TemporaryKeySubject, type TokenService } from '../services/tokens.js'
+
+/** The session a server hands to its browser or mobile client (the EyePop SDK's `Session`). */
+export interface ClientSessionBody {
+  eyepopUrl: string
+  accessToken: string
+  /** Expiry, in milliseconds since the epoch. */
+  validUntil: number
+  popId: string
+}
+
+/** Why a token is inactive, in an introspection answer. */
+type InactiveReason = 'expired' | 'key_deleted' | 'token_revoked' | 'invalid'
+
+function subjectOf(credential: string): TemporaryKeySubject {
+  return isApiKeyCredential(credential) ? { apiKey: credential } : { accessToken: credential }
+}
+
+function optionalString(body: Record<string, unknown>, name: string): string | undefined {
+  const value = body[name]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string') throw new InvalidRequest(`${name} must be a string`)
+  return value
+}
+
+/**
+ * Temporary keys for browsers and mobile clients, and the token lifecycle routes:
+ * - `POST /v1/auth/client-sessions`: a server (Bearer: its API key or an access token of it) mints
+ *   a temporary key for one Pop and gets the session to hand over, `{eyepopUrl, accessToken,
+ *   validUntil, popId}`. Refused from a browser.
+ * - `POST /token/revocation` (RFC 7009): revokes one token; answers 200 whatever the token.
+ * - `POST /token/introspection` (RFC 7662): tells an account's server whether one of its tokens is
+ *   active, and if not, why (`reason`).
+ */
+export function temporaryKeyRoutes(deps: {
+  tokens: TokenService
+  verify: AccessTokenVerifier
+  store: Store
+  issuer: string
+  maxBodyBytes: number
+  allowBrowserApiKeys: boolean
+  now: Clock
+}): Router {
+  const router = Router()
+  const form = [
+    function requireForm(req: express.Request, _res: express.Response, next: express.NextFunction) {
+      next(req.is('application/x-www-form-urlencoded') ? undefined : new InvalidRequest('request body must be form-encoded (application/x-www-form-urlencoded)'))
+    },
+    express.urlencoded({ extended: false, limit: deps.maxBodyBytes, parameterLimit: 20 }),
+  ]
+
+  function tokenParam(req: express.Request): string {
+    const token: unknown = (req.body as Record<string, unknown> | undefined)?.token
+    if (typeof token !== 'string' || token === '') throw new InvalidRequest('token must be provided')
+    return token
+  }
+
+  router.post(
+    '/v1/auth/client-sessions',
+    refuseBrowserRequests(deps.allowBrowserApiKeys),
+    ...jsonObjectBody(deps.maxBodyBytes),
+    async function createClientSession(req, res) {
+      const credential = bearerCredential(req)
+      const body = req.body as Record<string, unknown>
+      const scope = optionalString(body, 'scope')
+      const minted = await deps.tokens.mintTemporaryKey(subjectOf(credential), {
+        popId: body.pop_id,
+        ttlSeconds: body.ttl_seconds ?? undefined,
+        allowedOrigins: body.allowed_origins ?? undefined,
+        ...(scope !== undefined && { scopes: scope.split(' ').filter(Boolean) }),
+      })
+      const session: ClientSessionBody = {
+        eyepopUrl: deps.issuer,
+        accessToken: minted.accessToken,
+        validUntil: minted.expiresAt,
+        popId: minted.popId,
+      }
+      res.setHeader('Cache-Control', 'no-store')
+      res.json(session)
+    },
+  )
+
+  router.post('/token/revocation', ...form, async function revokeToken(req, res) {
+    const token = tokenParam(req)
+    if (isApiKeyCredential(token)) {
+      throw new OAuthError(400, 'unsupported_token_type', 'api keys are deleted through key management, not revoked here')
+    }
+    try {
+      const { claims } = await deps.verify(token)
+      await deps.store.revocations.revokeToken(claims.jti, claims.exp * 1000, deps.now())
+    } catch (err) {
+      // RFC 7009 §2.2: an invalid, expired or already revoked token is answered like a revoked one.
+      if (!isAuthCoreError(err)) throw err
+    }
+    res.setHeader('Cache-Control', 'no-store')
+    res.status(200).end()
+  })
+
+  router.post('/token/introspection', ...form, async function introspect(req, res) {
+    const credential = bearerCredential(req)
+    let accountId: string
+    if (isApiKeyCredential(credential)) {
+      accountId = (await deps.tokens.authenticateApiKey(credential)).accountId
+    } else {
+      const { claims } = await deps.verify(credential)
+      if (claims.temporary) throw new AccessDenied('a temporary key cannot introspect tokens')
+      accountId = claims.sub
+    }
+    const token = tokenParam(req)
+    res.setHeader('Cache-Control', 'no-store')
+    try {
+      const { claims } = await deps.verify(token)
+      if (claims.sub !== accountId) {
+        res.json({ active: false, reason: 'invalid' })
+        return
+      }
+      res.json({ active: true, token_type: 'Bearer', ...claims })
+    } catch (err) {
+      if (!isAuthCoreError(err)) throw err
+      let reason: InactiveReason = 'invalid'
+      // Expiry and revocation are only found after the signature verified, so the claims are ours.
+      if (err.code === 'ERR_TOKEN_EXPIRED') reason = 'expired'
+      if (err instanceof errors.TokenRevoked) reason = err.reason
+      if (reason !== 'invalid' && decodeJwt(token).sub !== accountId) reason = 'invalid'
+      res.json({ active: false, reason })
+    }
+  })
+
+  return router
+}
