@@ -12,6 +12,7 @@ import express, { type Express, type RequestHandler } from 'express'
 import type { Logger } from 'pino'
 import type { EmulatorConfig } from './config/defaults.js'
 import { issuerOf, resolveConfig } from './config/schema.js'
+import { refuseBrowserRequests } from './http/browser-origin.js'
 import { errorHandler, notFoundHandler } from './http/error-handler.js'
 import { createLogger } from './logger.js'
 import { createProvider } from './provider/configuration.js'
@@ -155,6 +156,9 @@ export async function createApp(
     req.url = '/.well-known/openid-configuration'
     providerCallback(req, res, next)
   })
+  // The token endpoint exchanges API keys: a browser gets the same clear refusal as on the EyePop
+  // routes, before oidc-provider's generic CORS error.
+  app.post('/token', refuseBrowserRequests(allowBrowserApiKeys))
   app.use(function oidcProvider(req, res, next) {
     if (isProviderPath(req.path)) providerCallback(req, res, next)
     else next()

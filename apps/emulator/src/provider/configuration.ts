@@ -53,6 +53,8 @@ export function createProvider(options: CreateProviderOptions): Provider {
       introspection: { enabled: true },
       revocation: { enabled: true },
     },
+    // The token endpoint takes API keys, which belong on servers: no CORS unless configured.
+    clientBasedCORS: () => options.allowBrowserApiKeys,
     scopes: ['openid', ...DEFAULT_API_KEY_SCOPES],
     claims: { openid: ['sub'], email: ['email'] },
     async findAccount(_ctx, id) {
