@@ -105,6 +105,8 @@ export async function createApp(
     audience: config.audience,
     keys: keyring,
     revocations,
+    // The issuer and this verifier share one clock: an expired token is refused at once.
+    clockToleranceSeconds: 0,
     now,
   })
   const tokens = createTokenService({

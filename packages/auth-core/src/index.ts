@@ -57,6 +57,12 @@ export type {
 
 export { createTokenClient } from './client/token-client.js'
 export type { AccessToken, TokenClient, TokenClientOptions } from './client/token-client.js'
+export { createClientSession } from './client/client-session.js'
+export type {
+  ClientSession,
+  ClientSessionIssuer,
+  CreateClientSessionOptions,
+} from './client/client-session.js'
 
 export { requireAccessToken } from './middleware/require-access-token.js'
 export type {

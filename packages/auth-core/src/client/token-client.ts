@@ -12,6 +12,11 @@ import { parseApiKey } from '../api-key/format.js'
 import { TokenRequestFailed, TokenRequestTimeout } from '../errors.js'
 import type { Clock } from '../lib/time.js'
 import { EYEPOP_SDK_CLIENT_ID } from '../token/claims.js'
+import {
+  createClientSession,
+  type ClientSession,
+  type CreateClientSessionOptions,
+} from './client-session.js'
 
 /** Options of {@link createTokenClient}. */
 export interface TokenClientOptions {
@@ -105,6 +110,13 @@ export interface TokenClient {
    * @throws {TokenRequestTimeout} when the token request took longer than `timeoutMs`
    */
   fetch(input: string | URL, init?: RequestInit): Promise<Response>
+  /**
+   * Mints a temporary key for a browser or mobile client, authenticated with this client's access
+   * token, and returns the session to hand over (see {@link createClientSession}).
+   */
+  createClientSession(options: CreateClientSessionOptions): Promise<ClientSession>
+  /** The base URL the client talks to, without a trailing slash. */
+  readonly eyepopUrl: string
   /** Whether a cached token is usable now, without a token request. */
   readonly fresh: boolean
   /** Whether a token request is under way. */
@@ -438,7 +450,8 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
     sequence++
   }
 
-  return {
+  const client: TokenClient = {
+    eyepopUrl: base,
     getAccessToken,
     getToken,
     async authorizationHeader() {
@@ -455,6 +468,7 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       const second = await getAccessToken()
       return fetchImpl(input, withBearer(init, second))
     },
+    createClientSession: (sessionOptions) => createClientSession(client, sessionOptions),
     get fresh() {
       return isFresh(cached)
     },
@@ -462,4 +476,5 @@ export function createTokenClient(options: TokenClientOptions): TokenClient {
       return pending !== undefined
     },
   }
+  return client
 }
