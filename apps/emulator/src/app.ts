@@ -20,6 +20,7 @@ import { eyepopAuthRoutes } from './routes/eyepop-auth.js'
 import { popRoutes } from './routes/pops.js'
 import { temporaryKeyRoutes } from './routes/temporary-keys.js'
 import { createPipelineRegistry } from './services/pipelines.js'
+import { loadPredictionCatalog } from './services/predictions.js'
 import { openServices, type Services } from './services/services.js'
 import { openStore } from './services/store.js'
 import { createTokenService, type TokenService } from './services/tokens.js'
@@ -83,6 +84,7 @@ export async function createApp(
 ): Promise<EmulatorApp> {
   const config = resolveConfig(input)
   const issuer = issuerOf(config)
+  const predictions = loadPredictionCatalog(config.predictionsFile)
   const now = options.now ?? Date.now
   const logger = options.logger ?? createLogger(config.logLevel)
   const store = options.store ?? openStore(config.dataDir)
@@ -150,7 +152,9 @@ export async function createApp(
       pops: services.pops,
       pipelines: createPipelineRegistry(now),
       maxBodyBytes,
+      maxUploadBytes: config.maxUploadBytes,
       corsOrigins: config.corsOrigins,
+      predictions,
     }),
   )
   // RFC 8414 metadata: the same document as OpenID discovery.

@@ -61,6 +61,10 @@ export function buildCli(): Command {
     .addOption(new Option('--issuer <url>', 'public base URL (default http://HOST:PORT)').env('EYEPOP_EMULATOR_ISSUER'))
     .addOption(new Option('--token-ttl <seconds>', 'access token lifetime').env('EYEPOP_EMULATOR_TOKEN_TTL').argParser(parseInteger(1, 86_400)))
     .addOption(new Option('--audience <aud>', 'the aud of access tokens').env('EYEPOP_EMULATOR_AUDIENCE'))
+    .addOption(new Option('--temporary-key-ttl <seconds>', 'default lifetime of temporary keys').env('EYEPOP_EMULATOR_TEMPORARY_KEY_TTL').argParser(parseInteger(1, 86_400)))
+    .addOption(new Option('--cors-origins <origins>', 'comma-separated browser origins allowed on the Pop routes').env('EYEPOP_EMULATOR_CORS_ORIGINS').argParser((v: string) => v.split(',').map((o) => o.trim()).filter(Boolean)))
+    .addOption(new Option('--allow-browser-api-keys', 'accept API keys from browsers (not recommended)').env('EYEPOP_EMULATOR_ALLOW_BROWSER_API_KEYS'))
+    .addOption(new Option('--predictions <file>', 'JSON file of canned predictions per Pop').env('EYEPOP_EMULATOR_PREDICTIONS'))
     .addOption(new Option('--log-level <level>', 'log level').env('EYEPOP_EMULATOR_LOG_LEVEL').default('info'))
     .action(async (opts) => {
       const dataDir = opts.memory ? null : (opts.dataDir as string)
@@ -73,6 +77,10 @@ export function buildCli(): Command {
         issuer: opts.issuer,
         tokenTtlSeconds: opts.tokenTtl,
         audience: opts.audience,
+        temporaryKeyTtlSeconds: opts.temporaryKeyTtl,
+        corsOrigins: opts.corsOrigins,
+        allowBrowserApiKeys: opts.allowBrowserApiKeys === undefined ? undefined : Boolean(opts.allowBrowserApiKeys),
+        predictionsFile: opts.predictions,
         logLevel: opts.logLevel,
       })
       const { url, emulator } = running

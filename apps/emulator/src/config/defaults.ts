@@ -74,6 +74,18 @@ export interface EmulatorConfig {
    */
   allowBrowserApiKeys: boolean
   /**
+   * title: predictionsFile
+   * description: a JSON file of canned predictions the mock Pop returns from `process()`:
+   * `{"default": Prediction | Prediction[], "pops": {"<popId>": Prediction | Prediction[]}}`.
+   * Default: one person on a 640×480 frame for every Pop.
+   */
+  predictionsFile?: string
+  /**
+   * title: maxUploadBytes
+   * description: the largest image or video (in bytes) the mock Pop accepts in `process()`.
+   */
+  maxUploadBytes: number
+  /**
    * title: maxBodyBytes
    * description: the largest JSON request body (in bytes) the auth and Pop routes accept; larger
    * bodies get 413.
@@ -117,6 +129,7 @@ export const defaults: Readonly<EmulatorConfig> = Object.freeze({
   corsOrigins: ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'],
   allowBrowserApiKeys: false,
   maxBodyBytes: 64 * 1024,
+  maxUploadBytes: 32 * 1024 * 1024,
   revocationPollMs: 250,
   lastUsedFlushMs: 1000,
   logLevel: 'info',

@@ -57,6 +57,10 @@ export function resolveConfig(input: Partial<EmulatorConfig> = {}): EmulatorConf
   if (typeof config.allowBrowserApiKeys !== 'boolean') {
     throw new TypeError('"allowBrowserApiKeys" must be a boolean')
   }
+  integer('maxUploadBytes', config.maxUploadBytes, 1024, 1024 * 1024 * 1024)
+  if (config.predictionsFile !== undefined && (typeof config.predictionsFile !== 'string' || config.predictionsFile === '')) {
+    throw new TypeError('"predictionsFile" must be a file path')
+  }
   integer('maxBodyBytes', config.maxBodyBytes, 1024, 16 * 1024 * 1024)
   integer('revocationPollMs', config.revocationPollMs, 10, 1000)
   integer('lastUsedFlushMs', config.lastUsedFlushMs, 10, 60_000)

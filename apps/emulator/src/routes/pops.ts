@@ -4,12 +4,15 @@ import {
   type AccessPrincipal,
   type AccessTokenVerifier,
 } from '@eyepop/auth-core'
-import { Router, type Request, type RequestHandler } from 'express'
+import { randomUUID } from 'node:crypto'
+import { Router, type Request, type RequestHandler, type Response } from 'express'
 import { popCors } from '../http/cors.js'
 import { AccessDenied, InvalidRequest, NotFoundError } from '../http/errors.js'
 import { jsonObjectBody } from '../http/json-body.js'
+import { readUpload } from '../http/upload.js'
 import type { Pipeline, PipelineRegistry } from '../services/pipelines.js'
 import type { PopService } from '../services/pops.js'
+import type { PredictionCatalog } from '../services/predictions.js'
 
 /** The path of the mock worker, given to the SDK as a relative `base_url`. */
 export const WORKER_BASE_PATH = '/worker'
@@ -23,7 +26,9 @@ function principal(req: Request): AccessPrincipal {
  * - `GET /pops/{popId}/config` → `{base_url, pipeline_id, name, status, endpoints}`;
  * - `GET /workers/config` → `{base_url}` for transient workers;
  * - under `{base_url}`: `POST /pipelines` (200 `{id}`), `GET /pipelines/{id}`,
- *   `PATCH /pipelines/{id}/source`, `PATCH /pipelines/{id}/pop` and `DELETE /pipelines/{id}` (204).
+ *   `PATCH /pipelines/{id}/source`, `PATCH /pipelines/{id}/pop` and `DELETE /pipelines/{id}` (204);
+ *   `process()`: `POST /pipelines/{id}/source` with an image or video, or `PATCH …/source` with a
+ *   URL, answered with the Pop's canned predictions as JSON lines.
  *
  * A token of another account gets 403; an unknown Pop or pipeline gets 404. A temporary key only
  * reaches its own Pop and its pipeline (403 `insufficient_scope` elsewhere, including transient
@@ -34,7 +39,9 @@ export function popRoutes(deps: {
   pops: PopService
   pipelines: PipelineRegistry
   maxBodyBytes: number
+  maxUploadBytes: number
   corsOrigins: readonly string[]
+  predictions: PredictionCatalog
 }): Router {
   const router = Router()
   const { pops, pipelines } = deps
@@ -101,18 +108,57 @@ export function popRoutes(deps: {
     })
   })
 
+  function sendPredictions(res: Response, pipeline: Pipeline, sourceId: string): void {
+    const lines = deps.predictions
+      .forPop(pipeline.popId)
+      .map((prediction) => JSON.stringify({ ...prediction, source_id: sourceId }))
+    res.status(200).type('application/jsonl').send(`${lines.join('\n')}\n`)
+  }
+
+  // Sets the pipeline's source: NONE stops it (204); a URL or an asset is "processed" at once
+  // and answered with the Pop's canned predictions as JSON lines, as the SDK's process() reads them.
   router.patch(
     `${WORKER_BASE_PATH}/pipelines/:pipelineId/source`,
     anyPop,
     ...jsonBody,
     function setSource(req, res) {
       const pipeline = ownedPipeline(req)
-      const sourceType = (req.body as Record<string, unknown>).sourceType
-      if (typeof sourceType !== 'string' || sourceType === '') {
-        throw new InvalidRequest('sourceType must be a non-empty string')
+      const body = req.body as Record<string, unknown>
+      switch (body.sourceType) {
+        case 'NONE':
+          pipeline.source = body
+          res.status(204).end()
+          return
+        case 'URL': {
+          if (typeof body.url !== 'string' || !/^https?:\/\/[^\s]+$/i.test(body.url)) {
+            throw new InvalidRequest('url must be an http or https URL')
+          }
+          sendPredictions(res, pipeline, randomUUID())
+          return
+        }
+        case 'ASSET_UUID':
+          if (typeof body.assetUuid !== 'string' || body.assetUuid === '') {
+            throw new InvalidRequest('assetUuid must be a non-empty string')
+          }
+          sendPredictions(res, pipeline, randomUUID())
+          return
+        default:
+          throw new InvalidRequest('sourceType must be NONE, URL or ASSET_UUID')
       }
-      pipeline.source = req.body
-      res.status(204).end()
+    },
+  )
+
+  // An uploaded image or video (raw or multipart): read, discarded, answered with predictions.
+  router.post(
+    `${WORKER_BASE_PATH}/pipelines/:pipelineId/source`,
+    anyPop,
+    function findPipeline(req, _res, next) {
+      ownedPipeline(req)
+      next()
+    },
+    readUpload(deps.maxUploadBytes),
+    function processUpload(req, res) {
+      sendPredictions(res, ownedPipeline(req), randomUUID())
     },
   )
 

@@ -6,8 +6,12 @@
 import { createTokenClient, type ClientSession } from '@eyepop/auth-core'
 import { EyePop } from '@eyepop.ai/eyepop'
 import { pino } from 'pino'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../../src/main.js'
+import { DEFAULT_PREDICTION } from '../../src/services/predictions.js'
 
 for (const name of ['EYEPOP_SECRET_KEY', 'EYEPOP_URL', 'EYEPOP_POP_ID', 'EYEPOP_ACCOUNT_ID', 'EYEPOP_API_KEY']) {
   delete process.env[name]
@@ -48,6 +52,27 @@ describe('a session minted by auth-core createClientSession', () => {
     const endpoint = sessionEndpoint(session)
     await endpoint.connect()
     await endpoint.disconnect()
+  })
+
+  it('processes an image file and a URL, returning the canned prediction', async () => {
+    const session = await createTokenClient({ eyepopUrl: running.url, apiKey }).createClientSession({ popId })
+    const endpoint = sessionEndpoint(session)
+    await endpoint.connect()
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'eyepop-process-'))
+      const image = join(dir, 'frame.png')
+      writeFileSync(image, Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'))
+      const predictions: unknown[] = []
+      for await (const result of await endpoint.process({ path: image })) predictions.push(result)
+      for await (const result of await endpoint.process({ url: 'https://images.invalid/street.jpg' })) predictions.push(result)
+      rmSync(dir, { recursive: true, force: true })
+      expect(predictions).toEqual([
+        { ...DEFAULT_PREDICTION, source_id: expect.any(String) },
+        { ...DEFAULT_PREDICTION, source_id: expect.any(String) },
+      ])
+    } finally {
+      await endpoint.disconnect()
+    }
   })
 
   it('gets 403 on another Pop', async () => {
