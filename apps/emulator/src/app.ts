@@ -17,6 +17,7 @@ import { errorHandler, notFoundHandler } from './http/error-handler.js'
 import { createLogger } from './logger.js'
 import { createProvider } from './provider/configuration.js'
 import { eyepopAuthRoutes } from './routes/eyepop-auth.js'
+import { dataRoutes, eventsSocket, type EventsSocket } from './routes/data.js'
 import { popRoutes } from './routes/pops.js'
 import { temporaryKeyRoutes } from './routes/temporary-keys.js'
 import { createPipelineRegistry } from './services/pipelines.js'
@@ -47,6 +48,8 @@ export interface EmulatorApp {
   readonly keyring: Keyring
   readonly tokens: TokenService
   readonly verify: AccessTokenVerifier
+  /** Handles WebSocket upgrades (the data API's `/data/events`): attach to the server's `upgrade`. */
+  readonly handleUpgrade: EventsSocket['handleUpgrade']
   /** Stops background work, flushes last-use times and closes the store it opened. */
   close(): Promise<void>
 }
@@ -146,6 +149,8 @@ export async function createApp(
   const { maxBodyBytes, allowBrowserApiKeys } = config
   app.use(eyepopAuthRoutes({ tokens, store, maxBodyBytes, allowBrowserApiKeys }))
   app.use(temporaryKeyRoutes({ tokens, verify, store, issuer, maxBodyBytes, allowBrowserApiKeys, now }))
+  app.use(dataRoutes({ verify, corsOrigins: config.corsOrigins }))
+  const events = eventsSocket({ verify, recheckMs: 1000 })
   app.use(
     popRoutes({
       verify,
@@ -181,9 +186,11 @@ export async function createApp(
     keyring,
     tokens,
     verify,
+    handleUpgrade: events.handleUpgrade,
     async close() {
       if (closed) return
       closed = true
+      events.close()
       revocations.stop()
       await usage.close()
       if (ownsStore) await store.close()

@@ -48,16 +48,17 @@ export async function startServer(
     throw err
   }
   server.on('request', emulator.app)
+  server.on('upgrade', emulator.handleUpgrade)
   return {
     url: issuer,
     server,
     emulator,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      })
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeAllConnections()
+      // Ends the WebSockets too, which the server waits for.
       await emulator.close()
+      await closed
     },
   }
 }

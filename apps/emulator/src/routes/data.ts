@@ -1,0 +1,160 @@
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import {
+  isAuthCoreError,
+  requireAccessToken,
+  type AccessPrincipal,
+  type AccessTokenVerifier,
+  type VerifiedAccessToken,
+} from '@eyepop/auth-core'
+import { Router, type Request, type RequestHandler } from 'express'
+import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import { popCors } from '../http/cors.js'
+import { AccessDenied, InvalidRequest } from '../http/errors.js'
+
+/** The path of the mock data API, given to the SDK as a relative `base_url`. */
+export const DATA_BASE_PATH = '/data'
+/** The scope the data API needs. */
+export const DATASETS_SCOPE = 'access:datasets'
+
+/** WebSocket close codes (RFC 6455 §7.4.1). */
+const POLICY_VIOLATION = 1008
+const INVALID_PAYLOAD = 1007
+
+/** How long a new socket has to send its authorization frame. */
+const AUTH_TIMEOUT_MS = 5_000
+
+/**
+ * The data endpoint the EyePop SDK's `dataEndpoint()` connects to:
+ * - `GET /data/config?account_uuid=…` → `{base_url: "/data"}` (an access token with
+ *   `access:datasets`, of that account);
+ * - `GET /data/security/check?set_cookie=true` → 204;
+ * - the `/data/events` WebSocket.
+ */
+export function dataRoutes(deps: { verify: AccessTokenVerifier; corsOrigins: readonly string[] }): Router {
+  const router = Router()
+  const requireToken = requireAccessToken({ verify: deps.verify, scopes: [DATASETS_SCOPE] }) as unknown as RequestHandler
+  router.use(['/data'], popCors(deps.corsOrigins))
+
+  router.get('/data/config', requireToken, function dataConfig(req: Request, res) {
+    const accountId = req.query.account_uuid
+    const auth = (req as Request & { auth: AccessPrincipal }).auth
+    if (accountId !== undefined && accountId !== 'null' && accountId !== auth.accountId) {
+      if (typeof accountId !== 'string') throw new InvalidRequest('account_uuid must be a single value')
+      throw new AccessDenied('access token does not grant access to this account')
+    }
+    res.json({ base_url: DATA_BASE_PATH })
+  })
+
+  router.get(`${DATA_BASE_PATH}/security/check`, requireToken, function securityCheck(_req, res) {
+    res.status(204).end()
+  })
+
+  return router
+}
+
+/** Closes a socket with a reason that fits a close frame (at most 123 bytes). */
+function closeWith(ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, Buffer.from(reason).subarray(0, 123).toString())
+}
+
+/** The `/data/events` WebSocket, attached to the HTTP server's `upgrade` event. */
+export interface EventsSocket {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
+  /** Closes every socket and stops re-checking tokens. */
+  close(): void
+}
+
+/**
+ * The `/data/events` WebSocket. Its first frame must be `{"authorization": "Bearer <token>"}`
+ * within 5 seconds; a token that does not verify (or lacks `access:datasets`) closes the socket
+ * with 1008 and a reason such as `invalid_token: access token has expired`. Subscriptions must name
+ * the token's own account. Open sockets are re-checked every `recheckMs`, so a socket whose token
+ * expires or whose API key is deleted is closed within that time.
+ */
+export function eventsSocket(deps: { verify: AccessTokenVerifier; recheckMs: number }): EventsSocket {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
+  const authenticated = new Map<WebSocket, string>()
+
+  async function check(token: string): Promise<VerifiedAccessToken> {
+    const verified = await deps.verify(token)
+    if (!verified.scopes.includes(DATASETS_SCOPE)) throw new AccessDenied(`access token lacks the ${DATASETS_SCOPE} scope`)
+    return verified
+  }
+
+  wss.on('connection', (ws: WebSocket) => {
+    let accountId: string | undefined
+    const timer = setTimeout(() => closeWith(ws, POLICY_VIOLATION, 'invalid_request: send the authorization frame first'), AUTH_TIMEOUT_MS)
+    ws.on('close', () => {
+      clearTimeout(timer)
+      authenticated.delete(ws)
+    })
+    ws.on('error', () => ws.terminate())
+    // Frames are handled one after another: a subscription sent right behind the authorization
+    // frame waits for the token check.
+    let queue = Promise.resolve()
+    ws.on('message', (data, isBinary) => {
+      queue = queue.then(() => handleFrame(data, isBinary)).catch(() => ws.terminate())
+    })
+    async function handleFrame(data: RawData, isBinary: boolean): Promise<void> {
+      if (ws.readyState !== ws.OPEN) return
+      let frame: Record<string, unknown>
+      try {
+        if (isBinary) throw new Error('binary')
+        frame = JSON.parse(data.toString()) as Record<string, unknown>
+        if (typeof frame !== 'object' || frame === null) throw new Error('not an object')
+      } catch {
+        closeWith(ws, INVALID_PAYLOAD, 'invalid_request: frames must be JSON objects')
+        return
+      }
+      if (accountId === undefined) {
+        const header = frame.authorization
+        const match = typeof header === 'string' ? /^Bearer (\S+)$/i.exec(header) : null
+        if (!match) {
+          closeWith(ws, POLICY_VIOLATION, 'invalid_request: the first frame must be {"authorization": "Bearer <token>"}')
+          return
+        }
+        try {
+          const { claims } = await check(match[1]!)
+          accountId = claims.sub
+          clearTimeout(timer)
+          authenticated.set(ws, match[1]!)
+        } catch (err) {
+          const reason = isAuthCoreError(err) ? `invalid_token: ${err.message}` : `access_denied: ${(err as Error).message}`
+          closeWith(ws, POLICY_VIOLATION, reason)
+        }
+        return
+      }
+      const subscribe = frame.subscribe as Record<string, unknown> | undefined
+      if (subscribe && 'account_uuid' in subscribe && subscribe.account_uuid !== null && subscribe.account_uuid !== accountId) {
+        closeWith(ws, POLICY_VIOLATION, 'access_denied: cannot subscribe to another account')
+      }
+    }
+  })
+
+  const recheck = setInterval(() => {
+    for (const [ws, token] of authenticated) {
+      check(token).catch((err: unknown) => {
+        authenticated.delete(ws)
+        closeWith(ws, POLICY_VIOLATION, isAuthCoreError(err) ? `invalid_token: ${err.message}` : 'access_denied')
+      })
+    }
+  }, deps.recheckMs)
+  recheck.unref()
+
+  return {
+    handleUpgrade(req, socket, head) {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname
+      if (path !== `${DATA_BASE_PATH}/events`) {
+        socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"not_found","error_description":"no websocket at this path"}')
+        return
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+    },
+    close() {
+      clearInterval(recheck)
+      for (const ws of wss.clients) ws.terminate()
+      wss.close()
+    },
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The data endpoint with the real EyePop SDK 1.18.1 (`EyePop.dataEndpoint`) and a raw WebSocket
+ * client: the config route, the `/data/events` handshake, and clear close reasons for bad tokens.
+ */
+import { EyePop } from '@eyepop.ai/eyepop'
+import { pino } from 'pino'
+import { WebSocket } from 'ws'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startServer, type RunningServer } from '../../src/main.js'
+
+for (const name of ['EYEPOP_SECRET_KEY', 'EYEPOP_URL', 'EYEPOP_POP_ID', 'EYEPOP_ACCOUNT_ID', 'EYEPOP_API_KEY']) {
+  delete process.env[name]
+}
+type SdkLogger = NonNullable<Parameters<typeof EyePop.dataEndpoint>[0]>['logger']
+const logger = pino({ level: 'silent' }) as unknown as SdkLogger
+
+let running: RunningServer
+let apiKey: string
+let accountId: string
+let token: string
+
+beforeAll(async () => {
+  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+  const { services } = running.emulator
+  accountId = services.defaultAccount.id
+  apiKey = (await services.keys.create(accountId, { name: 'data', expires: 'never' })).key
+  token = ((await (await fetch(`${running.url}/v1/auth/authenticate`, { method: 'POST', headers: { Authorization: `Bearer ${apiKey}` } })).json()) as { access_token: string }).access_token
+})
+afterAll(() => running.close())
+
+/** Opens the events socket, sends `frames`, and resolves how it closed (or 'open' after `waitMs`). */
+function socket(frames: unknown[], waitMs = 400): Promise<{ code: number; reason: string } | 'open'> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${running.url.replace('http', 'ws')}/data/events`)
+    ws.on('open', () => {
+      for (const f of frames) ws.send(typeof f === 'string' ? f : JSON.stringify(f))
+      setTimeout(() => {
+        if (ws.readyState === WebSocket.OPEN) {
+          ws.close()
+          resolve('open')
+        }
+      }, waitMs)
+    })
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))
+    ws.on('error', reject)
+  })
+}
+
+describe('EyePop.dataEndpoint against the emulator', () => {
+  it('connects with a secret key: config, WebSocket handshake and cookie check', async () => {
+    const endpoint = EyePop.dataEndpoint({ eyepopUrl: running.url, auth: { secretKey: apiKey }, accountId, useCookie: true, logger })
+    await endpoint.connect()
+    await endpoint.disconnect()
+  })
+
+  it('refuses another account on /data/config with 403', async () => {
+    const res = await fetch(`${running.url}/data/config?account_uuid=${crypto.randomUUID()}`, { headers: { Authorization: `Bearer ${token}` } })
+    expect(res.status).toBe(403)
+    expect(await res.json()).toMatchObject({ error: 'access_denied' })
+  })
+})
+
+describe('the /data/events WebSocket', () => {
+  it('stays open after a valid authorization frame and a subscription to its account', async () => {
+    expect(await socket([{ authorization: `Bearer ${token}` }, { subscribe: { account_uuid: accountId } }])).toBe('open')
+  })
+
+  it('closes with 1008 and a clear reason for a bad token', async () => {
+    expect(await socket([{ authorization: 'Bearer not.a.token' }])).toEqual({
+      code: 1008,
+      reason: 'invalid_token: access token is malformed or its signature does not verify',
+    })
+  })
+
+  it('closes with 1008 when the first frame is not an authorization', async () => {
+    const closed = await socket([{ subscribe: { account_uuid: accountId } }])
+    expect(closed).toMatchObject({ code: 1008, reason: expect.stringMatching(/^invalid_request: the first frame must be/) })
+  })
+
+  it('closes with 1007 for a frame that is not JSON', async () => {
+    expect(await socket(['{oops'])).toMatchObject({ code: 1007 })
+  })
+
+  it('closes with 1008 on a subscription to another account', async () => {
+    const closed = await socket([{ authorization: `Bearer ${token}` }, { subscribe: { account_uuid: crypto.randomUUID() } }])
+    expect(closed).toMatchObject({ code: 1008, reason: 'access_denied: cannot subscribe to another account' })
+  })
+
+  it('closes an open socket within a second or two of its API key being deleted', async () => {
+    const { services } = running.emulator
+    const created = await services.keys.create(accountId, { name: 'doomed', expires: 'never' })
+    const t = ((await (await fetch(`${running.url}/v1/auth/authenticate`, { method: 'POST', headers: { Authorization: `Bearer ${created.key}` } })).json()) as { access_token: string }).access_token
+    const pending = socket([{ authorization: `Bearer ${t}` }], 5000)
+    await new Promise((r) => setTimeout(r, 200))
+    await services.keys.delete(accountId, created.id)
+    expect(await pending).toEqual({ code: 1008, reason: 'invalid_token: access token was derived from an api key that has been deleted' })
+  })
+
+  it('answers 404 to an upgrade on another path', async () => {
+    const outcome = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(`${running.url.replace('http', 'ws')}/nope`)
+      ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)))
+      ws.on('error', () => resolve('error'))
+    })
+    expect(outcome).toBe('404')
+  })
+})
