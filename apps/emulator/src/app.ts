@@ -11,7 +11,7 @@ import {
 import express, { type Express, type RequestHandler } from 'express'
 import type { Logger } from 'pino'
 import type { EmulatorConfig } from './config/defaults.js'
-import { issuerOf, resolveConfig } from './config/schema.js'
+import { issuerOf, MAX_TOKEN_TTL_SECONDS, resolveConfig } from './config/schema.js'
 import { refuseBrowserRequests } from './http/browser-origin.js'
 import { errorHandler, notFoundHandler } from './http/error-handler.js'
 import { createLogger } from './logger.js'
@@ -54,23 +54,13 @@ export interface EmulatorApp {
   close(): Promise<void>
 }
 
-/** Paths that oidc-provider serves (its default `routes`, discovery and JWKS). */
-const PROVIDER_PATHS = [
-  '/.well-known/openid-configuration',
-  '/jwks',
-  '/token',
-  '/auth',
-  '/session/end',
-  '/me',
-  '/device',
-  '/request',
-  '/backchannel',
-  '/challenge',
-]
-
-function isProviderPath(path: string): boolean {
-  return PROVIDER_PATHS.some((p) => path === p || path.startsWith(`${p}/`))
+/** What oidc-provider answers: discovery and the token endpoint. Everything else is the emulator's. */
+function isProviderRequest(method: string, path: string): boolean {
+  return (method === 'GET' && path === '/.well-known/openid-configuration') || (method === 'POST' && path === '/token')
 }
+
+/** Paths that browsers may call cross-origin (they answer CORS preflights themselves). */
+const CORS_PATHS = ['/pops', '/workers', '/worker', '/data']
 
 /**
  * Builds the emulator's Express app without listening.
@@ -98,7 +88,9 @@ export async function createApp(
   const revocations = await createRevocationList({
     source: (cursor) => store.revocations.since(cursor),
     pollIntervalMs: config.revocationPollMs,
-    retentionSeconds: config.tokenTtlSeconds + 60,
+    // Tokens issued before a restart may carry a longer lifetime than today's setting: keep every
+    // entry for the longest lifetime any token can have.
+    retentionSeconds: MAX_TOKEN_TTL_SECONDS + 60,
     onError: (err) => logger.error({ err }, 'revocation list poll failed'),
     now,
   })
@@ -146,6 +138,16 @@ export async function createApp(
   app.get('/healthz', function health(_req, res) {
     res.json({ status: 'ok' })
   })
+  // Other preflights get no CORS headers, so browsers refuse them (Express would answer 200 "POST").
+  app.options('/{*path}', function refusePreflight(req, res, next) {
+    if (CORS_PATHS.some((p) => req.path === p || req.path.startsWith(`${p}/`))) next()
+    else res.status(204).end()
+  })
+  // The keys that verify every token, read from the keyring on each request so a rotation shows.
+  app.get('/jwks', function jwks(_req, res) {
+    res.setHeader('Cache-Control', 'public, max-age=60')
+    res.type('application/jwk-set+json').send(JSON.stringify(keyring.jwks()))
+  })
   const { maxBodyBytes, allowBrowserApiKeys } = config
   app.use(eyepopAuthRoutes({ tokens, store, maxBodyBytes, allowBrowserApiKeys }))
   app.use(temporaryKeyRoutes({ tokens, verify, store, issuer, maxBodyBytes, allowBrowserApiKeys, now }))
@@ -171,7 +173,7 @@ export async function createApp(
   // routes, before oidc-provider's generic CORS error.
   app.post('/token', refuseBrowserRequests(allowBrowserApiKeys))
   app.use(function oidcProvider(req, res, next) {
-    if (isProviderPath(req.path)) providerCallback(req, res, next)
+    if (isProviderRequest(req.method, req.path)) providerCallback(req, res, next)
     else next()
   })
   app.use(notFoundHandler)

@@ -31,6 +31,20 @@ export async function startServer(
   server.headersTimeout = 10_000
   server.requestTimeout = 30_000
   server.keepAliveTimeout = 5_000
+  // Requests Node refuses before Express sees them (oversized headers, malformed HTTP) still get a
+  // JSON error body.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
+    const body = JSON.stringify({
+      error: 'invalid_request',
+      error_description: tooLarge ? 'request headers are too large' : 'request is not valid HTTP',
+    })
+    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'
+    socket.end(
+      `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    )
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => {

@@ -20,6 +20,7 @@ export type AuthCoreErrorCode =
   | 'ERR_TOKEN_CLAIM_INVALID'
   | 'ERR_TOKEN_REVOKED'
   | 'ERR_TOKEN_SCOPE_INSUFFICIENT'
+  | 'ERR_REVOCATION_STALE'
   | 'ERR_TOKEN_REQUEST_FAILED'
   | 'ERR_TOKEN_REQUEST_TIMEOUT'
   | 'ERR_NOT_FOUND'
@@ -103,6 +104,14 @@ export class TokenScopeInsufficient extends AuthCoreError {
   static override code: AuthCoreErrorCode = 'ERR_TOKEN_SCOPE_INSUFFICIENT'
 }
 
+/**
+ * The revocation list has not been refreshed for too long (its source is unreachable), so whether a
+ * token was revoked is unknown: verification fails closed rather than accept a revoked token.
+ */
+export class RevocationStale extends AuthCoreError {
+  static override code: AuthCoreErrorCode = 'ERR_REVOCATION_STALE'
+}
+
 /** A token request was answered with an error, or could not be made. */
 export class TokenRequestFailed extends AuthCoreError {
   static override code: AuthCoreErrorCode = 'ERR_TOKEN_REQUEST_FAILED'
@@ -153,6 +162,7 @@ export type AnyAuthCoreError =
   | TokenClaimInvalid
   | TokenRevoked
   | TokenScopeInsufficient
+  | RevocationStale
   | TokenRequestFailed
   | TokenRequestTimeout
   | NotFound

@@ -95,7 +95,7 @@ export interface EmulatorConfig {
    * title: revocationPollMs
    * description: how often (in milliseconds) the server re-reads deleted keys from the store, so
    * a key deleted by the CLI stops working within this time plus one read.
-   * recommendation: keep it at 250 or less to keep the 1 s revocation guarantee.
+   * recommendation: keep it at 250 (at most 500) to keep the 1 s revocation guarantee.
    */
   revocationPollMs: number
   /**

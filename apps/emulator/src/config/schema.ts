@@ -1,5 +1,8 @@
 import { defaults, type EmulatorConfig } from './defaults.js'
 
+/** The longest access-token lifetime the emulator issues (1 day). */
+export const MAX_TOKEN_TTL_SECONDS = 86_400
+
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
 function integer(name: string, value: unknown, min: number, max: number): number {
@@ -45,7 +48,7 @@ export function resolveConfig(input: Partial<EmulatorConfig> = {}): EmulatorConf
     throw new TypeError('"host" must be a non-empty string')
   }
   integer('port', config.port, 0, 65535)
-  integer('tokenTtlSeconds', config.tokenTtlSeconds, 1, 86_400)
+  integer('tokenTtlSeconds', config.tokenTtlSeconds, 1, MAX_TOKEN_TTL_SECONDS)
   integer('temporaryKeyTtlSeconds', config.temporaryKeyTtlSeconds, 1, 86_400)
   integer('temporaryKeyMaxTtlSeconds', config.temporaryKeyMaxTtlSeconds, 1, 86_400)
   if (config.temporaryKeyTtlSeconds > config.temporaryKeyMaxTtlSeconds) {
@@ -62,7 +65,8 @@ export function resolveConfig(input: Partial<EmulatorConfig> = {}): EmulatorConf
     throw new TypeError('"predictionsFile" must be a file path')
   }
   integer('maxBodyBytes', config.maxBodyBytes, 1024, 16 * 1024 * 1024)
-  integer('revocationPollMs', config.revocationPollMs, 10, 1000)
+  // Above 500 ms a poll plus its read could miss the 1 s revocation guarantee.
+  integer('revocationPollMs', config.revocationPollMs, 10, 500)
   integer('lastUsedFlushMs', config.lastUsedFlushMs, 10, 60_000)
   if (!LOG_LEVELS.has(config.logLevel)) {
     throw new TypeError(`"logLevel" must be one of ${[...LOG_LEVELS].join(', ')}`)

@@ -11,6 +11,9 @@ const BEARER_RE = /^Bearer +(\S+)$/i
  */
 export function bearerCredential(req: Request): string {
   const header = req.headers.authorization
+  if ((req.headersDistinct.authorization?.length ?? 0) > 1) {
+    throw new InvalidClient('authorization header must be sent once')
+  }
   if (header === undefined || header.trim() === '') {
     throw new InvalidClient('api key must be provided in the Authorization header as a Bearer token')
   }

@@ -64,6 +64,12 @@ export function toOAuthError(err: unknown): OAuthError {
   if (isAuthCoreError(err)) return fromAuthCoreError(err)
   const parsed = fromBodyParserError(err as { type?: string })
   if (parsed) return parsed
+  // Other client errors raised by Express or its parsers (a bad %-escape in the path, a body
+  // encoding that does not inflate) keep their 4xx without their internal message.
+  const status = (err as { status?: unknown }).status
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new OAuthError(status === 413 ? 400 : status, 'invalid_request', 'request is malformed', { cause: err })
+  }
   return new OAuthError(500, 'server_error', 'unexpected error', { cause: err })
 }
 
@@ -96,5 +102,6 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 
 /** Answers unknown routes with a JSON 404. */
 export const notFoundHandler: RequestHandler = function notFound(req, res) {
-  sendError(res, new NotFoundError(`no route for ${req.method} ${req.path}`))
+  // The path is not repeated: it may hold a key someone pasted into a URL.
+  sendError(res, new NotFoundError(`no route for ${req.method} at this path`))
 }

@@ -46,8 +46,13 @@ export function createProvider(options: CreateProviderOptions): Provider {
     },
     jwks: { keys: keyring.privateJwks() as NonNullable<Configuration['jwks']>['keys'] },
     cookies: { keys: options.cookieKeys },
+    // Advertise only what works: public clients, the code flow (for sign-in) and token exchange.
+    clientAuthMethods: ['none'],
+    responseTypes: ['code'],
     features: {
       devInteractions: { enabled: false },
+      userinfo: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
       // Advertised in discovery; the emulator's own routes answer them, since oidc-provider cannot
       // introspect or revoke the JWT access tokens it did not issue.
       introspection: { enabled: true },

@@ -92,7 +92,9 @@ export function tokenExchangeHandler(deps: {
     }
     const requested = single(ctx, 'requested_token_type') ?? ACCESS_TOKEN_TOKEN_TYPE
     const scopes = words(single(ctx, 'scope'))
-    if (scopes !== undefined && scopes.length === 0) throw new errors.InvalidScope('scope must not be empty', '')
+    if (scopes !== undefined && scopes.length === 0) {
+      throw new errors.CustomOIDCProviderError('invalid_scope', 'scope must not be empty')
+    }
 
     try {
       if (requested === TEMPORARY_KEY_TOKEN_TYPE) {

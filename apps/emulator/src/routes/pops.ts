@@ -14,6 +14,9 @@ import type { Pipeline, PipelineRegistry } from '../services/pipelines.js'
 import type { PopService } from '../services/pops.js'
 import type { PredictionCatalog } from '../services/predictions.js'
 
+/** The scope the Pop routes need. */
+export const INFERENCE_SCOPE = 'access:inference-api'
+
 /** The path of the mock worker, given to the SDK as a relative `base_url`. */
 export const WORKER_BASE_PATH = '/worker'
 
@@ -49,6 +52,7 @@ export function popRoutes(deps: {
   const requireToken = (pop?: (req: Request) => string | null) =>
     requireAccessToken({
       verify: deps.verify,
+      scopes: [INFERENCE_SCOPE],
       ...(pop && { pop: pop as (req: unknown) => string | null }),
     }) as unknown as RequestHandler
   // Checks the Pop of a worker route after the pipeline is found (see ownedPipeline).

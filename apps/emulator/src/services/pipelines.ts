@@ -24,21 +24,34 @@ export interface PipelineRegistry {
 }
 
 /**
- * Creates a pipeline registry holding at most `max` pipelines; the oldest is dropped first, so a
- * client that never disconnects cannot grow memory without bound.
+ * Creates a pipeline registry: at most `maxPerAccount` pipelines per account (a client that never
+ * disconnects drops its own oldest pipeline, never another account's) and `max` in all.
  */
-export function createPipelineRegistry(now: () => number, max = 10_000): PipelineRegistry {
+export function createPipelineRegistry(now: () => number, max = 10_000, maxPerAccount = 50): PipelineRegistry {
   const pipelines = new Map<string, Pipeline>()
   const byPop = new Map<string, string>()
+  const perAccount = new Map<string, number>()
+
+  function remove(pipeline: Pipeline): void {
+    pipelines.delete(pipeline.id)
+    if (pipeline.popId && byPop.get(pipeline.popId) === pipeline.id) byPop.delete(pipeline.popId)
+    const count = (perAccount.get(pipeline.accountId) ?? 1) - 1
+    if (count === 0) perAccount.delete(pipeline.accountId)
+    else perAccount.set(pipeline.accountId, count)
+  }
+
+  function oldestOf(accountId: string | null): Pipeline | undefined {
+    for (const pipeline of pipelines.values()) {
+      if (accountId === null || pipeline.accountId === accountId) return pipeline
+    }
+    return undefined
+  }
 
   function add(pipeline: Pipeline): Pipeline {
-    if (pipelines.size >= max) {
-      const oldest = pipelines.keys().next().value as string
-      const dropped = pipelines.get(oldest)
-      pipelines.delete(oldest)
-      if (dropped?.popId) byPop.delete(dropped.popId)
-    }
+    if ((perAccount.get(pipeline.accountId) ?? 0) >= maxPerAccount) remove(oldestOf(pipeline.accountId)!)
+    if (pipelines.size >= max) remove(oldestOf(null)!)
     pipelines.set(pipeline.id, pipeline)
+    perAccount.set(pipeline.accountId, (perAccount.get(pipeline.accountId) ?? 0) + 1)
     if (pipeline.popId) byPop.set(pipeline.popId, pipeline.id)
     return pipeline
   }
@@ -65,8 +78,7 @@ export function createPipelineRegistry(now: () => number, max = 10_000): Pipelin
     delete(id) {
       const pipeline = pipelines.get(id)
       if (!pipeline) return false
-      pipelines.delete(id)
-      if (pipeline.popId) byPop.delete(pipeline.popId)
+      remove(pipeline)
       return true
     },
   }

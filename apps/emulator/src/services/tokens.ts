@@ -88,7 +88,8 @@ function subsetScopes(requested: readonly string[] | undefined, allowed: readonl
   const unique = [...new Set(requested)]
   if (unique.length === 0) throw new InvalidScope('scope must not be empty')
   const extra = unique.filter((s) => !allowed.includes(s))
-  if (extra.length > 0) throw new InvalidScope(`scope is broader than the credential that mints it: ${extra.join(' ')}`)
+  // The extra scopes are not repeated: a pasted secret must not come back.
+  if (extra.length > 0) throw new InvalidScope(`scope is broader than the credential that grants it (${extra.length} unknown)`)
   return unique
 }
 

@@ -64,7 +64,7 @@ function challenge(
  * - an `Authorization: Bearer <token>` header is present, once, and well formed
  *   (401 with a bare challenge when absent, 400 `invalid_request` when malformed);
  * - the token verifies (signature, `alg`, `iss`, `aud`, expiry, the API key not deleted),
- *   else 401 `invalid_token`;
+ *   else 401 `invalid_token` (503 `temporarily_unavailable` while revocation status is unknown);
  * - it carries every required scope, else 403 `insufficient_scope`;
  * - a temporary key is used on its own Pop and from an origin it allows, else 403
  *   `insufficient_scope`.
@@ -86,6 +86,10 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
     next: Next,
   ): Promise<void> {
     const header = req.headers.authorization
+    if ((req.headersDistinct?.authorization?.length ?? 0) > 1) {
+      challenge(res, 400, realm, 'invalid_request', 'authorization header must be sent once')
+      return
+    }
     if (header === undefined || header === '') {
       challenge(res, 401, realm, undefined, 'access token must be provided in the Authorization header')
       return
@@ -101,6 +105,13 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
     } catch (err) {
       if (!isAuthCoreError(err)) {
         next(err)
+        return
+      }
+      if (err.code === 'ERR_REVOCATION_STALE') {
+        res.statusCode = 503
+        res.setHeader('Content-Type', 'application/json; charset=utf-8')
+        res.setHeader('Retry-After', '1')
+        res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: err.message }))
         return
       }
       challenge(res, 401, realm, 'invalid_token', err.message)

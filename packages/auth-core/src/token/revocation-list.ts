@@ -31,6 +31,11 @@ export interface RevocationList {
   sync(): Promise<void>
   /** When the last successful poll finished (ms), or 0 before the first. */
   readonly syncedAt: number
+  /**
+   * How long ago (in milliseconds, on a monotonic clock, whatever the injected clock says) the last
+   * successful poll finished. A verifier refuses tokens while this is too large: it fails closed.
+   */
+  readonly ageMs: number
   /** How many entries are held. */
   readonly size: number
   /** Stops polling. */
@@ -61,6 +66,7 @@ export async function createRevocationList(options: RevocationListOptions): Prom
   const revokedTokens = new Map<string, number>()
   let cursor = 0
   let syncedAt = 0
+  let syncedMonotonic = 0
   let pending: Promise<void> | undefined
   let timer: NodeJS.Timeout | undefined
 
@@ -75,6 +81,7 @@ export async function createRevocationList(options: RevocationListOptions): Prom
     // A revoked token needs no entry once it has expired anyway.
     for (const [jti, expiresAt] of revokedTokens) if (expiresAt < at) revokedTokens.delete(jti)
     syncedAt = now()
+    syncedMonotonic = performance.now()
   }
 
   function sync(): Promise<void> {
@@ -96,6 +103,9 @@ export async function createRevocationList(options: RevocationListOptions): Prom
     sync,
     get syncedAt() {
       return syncedAt
+    },
+    get ageMs() {
+      return performance.now() - syncedMonotonic
     },
     get size() {
       return revoked.size + revokedTokens.size

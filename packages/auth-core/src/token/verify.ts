@@ -1,5 +1,5 @@
 import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type KeyObject } from 'jose'
-import { TokenClaimInvalid, TokenExpired, TokenInvalid, TokenRevoked } from '../errors.js'
+import { RevocationStale, TokenClaimInvalid, TokenExpired, TokenInvalid, TokenRevoked } from '../errors.js'
 import { epochSeconds, type Clock } from '../lib/time.js'
 import { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from './claims.js'
 import type { Keyring } from './keyring.js'
@@ -21,6 +21,11 @@ export interface AccessTokenVerifierOptions {
   keys: VerificationKeySource
   /** Deleted API keys; a token whose `key_id` is listed is refused. Default: no revocation check. */
   revocations?: RevocationList
+  /**
+   * How old (in milliseconds) the revocation list may be before tokens are refused with
+   * `ERR_REVOCATION_STALE` (its source is unreachable: fail closed). Default is 5000.
+   */
+  revocationMaxAgeMs?: number
   /** Accepted algorithms. Default is `['EdDSA', 'ES256']`; `none` and HMAC are never accepted. */
   algorithms?: Array<'EdDSA' | 'ES256'>
   /** Allowed clock skew (in seconds) for `exp`, `nbf` and `iat`. Default is 5. */
@@ -94,7 +99,7 @@ const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'key_id'] as 
  * - `iss` and `aud` match, `exp` is in the future and `nbf`/`iat` not in it (with tolerance);
  * - the required claims are present (`sub`, `jti`, `key_id`, …);
  * - the API key the token derives from was not deleted, and the token itself was not revoked
- *   (from the in-memory revocation list);
+ *   (from the in-memory revocation list, which must be fresh: a stale one fails closed);
  * - a temporary key names its Pop (`pop_id`) and its `allowed_origins` are strings.
  *
  * @example
@@ -109,6 +114,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const now = options.now
   const clockTolerance = options.clockToleranceSeconds ?? 5
   const { revocations } = options
+  const revocationMaxAgeMs = options.revocationMaxAgeMs ?? 5000
 
   return async function verifyAccessToken(token) {
     if (typeof token !== 'string' || token.length === 0) {
@@ -134,6 +140,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     }
     if (typeof payload.iat === 'number' && payload.iat > epochSeconds((now ?? Date.now)()) + clockTolerance) {
       throw new TokenClaimInvalid('access token "iat" claim is in the future', 'iat')
+    }
+    if (revocations && revocations.ageMs > revocationMaxAgeMs) {
+      throw new RevocationStale('revocation status is unknown: the revocation list could not be refreshed')
     }
     if (revocations?.isRevoked(payload.key_id)) {
       throw new TokenRevoked('access token was derived from an api key that has been deleted', 'key_deleted')

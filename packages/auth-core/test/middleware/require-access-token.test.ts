@@ -28,6 +28,7 @@ let clock: number
 let store: Store
 let keyring: Keyring
 let revocations: RevocationList
+let staleRevocations: RevocationList
 let server: Server
 let baseUrl: string
 
@@ -98,6 +99,24 @@ beforeAll(async () => {
     audience: AUDIENCE,
     keys: keyring,
     revocations,
+    // the list is synced by hand here, not by its timer
+    revocationMaxAgeMs: 600_000,
+    now: () => clock,
+  })
+  let polls = 0
+  staleRevocations = await createRevocationList({
+    source: async () => {
+      if (polls++ > 0) throw new Error('feed unreachable')
+      return { revoked: [], cursor: 0 }
+    },
+    pollIntervalMs: 10,
+  })
+  const staleVerify = createAccessTokenVerifier({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    keys: keyring,
+    revocations: staleRevocations,
+    revocationMaxAgeMs: 1,
     now: () => clock,
   })
   const broken: AccessTokenVerifier = async () => {
@@ -108,6 +127,7 @@ beforeAll(async () => {
     '/admin': route(requireAccessToken({ verify, scopes: ['access:inference-api', 'admin'] })),
     '/open': route(requireAccessToken({ verify })),
     '/broken': route(requireAccessToken({ verify: broken })),
+    '/stale': route(requireAccessToken({ verify: staleVerify })),
   }
   server = createServer((req, res) => routes[req.url ?? '']!(req, res))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -116,6 +136,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   revocations.stop()
+  staleRevocations.stop()
   await new Promise<void>((resolve, reject) =>
     server.close((err) => (err ? reject(err) : resolve())),
   )
@@ -311,6 +332,35 @@ describe('requireAccessToken()', () => {
       expect(res.status).toBe(500)
       expect(res.challenge).toBeNull()
       expect(res.text).not.toContain('the verifier itself failed')
+    })
+  })
+
+  describe('GET /stale (the revocation list cannot be refreshed)', () => {
+    it('responds 503 temporarily_unavailable instead of accepting the token', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      const res = await get('/stale', `Bearer ${await issue()}`)
+      expect(res.status).toBe(503)
+      expect(res.body).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: 'revocation status is unknown: the revocation list could not be refreshed',
+      })
+    })
+  })
+
+  describe('with the Authorization header sent twice', () => {
+    it('responds 400 invalid_request', async () => {
+      const { request: httpRequest } = await import('node:http')
+      const valid = `Bearer ${await issue()}`
+      const status = await new Promise<number>((resolve, reject) => {
+        // A raw header list: the typed `headers` object allows one Authorization only.
+        const req = httpRequest(`${baseUrl}/open`, { headers: ['Authorization', valid, 'Authorization', valid] }, (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        })
+        req.on('error', reject)
+        req.end()
+      })
+      expect(status).toBe(400)
     })
   })
 })

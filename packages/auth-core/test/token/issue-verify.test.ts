@@ -428,6 +428,8 @@ describe('createAccessTokenVerifier() with a revocation list', () => {
         audience: AUDIENCE,
         keys: keyring,
         revocations,
+        // the list is synced by hand here, not by its timer
+        revocationMaxAgeMs: 600_000,
         now,
       })
       const { accessToken: live } = await issue({ keyId: 'key_live' })
@@ -441,6 +443,35 @@ describe('createAccessTokenVerifier() with a revocation list', () => {
       expect(err).toMatchObject({ code: 'ERR_TOKEN_REVOKED' })
       expect(err.message).not.toContain(gone.split('.')[1])
       await expect(verify(live)).resolves.toBeDefined()
+    } finally {
+      revocations.stop()
+    }
+  })
+
+  it('fails closed with ERR_REVOCATION_STALE once the revocation list is older than revocationMaxAgeMs', async () => {
+    let calls = 0
+    const revocations = await createRevocationList({
+      source: async () => {
+        if (calls++ > 0) throw new Error('feed unreachable')
+        return { revoked: [], cursor: 0 }
+      },
+      pollIntervalMs: 10,
+      now,
+    })
+    try {
+      const verify = createAccessTokenVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        keys: keyring,
+        revocations,
+        revocationMaxAgeMs: 50,
+        now,
+      })
+      const { accessToken } = await issue({ keyId: 'key_live' })
+      await expect(verify(accessToken)).resolves.toBeDefined()
+      await new Promise((resolve) => setTimeout(resolve, 120))
+      expect(calls).toBeGreaterThan(1)
+      await expect(verify(accessToken)).rejects.toMatchObject({ code: 'ERR_REVOCATION_STALE' })
     } finally {
       revocations.stop()
     }
