@@ -236,6 +236,25 @@ describe('using a temporary key', () => {
     expectError(await request(emulator.app).get(`/pops/${otherPopId}/config`).set(bearer(tampered)), 401, 'invalid_token')
   })
 
+  it('refuses tokens signed with the emulator own key but for another audience, or not yet valid', async () => {
+    const claims = decodeJwt(temporary)
+    const sign = (payload: Record<string, unknown>) =>
+      new SignJWT(payload)
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: emulator.keyring.signingKey.kid })
+        .sign(emulator.keyring.signingKey.privateKey)
+    const now = Math.floor(Date.now() / 1000)
+    const wrongAudience = await sign({ ...claims, aud: 'https://other.example' })
+    const notYetValid = await sign({ ...claims, iat: now + 600, exp: now + 1200 })
+    const notBefore = await sign({ ...claims, nbf: now + 600 })
+    const control = await sign({ ...claims })
+    await request(emulator.app).get(`/pops/${popId}/config`).set(bearer(control)).expect(200)
+    for (const [token, claim] of [[wrongAudience, 'aud'], [notYetValid, 'iat'], [notBefore, 'nbf']] as const) {
+      const res = await request(emulator.app).get(`/pops/${popId}/config`).set(bearer(token))
+      expectError(res, 401, 'invalid_token')
+      expect(res.body.error_description).toContain(claim)
+    }
+  })
+
   it('refuses a server token forged with temporary claims removed', async () => {
     const { generateKeyPairSync } = await import('node:crypto')
     const claims = decodeJwt(temporary)
