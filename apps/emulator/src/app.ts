@@ -8,14 +8,22 @@ import {
   type Keyring,
   type Store,
 } from '@eyepop/auth-core'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
+import helmet from 'helmet'
 import type { Logger } from 'pino'
 import type { EmulatorConfig } from './config/defaults.js'
 import { issuerOf, MAX_TOKEN_TTL_SECONDS, resolveConfig } from './config/schema.js'
 import { refuseBrowserRequests } from './http/browser-origin.js'
 import { errorHandler, notFoundHandler } from './http/error-handler.js'
 import { createLogger } from './logger.js'
-import { createProvider } from './provider/configuration.js'
+import { createProvider, manageResource } from './provider/configuration.js'
+import { createDashboardSessions } from './http/dashboard-session.js'
+import { dashboardRoutes } from './routes/dashboard.js'
+import { interactionRoutes } from './routes/interaction.js'
+import { manageApiRoutes } from './routes/manage-api.js'
+import { openApiRoutes } from './routes/openapi.js'
 import { eyepopAuthRoutes } from './routes/eyepop-auth.js'
 import { dataRoutes, eventsSocket, type EventsSocket } from './routes/data.js'
 import { popRoutes } from './routes/pops.js'
@@ -54,10 +62,36 @@ export interface EmulatorApp {
   close(): Promise<void>
 }
 
-/** What oidc-provider answers: discovery and the token endpoint. Everything else is the emulator's. */
+/** What oidc-provider answers: discovery, the token endpoint, sign-in, sign-out and device codes. */
 function isProviderRequest(method: string, path: string): boolean {
-  return (method === 'GET' && path === '/.well-known/openid-configuration') || (method === 'POST' && path === '/token')
+  if (method === 'GET' && path === '/.well-known/openid-configuration') return true
+  if (method === 'POST' && path === '/token') return true
+  const under = (prefix: string) => path === prefix || path.startsWith(`${prefix}/`)
+  return (method === 'GET' || method === 'POST') && (under('/auth') || under('/session/end') || under('/device'))
 }
+
+/** Static files shipped with the package: the dashboard and the login page's stylesheet. */
+const PACKAGE_DIR = fileURLToPath(new URL('../', import.meta.url))
+
+/** The Content-Security-Policy of the pages the emulator serves. */
+const PAGE_SECURITY = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+      formAction: ["'self'"],
+      baseUri: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+  },
+  // The pages are plain HTTP on loopback by default: no HSTS.
+  strictTransportSecurity: false,
+})
 
 /** Paths that browsers may call cross-origin (they answer CORS preflights themselves). */
 const CORS_PATHS = ['/pops', '/workers', '/worker', '/data']
@@ -97,6 +131,15 @@ export async function createApp(
   const usage = createUsageRecorder(store, config.lastUsedFlushMs, (err) =>
     logger.error({ err }, 'writing key last-use times failed'),
   )
+  const verifyUser = createAccessTokenVerifier({
+    issuer,
+    audience: manageResource(issuer),
+    keys: keyring,
+    revocations,
+    subject: 'user',
+    clockToleranceSeconds: 0,
+    now,
+  })
   const verify = createAccessTokenVerifier({
     issuer,
     audience: config.audience,
@@ -128,7 +171,9 @@ export async function createApp(
     tokens,
     cookieKeys: [cookieKey],
     allowBrowserApiKeys: config.allowBrowserApiKeys,
+    findAccount: (id) => store.accounts.get(id),
   })
+  const sessions = createDashboardSessions(store, { secure: issuer.startsWith('https:'), now })
   const providerCallback = provider.callback() as unknown as RequestHandler
 
   const app = express()
@@ -149,6 +194,11 @@ export async function createApp(
     res.type('application/jwk-set+json').send(JSON.stringify(keyring.jwks()))
   })
   const { maxBodyBytes, allowBrowserApiKeys } = config
+  app.use(['/dashboard', '/interaction', '/api', '/auth', '/session', '/device'], PAGE_SECURITY)
+  app.use(interactionRoutes({ provider, accounts: services.accounts, staticDir: join(PACKAGE_DIR, 'static') }))
+  app.use(dashboardRoutes({ issuer, sessions, verifyUser, store, dashboardDir: join(PACKAGE_DIR, 'dashboard') }))
+  app.use(manageApiRoutes({ issuer, sessions, verifyUser, verify, services, store, maxBodyBytes }))
+  app.use(openApiRoutes(issuer))
   app.use(eyepopAuthRoutes({ tokens, store, maxBodyBytes, allowBrowserApiKeys }))
   app.use(temporaryKeyRoutes({ tokens, verify, store, issuer, maxBodyBytes, allowBrowserApiKeys, now }))
   app.use(dataRoutes({ verify, corsOrigins: config.corsOrigins }))

@@ -8,7 +8,9 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { DATABASE_FILENAME, DEFAULT_DATA_DIR } from './config/defaults.js'
 import { OAuthError } from './http/errors.js'
 import { toOAuthError } from './http/error-handler.js'
+import type { AccountView } from './services/accounts.js'
 import { DEFAULT_KEY_EXPIRY, KEY_EXPIRY_CHOICES, type KeyView } from './services/keys.js'
+import { verifyPassword } from './services/passwords.js'
 import { openServices, type Services } from './services/services.js'
 import { openStore } from './services/store.js'
 
@@ -89,6 +91,14 @@ export function buildCli(): Command {
       console.log(`  store:    ${where}`)
       console.log(`  account:  ${emulator.services.defaultAccount.email} (${emulator.services.defaultAccount.id})`)
       console.log(`  issuer:   ${url}/.well-known/openid-configuration`)
+      const { defaultAccount } = emulator.services
+      // A password set on an earlier start is kept: only print the configured one if it works.
+      const password = emulator.config.defaultPassword
+      const signInWith =
+        defaultAccount.passwordHash !== null && (await verifyPassword(password, defaultAccount.passwordHash))
+          ? password
+          : '(the password set when this data dir was created)'
+      console.log(`  sign in:  ${url}/dashboard as ${defaultAccount.email} / ${signInWith} (development only)`)
       console.log('')
       console.log('Point the EyePop SDK at it:')
       console.log(`  EyePop.workerEndpoint({ eyepopUrl: '${url}', auth: { secretKey: process.env.EYEPOP_SECRET_KEY }, popId })`)
@@ -190,6 +200,37 @@ export function buildCli(): Command {
         return
       }
       printTable([['ID', 'NAME', 'CREATED'], ...list.map((p) => [p.id, p.name, p.createdAt])])
+    })
+
+  const accounts = program.command('accounts').description('manage development accounts (sign-in email and password)')
+  accounts
+    .command('create')
+    .description('create an account that can sign in to the dashboard (development only)')
+    .requiredOption('--email <email>', 'the sign-in email')
+    .requiredOption('--password <password>', 'the sign-in password, 8 to 200 characters')
+    .requiredOption('--name <name>', 'a display name')
+    .option('--id <uuid>', 'the account id (default: a new UUID)')
+    .option('--json', 'print JSON')
+    .addOption(dataDirOption())
+    .action(async (opts) => {
+      const account = await withServices(opts.dataDir, (s) =>
+        s.accounts.create({ email: opts.email, password: opts.password, name: opts.name, id: opts.id }),
+      )
+      if (opts.json) console.log(JSON.stringify(account, null, 2))
+      else console.log(`Created account ${account.email} (${account.id}).`)
+    })
+  accounts
+    .command('list')
+    .description('list accounts (never their passwords)')
+    .option('--json', 'print JSON')
+    .addOption(dataDirOption())
+    .action(async (opts) => {
+      const list = await withServices(opts.dataDir, (s) => s.accounts.list())
+      if (opts.json) {
+        console.log(JSON.stringify(list, null, 2))
+        return
+      }
+      printTable([['ID', 'EMAIL', 'NAME', 'CREATED'], ...list.map((a: AccountView) => [a.id, a.email, a.name, a.createdAt])])
     })
 
   return program

@@ -36,6 +36,7 @@ export async function createTestEmulator(
         email: `${id}@example.test`,
         name: 'Other',
         createdAt: Date.now(),
+        passwordHash: null,
       })
       const key = await services.keys.create(id, { name: 'other key', expires: 'never' })
       const pop = await services.pops.create(id, { name: 'other pop' })

@@ -105,6 +105,27 @@ export interface EmulatorConfig {
    */
   lastUsedFlushMs: number
   /**
+   * title: maxKeysPerAccount
+   * description: the most live (not deleted) API keys an account may have; creating one more is
+   * refused with 409 `limit_exceeded`. From 1 to 10000.
+   * recommendation: keep 20: one key per server or environment, deleted when retired.
+   */
+  maxKeysPerAccount: number
+  /**
+   * title: defaultPassword
+   * description: the sign-in password the default account (`dev@eyepop.local`) gets on first
+   * start, 8 to 200 characters. A password already set is kept. It is printed at start.
+   * recommendation: development only: anyone who can reach the emulator can sign in with it.
+   */
+  defaultPassword: string
+  /**
+   * title: accountsFile
+   * description: a JSON file of more development accounts, created at start when their email
+   * does not exist yet: `[{"email": "...", "password": "...", "name": "...", "id"?: "<uuid>"}]`.
+   * recommendation: development only: the file holds passwords in clear; keep it out of git.
+   */
+  accountsFile?: string
+  /**
    * title: logLevel
    * description: pino log level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`).
    */
@@ -132,5 +153,7 @@ export const defaults: Readonly<EmulatorConfig> = Object.freeze({
   maxUploadBytes: 32 * 1024 * 1024,
   revocationPollMs: 250,
   lastUsedFlushMs: 1000,
+  maxKeysPerAccount: 20,
+  defaultPassword: 'eyepop-dev',
   logLevel: 'info',
 })

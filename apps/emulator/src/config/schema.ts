@@ -1,3 +1,4 @@
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../services/passwords.js'
 import { defaults, type EmulatorConfig } from './defaults.js'
 
 /** The longest access-token lifetime the emulator issues (1 day). */
@@ -68,6 +69,14 @@ export function resolveConfig(input: Partial<EmulatorConfig> = {}): EmulatorConf
   // Above 500 ms a poll plus its read could miss the 1 s revocation guarantee.
   integer('revocationPollMs', config.revocationPollMs, 10, 500)
   integer('lastUsedFlushMs', config.lastUsedFlushMs, 10, 60_000)
+  integer('maxKeysPerAccount', config.maxKeysPerAccount, 1, 10_000)
+  const passwordLength = typeof config.defaultPassword === 'string' ? [...config.defaultPassword].length : 0
+  if (passwordLength < PASSWORD_MIN_LENGTH || passwordLength > PASSWORD_MAX_LENGTH) {
+    throw new TypeError(`"defaultPassword" must be a string of ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`)
+  }
+  if (config.accountsFile !== undefined && (typeof config.accountsFile !== 'string' || config.accountsFile === '')) {
+    throw new TypeError('"accountsFile" must be a file path')
+  }
   if (!LOG_LEVELS.has(config.logLevel)) {
     throw new TypeError(`"logLevel" must be one of ${[...LOG_LEVELS].join(', ')}`)
   }

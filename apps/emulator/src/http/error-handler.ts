@@ -67,6 +67,7 @@ export function toOAuthError(err: unknown): OAuthError {
   // Other client errors raised by Express or its parsers (a bad %-escape in the path, a body
   // encoding that does not inflate) keep their 4xx without their internal message.
   const status = (err as { status?: unknown }).status
+  if (status === 404) return new NotFoundError('not found', { cause: err })
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return new OAuthError(status === 413 ? 400 : status, 'invalid_request', 'request is malformed', { cause: err })
   }

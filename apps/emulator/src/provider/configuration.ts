@@ -1,8 +1,24 @@
 import { EYEPOP_SDK_CLIENT_ID, DEFAULT_API_KEY_SCOPES, type Keyring, type Store } from '@eyepop/auth-core'
-import Provider, { type Configuration } from 'oidc-provider'
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
 import type { TokenService } from '../services/tokens.js'
 import { createAdapterClass } from './adapter.js'
 import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeHandler } from './token-exchange.js'
+
+/** The client id of the emulator's own dashboard (authorization code with PKCE). */
+export const DASHBOARD_CLIENT_ID = 'eyepop-dashboard'
+/** The client id of the command line (`eyepop-emulator login`, RFC 8628 device flow). */
+export const CLI_CLIENT_ID = 'eyepop-cli'
+/** The scope of a signed-in user's token for the key-management API. */
+export const MANAGE_SCOPE = 'manage:keys'
+/** The device authorization grant type (RFC 8628). */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
+/** How long (in seconds) a signed-in user's access token lasts. */
+export const USER_TOKEN_TTL_SECONDS = 3600
+
+/** The resource indicator (and `aud`) of the key-management API. */
+export function manageResource(issuer: string): string {
+  return `${issuer}/api`
+}
 
 /** What the provider is built from. */
 export interface CreateProviderOptions {
@@ -11,20 +27,42 @@ export interface CreateProviderOptions {
   store: Store
   keyring: Keyring
   tokens: TokenService
+  /** Finds an account for oidc-provider (sign-in and token claims). */
+  findAccount: (id: string) => Promise<{ id: string; email: string; name: string } | undefined>
   /** Secrets that sign oidc-provider's cookies. Secret. */
   cookieKeys: string[]
   /** Whether API keys are accepted from browsers. */
   allowBrowserApiKeys: boolean
 }
 
+/** An error page or JSON body for oidc-provider's browser-facing errors. */
+function renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): void {
+  if (ctx.accepts('json', 'html') === 'json') {
+    ctx.type = 'json'
+    ctx.body = { error: out.error, error_description: out.error_description ?? out.error }
+    return
+  }
+  const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+  ctx.type = 'html'
+  ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign-in error</title></head><body><main><h1>Sign-in error</h1><p role="alert">${escape(out.error_description ?? out.error)}</p><p><a href="/dashboard">Back to the dashboard</a></p></main></body></html>`
+}
+
 /**
- * The standard OAuth 2 / OpenID Connect surface, through oidc-provider: discovery, JWKS (the same
- * keys that sign every access token), and the token endpoint with RFC 8693 token exchange of an
- * API key, for the built-in public client `eyepop-sdk`.
+ * The standard OAuth 2 / OpenID Connect surface, through oidc-provider:
+ * - discovery, and the token endpoint with RFC 8693 token exchange of an API key for the public
+ *   client `eyepop-sdk`;
+ * - sign-in: the authorization code flow with PKCE for the dashboard (`eyepop-dashboard`) and the
+ *   device authorization grant for the command line (`eyepop-cli`), through the emulator's own
+ *   login page (interactions at `/interaction/{uid}`); their access tokens are JWTs for the
+ *   key-management API (`aud` `{issuer}/api`, scope `manage:keys`), signed with the same keys.
+ *
+ * The clients are the emulator's own, so the consent prompt is completed without a screen (see
+ * `routes/interaction.ts`).
  */
 export function createProvider(options: CreateProviderOptions): Provider {
-  const { keyring, store } = options
+  const { keyring, store, issuer } = options
   const signingAlg = keyring.signingKey.alg
+  const resource = manageResource(issuer)
   const configuration: Configuration = {
     adapter: createAdapterClass(store),
     clients: [
@@ -37,6 +75,25 @@ export function createProvider(options: CreateProviderOptions): Provider {
         redirect_uris: [],
         id_token_signed_response_alg: signingAlg,
       },
+      {
+        client_id: DASHBOARD_CLIENT_ID,
+        client_name: 'EyePop dashboard',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [`${issuer}/dashboard/callback`],
+        post_logout_redirect_uris: [`${issuer}/dashboard`],
+        id_token_signed_response_alg: signingAlg,
+      },
+      {
+        client_id: CLI_CLIENT_ID,
+        client_name: 'eyepop-emulator CLI',
+        token_endpoint_auth_method: 'none',
+        grant_types: [DEVICE_CODE_GRANT],
+        response_types: [],
+        redirect_uris: [],
+        id_token_signed_response_alg: signingAlg,
+      },
     ],
     clientDefaults: {
       grant_types: [TOKEN_EXCHANGE_GRANT],
@@ -45,25 +102,58 @@ export function createProvider(options: CreateProviderOptions): Provider {
       token_endpoint_auth_method: 'none',
     },
     jwks: { keys: keyring.privateJwks() as NonNullable<Configuration['jwks']>['keys'] },
-    cookies: { keys: options.cookieKeys },
+    cookies: {
+      keys: options.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', secure: issuer.startsWith('https:') },
+      short: { httpOnly: true, sameSite: 'lax', secure: issuer.startsWith('https:') },
+    },
     // Advertise only what works: public clients, the code flow (for sign-in) and token exchange.
     clientAuthMethods: ['none'],
     responseTypes: ['code'],
+    pkce: { required: () => true },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
       userinfo: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
+      deviceFlow: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => resource,
+        useGrantedResource: () => true,
+        getResourceServerInfo(_ctx, indicator) {
+          if (indicator !== resource) throw new errors.InvalidTarget(`resource must be ${resource}`)
+          return {
+            scope: MANAGE_SCOPE,
+            audience: resource,
+            accessTokenTTL: USER_TOKEN_TTL_SECONDS,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: signingAlg } },
+          }
+        },
+      },
       // Advertised in discovery; the emulator's own routes answer them, since oidc-provider cannot
       // introspect or revoke the JWT access tokens it did not issue.
       introspection: { enabled: true },
       revocation: { enabled: true },
     },
+    renderError: async (ctx, out) => renderError(ctx, out),
     // The token endpoint takes API keys, which belong on servers: no CORS unless configured.
     clientBasedCORS: () => options.allowBrowserApiKeys,
-    scopes: ['openid', ...DEFAULT_API_KEY_SCOPES],
+    scopes: ['openid', 'email', MANAGE_SCOPE, ...DEFAULT_API_KEY_SCOPES],
     claims: { openid: ['sub'], email: ['email'] },
+    ttl: {
+      AccessToken: USER_TOKEN_TTL_SECONDS,
+      AuthorizationCode: 60,
+      DeviceCode: 600,
+      Grant: 14 * 86_400,
+      IdToken: 3600,
+      Interaction: 3600,
+      Session: 14 * 86_400,
+    },
     async findAccount(_ctx, id) {
-      const account = await store.accounts.get(id)
+      const account = await options.findAccount(id)
       if (!account) return undefined
       return {
         accountId: account.id,
@@ -73,7 +163,7 @@ export function createProvider(options: CreateProviderOptions): Provider {
       }
     },
   }
-  const provider = new Provider(options.issuer, configuration)
+  const provider = new Provider(issuer, configuration)
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
     tokenExchangeHandler({

@@ -3,10 +3,11 @@ import {
   errors,
   validateName,
   type ApiKeyRecord,
+  type AuditEventInput,
   type Clock,
   type Store,
 } from '@eyepop/auth-core'
-import { InvalidRequest } from '../http/errors.js'
+import { InvalidRequest, OAuthError } from '../http/errors.js'
 
 /**
  * The expiration choices of a new key, as the dashboard's drop-down offers them. A short default
@@ -73,10 +74,33 @@ export interface CreatedKey extends KeyView {
 
 /** Key management for one store, shared by the CLI and the HTTP API. */
 export interface KeyService {
+  /**
+   * Creates a key and records `key.created` in the audit log.
+   *
+   * @throws {InvalidRequest} for a bad name or expiry
+   * @throws {OAuthError} 409 `limit_exceeded` when the account already has `maxKeysPerAccount`
+   *   live keys
+   */
   create(accountId: string, input: { name: unknown; expires?: unknown }): Promise<CreatedKey>
   list(accountId: string): Promise<KeyView[]>
   get(accountId: string, id: string): Promise<KeyView>
+  /** Deletes a key (its tokens stop working within a second) and records `key.deleted`. */
   delete(accountId: string, id: string): Promise<void>
+}
+
+/** What {@link createKeyService} needs. */
+export interface KeyServiceDeps {
+  store: Store
+  /** The server secret API key hashes are keyed with. */
+  pepper: Uint8Array
+  now: Clock
+  /** The most live (not deleted) keys an account may have. */
+  maxKeysPerAccount: number
+  /**
+   * Called when an audit event cannot be written. The key change itself stands: a key that was
+   * created must still be shown once.
+   */
+  onAuditError: (err: unknown) => void
 }
 
 /** A valid display name, or `InvalidRequest` saying which rule it breaks. */
@@ -89,8 +113,18 @@ export function checkName(name: unknown): string {
 }
 
 /** Creates the key service. */
-export function createKeyService(deps: { store: Store; pepper: Uint8Array; now: Clock }): KeyService {
-  const { store, pepper, now } = deps
+export function createKeyService(deps: KeyServiceDeps): KeyService {
+  const { store, pepper, now, maxKeysPerAccount } = deps
+
+  // Key changes are rare and already write to the store, so their events are written at once
+  // (the CLI exits right after) rather than batched like the token route's.
+  async function audit(event: AuditEventInput): Promise<void> {
+    try {
+      await store.audit.append([event])
+    } catch (err) {
+      deps.onAuditError(err)
+    }
+  }
 
   async function owned(accountId: string, id: string): Promise<ApiKeyRecord> {
     const record = typeof id === 'string' ? await store.apiKeys.get(id) : undefined
@@ -107,16 +141,34 @@ export function createKeyService(deps: { store: Store; pepper: Uint8Array; now: 
       if (!isKeyExpiry(expires)) {
         throw new InvalidRequest(`expires must be one of ${KEY_EXPIRY_CHOICES.join(', ')}`)
       }
+      const name = checkName(input.name)
+      // Two creations racing past this count can exceed the limit by one: it is a guard against
+      // runaway scripts, not a quota.
+      if ((await store.apiKeys.countLive(accountId)) >= maxKeysPerAccount) {
+        throw new OAuthError(
+          409,
+          'limit_exceeded',
+          `this account has reached its limit of ${maxKeysPerAccount} api keys; delete one first`,
+        )
+      }
       const at = now()
       const { record, key } = await createApiKey({
         store,
         accountId,
-        name: checkName(input.name),
+        name,
         expiresAt: expiryTime(expires, at),
         pepper,
         now: () => at,
       })
-      return { ...toKeyView(record, at), key }
+      const view = toKeyView(record, at)
+      await audit({
+        accountId,
+        keyId: record.id,
+        type: 'key.created',
+        at,
+        detail: { name: record.name, expires: view.expiresAt ?? 'never' },
+      })
+      return { ...view, key }
     },
     async list(accountId) {
       const at = now()
@@ -126,8 +178,10 @@ export function createKeyService(deps: { store: Store; pepper: Uint8Array; now: 
       return toKeyView(await owned(accountId, id), now())
     },
     async delete(accountId, id) {
-      await owned(accountId, id)
-      if (!(await store.apiKeys.markDeleted(id, now()))) throw new errors.NotFound('api key not found')
+      const record = await owned(accountId, id)
+      const at = now()
+      if (!(await store.apiKeys.markDeleted(id, at))) throw new errors.NotFound('api key not found')
+      await audit({ accountId, keyId: id, type: 'key.deleted', at, detail: { name: record.name } })
     },
   }
 }

@@ -3,7 +3,10 @@ import {
   DEFAULT_API_KEY_SCOPES,
   DEFAULT_TEMPORARY_KEY_SCOPES,
   EYEPOP_SDK_CLIENT_ID,
+  hashApiKey,
+  isAuthCoreError,
   issueAccessToken,
+  parseApiKey,
   verifyApiKey,
   type AccessTokenVerifier,
   type ApiKeyRecord,
@@ -13,6 +16,7 @@ import {
 } from '@eyepop/auth-core'
 import { isOriginPattern } from '../config/schema.js'
 import { AccessDenied, InvalidRequest, InvalidScope, InvalidTarget } from '../http/errors.js'
+import type { AuditRecorder } from './audit.js'
 import type { UsageRecorder } from './usage-recorder.js'
 
 /** The JSON body every token route answers with. */
@@ -93,6 +97,9 @@ function subsetScopes(requested: readonly string[] | undefined, allowed: readonl
   return unique
 }
 
+/** How long (in milliseconds) `auth.failed` is not recorded again for the same key. */
+export const AUTH_FAILED_AUDIT_INTERVAL_MS = 10_000
+
 /** Creates the token service. */
 export function createTokenService(deps: {
   store: Store
@@ -105,14 +112,68 @@ export function createTokenService(deps: {
   temporaryKeyTtlSeconds: number
   temporaryKeyMaxTtlSeconds: number
   usage: UsageRecorder
+  /**
+   * Where key events are noted: `key.first_used` and `auth.failed`. Without it, nothing is
+   * recorded.
+   */
+  audit?: AuditRecorder
   now: Clock
 }): TokenService {
-  const { store, pepper, keyring, issuer, audience, ttlSeconds, usage, now } = deps
+  const { store, pepper, keyring, issuer, audience, ttlSeconds, usage, audit, now } = deps
+  /** Keys whose first use this process recorded while their stored `lastUsedAt` is still null. */
+  const firstUseRecorded = new Set<string>()
+  /** When `auth.failed` was last recorded for a key (ms). */
+  const lastFailureRecorded = new Map<string, number>()
+
+  /**
+   * Records `auth.failed` for a known key that was refused for being expired or deleted. The key
+   * is looked up by hash again here, only after such a refusal: a malformed or unknown key says
+   * nothing about any account and is not recorded. At most one event per key per 10 s.
+   */
+  async function recordFailure(key: unknown, err: unknown): Promise<void> {
+    if (!audit || !isAuthCoreError(err)) return
+    const reason = err.code === 'ERR_API_KEY_EXPIRED' ? 'expired' : err.code === 'ERR_API_KEY_REVOKED' ? 'deleted' : undefined
+    if (!reason) return
+    const record = await store.apiKeys.findByHash(hashApiKey(parseApiKey(key).key, pepper))
+    if (!record) return
+    const at = now()
+    const last = lastFailureRecorded.get(record.id)
+    if (last !== undefined && at - last < AUTH_FAILED_AUDIT_INTERVAL_MS) return
+    if (lastFailureRecorded.size >= 10_000) {
+      for (const [id, when] of lastFailureRecorded) {
+        if (at - when >= AUTH_FAILED_AUDIT_INTERVAL_MS) lastFailureRecorded.delete(id)
+      }
+    }
+    lastFailureRecorded.set(record.id, at)
+    audit.record({ accountId: record.accountId, keyId: record.id, type: 'auth.failed', at, detail: { reason } })
+  }
+
+  /** Verifies an API key as auth-core does, and notes its first use or a failure in the audit log. */
+  async function verifyKey(key: unknown): Promise<ApiKeyRecord> {
+    let record: ApiKeyRecord
+    try {
+      record = await verifyApiKey(key, { store, pepper, now })
+    } catch (err) {
+      // The audit log must never change the answer: a failure to record is swallowed.
+      await recordFailure(key, err).catch(() => undefined)
+      throw err
+    }
+    if (audit) {
+      if (record.lastUsedAt !== null) {
+        // The stored last use has caught up: the store now says the key was used.
+        firstUseRecorded.delete(record.id)
+      } else if (!firstUseRecorded.has(record.id)) {
+        firstUseRecorded.add(record.id)
+        audit.record({ accountId: record.accountId, keyId: record.id, type: 'key.first_used', at: now(), detail: {} })
+      }
+    }
+    return record
+  }
 
   /** The account, key id, scopes and latest expiry of what mints a temporary key. */
   async function parentOf(subject: TemporaryKeySubject) {
     if ('apiKey' in subject) {
-      const record = await verifyApiKey(subject.apiKey, { store, pepper, now })
+      const record = await verifyKey(subject.apiKey)
       usage.record(record.id, now())
       return { accountId: record.accountId, keyId: record.id, scopes: DEFAULT_API_KEY_SCOPES as readonly string[], notAfter: record.expiresAt }
     }
@@ -122,7 +183,7 @@ export function createTokenService(deps: {
   }
 
   return {
-    authenticateApiKey: (key) => verifyApiKey(key, { store, pepper, now }),
+    authenticateApiKey: (key) => verifyKey(key),
     async mintTemporaryKey(subject, request) {
       if (typeof request.popId !== 'string' || request.popId === '') {
         throw new InvalidRequest('pop_id must be provided')
@@ -168,7 +229,7 @@ export function createTokenService(deps: {
       }
     },
     async exchangeApiKey(key, options = {}) {
-      const record = await verifyApiKey(key, { store, pepper, now })
+      const record = await verifyKey(key)
       const scopes = subsetScopes(options.scopes, DEFAULT_API_KEY_SCOPES, DEFAULT_API_KEY_SCOPES)
       const issued = await issueAccessToken({
         keyring,

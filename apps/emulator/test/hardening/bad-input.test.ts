@@ -100,9 +100,18 @@ describe('malformed requests', () => {
 
 describe('routes that are not the emulator own', () => {
   it('answers JSON 404 where oidc-provider would answer HTML or text', async () => {
-    for (const [method, path] of [['get', '/auth'], ['get', '/session/end'], ['get', '/token'], ['post', '/.well-known/openid-configuration'], ['get', '/me']] as const) {
+    for (const [method, path] of [['get', '/token'], ['post', '/.well-known/openid-configuration'], ['get', '/me'], ['get', '/reg']] as const) {
       expectJsonError(await request(running.emulator.app)[method](path), 404)
     }
+  })
+
+  it('answers a bad sign-in request with JSON to an API client and a page to a browser', async () => {
+    expectJsonError(await request(running.emulator.app).get('/auth?client_id=nope').set('Accept', 'application/json'), 400)
+    const page = await request(running.emulator.app).get('/auth?client_id=nope').set('Accept', 'text/html')
+    expect(page.status).toBe(400)
+    expect(page.headers['content-type']).toMatch(/text\/html/)
+    expect(page.text).toContain('role="alert"')
+    expect(page.text).not.toMatch(/\bat .+\.(js|ts):\d+/)
   })
 
   it('answers a preflight on an API-key route with no CORS headers and no text', async () => {

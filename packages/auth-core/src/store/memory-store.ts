@@ -1,7 +1,9 @@
 import { Conflict, NotFound } from '../errors.js'
+import { resolveListAuditOptions } from './list-audit-options.js'
 import type {
   AccountRecord,
   ApiKeyRecord,
+  AuditEvent,
   OidcPayload,
   PopRecord,
   RevokedKey,
@@ -37,6 +39,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const feed: Array<{ key: RevokedKey } | { token: RevokedToken }> = []
   const revokedJtis = new Set<string>()
   const oidc = new Map<string, { payload: OidcPayload; expiresAt: number | null }>()
+  // Append-only, in id order: event n has id n + 1.
+  const auditEvents: AuditEvent[] = []
 
   const oidcKey = (model: string, id: string) => `${model}:${id}`
   const liveOidc = (model: string, id: string) => {
@@ -80,6 +84,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       },
       async list() {
         return [...accounts.values()].sort((a, b) => a.createdAt - b.createdAt)
+      },
+      async setPasswordHash(id, hash) {
+        const record = accounts.get(id)
+        if (!record) return false
+        accounts.set(id, { ...record, passwordHash: hash })
+        return true
       },
     },
     apiKeys: {
@@ -219,6 +229,22 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         for (const [key, entry] of oidc) {
           if (entry.payload.grantId === grantId) oidc.delete(key)
         }
+      },
+    },
+    audit: {
+      async append(events) {
+        for (const event of events) {
+          auditEvents.push({ ...event, detail: { ...event.detail }, id: auditEvents.length + 1 })
+        }
+      },
+      async list(accountId, listOptions) {
+        const { limit, before, keyId } = resolveListAuditOptions(listOptions)
+        const page: AuditEvent[] = []
+        for (let i = Math.min(before - 1, auditEvents.length) - 1; i >= 0 && page.length < limit; i--) {
+          const event = auditEvents[i]!
+          if (event.accountId === accountId && (keyId === undefined || event.keyId === keyId)) page.push(event)
+        }
+        return page
       },
     },
     async close() {},

@@ -13,9 +13,13 @@ import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import type { JWK } from 'jose'
 import { Conflict, NotFound, StoreError } from '../errors.js'
+import { resolveListAuditOptions } from './list-audit-options.js'
 import type {
   AccountRecord,
   ApiKeyRecord,
+  AuditEvent,
+  AuditEventInput,
+  AuditEventType,
   OidcPayload,
   PopRecord,
   SigningKeyRecord,
@@ -105,6 +109,22 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     SELECT revocation_seq, 'key', id, deleted_at FROM api_keys
     WHERE revocation_seq IS NOT NULL ORDER BY revocation_seq;
   `,
+  // 3: password sign-in. Existing accounts get NULL (no password) until one is set.
+  `
+  ALTER TABLE accounts ADD COLUMN password_hash TEXT;
+  `,
+  // 4: the audit log of key events, read per account, newest first.
+  `
+  CREATE TABLE audit_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id TEXT NOT NULL,
+    key_id TEXT,
+    type TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    detail TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_events_account ON audit_events(account_id, id);
+  `,
 ]
 
 /** The schema version this code writes. */
@@ -120,6 +140,15 @@ interface ApiKeyRow {
   expires_at: number | null
   last_used_at: number | null
   deleted_at: number | null
+}
+
+interface AuditEventRow {
+  id: number
+  account_id: string
+  key_id: string | null
+  type: AuditEventType
+  at: number
+  detail: string
 }
 
 interface SigningKeyRow {
@@ -164,6 +193,18 @@ function toAccount(row: Record<string, unknown> | undefined): AccountRecord | un
     email: row.email as string,
     name: row.name as string,
     createdAt: row.created_at as number,
+    passwordHash: (row.password_hash as string | null) ?? null,
+  }
+}
+
+function toAuditEvent(row: AuditEventRow): AuditEvent {
+  return {
+    id: row.id,
+    accountId: row.account_id,
+    keyId: row.key_id,
+    type: row.type,
+    at: row.at,
+    detail: JSON.parse(row.detail) as Record<string, string>,
   }
 }
 
@@ -245,8 +286,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const s = {
     accountInsert: db.prepare(
-      'INSERT INTO accounts (id, email, name, created_at) VALUES (@id, @email, @name, @createdAt)',
+      `INSERT INTO accounts (id, email, name, created_at, password_hash)
+       VALUES (@id, @email, @name, @createdAt, @passwordHash)`,
     ),
+    accountSetPassword: db.prepare('UPDATE accounts SET password_hash = @hash WHERE id = @id'),
     accountGet: db.prepare('SELECT * FROM accounts WHERE id = ?'),
     accountByEmail: db.prepare('SELECT * FROM accounts WHERE email = ?'),
     accountList: db.prepare('SELECT * FROM accounts ORDER BY created_at, id'),
@@ -320,6 +363,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
     oidcDestroy: db.prepare('DELETE FROM oidc_artifacts WHERE model = ? AND id = ?'),
     oidcRevokeGrant: db.prepare('DELETE FROM oidc_artifacts WHERE grant_id = ?'),
+    auditInsert: db.prepare(
+      `INSERT INTO audit_events (account_id, key_id, type, at, detail)
+       VALUES (@accountId, @keyId, @type, @at, @detail)`,
+    ),
+    auditList: db.prepare<[string, number, number], AuditEventRow>(
+      'SELECT * FROM audit_events WHERE account_id = ? AND id < ? ORDER BY id DESC LIMIT ?',
+    ),
+    auditListByKey: db.prepare<[string, string, number, number], AuditEventRow>(
+      'SELECT * FROM audit_events WHERE account_id = ? AND key_id = ? AND id < ? ORDER BY id DESC LIMIT ?',
+    ),
     oidcPurge: db.prepare('DELETE FROM oidc_artifacts WHERE expires_at IS NOT NULL AND expires_at <= ?'),
   }
 
@@ -331,6 +384,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const recordUses = db.transaction((uses: ReadonlyArray<{ id: string; at: number }>) => {
     for (const use of uses) s.keyUse.run(use)
   })
+  const appendAudit = db.transaction((events: readonly AuditEventInput[]) => {
+    for (const event of events) {
+      s.auditInsert.run({
+        accountId: event.accountId,
+        keyId: event.keyId,
+        type: event.type,
+        at: event.at,
+        detail: JSON.stringify(event.detail),
+      })
+    }
+  })
   const parsePayload = (row: { payload: string } | undefined) =>
     row ? (JSON.parse(row.payload) as OidcPayload) : undefined
   let closed = false
@@ -339,7 +403,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     description: `sqlite:${options.filename}`,
     accounts: {
       async create(record) {
-        insert(() => s.accountInsert.run(record), 'account')
+        const { id, email, name, createdAt } = record
+        insert(() => s.accountInsert.run({ id, email, name, createdAt, passwordHash: record.passwordHash ?? null }), 'account')
       },
       async get(id) {
         return toAccount(s.accountGet.get(id) as Record<string, unknown> | undefined)
@@ -349,6 +414,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       },
       async list() {
         return (s.accountList.all() as Record<string, unknown>[]).map((row) => toAccount(row)!)
+      },
+      async setPasswordHash(id, hash) {
+        return s.accountSetPassword.run({ id, hash }).changes === 1
       },
     },
     apiKeys: {
@@ -466,6 +534,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       },
       async revokeByGrantId(grantId) {
         s.oidcRevokeGrant.run(grantId)
+      },
+    },
+    audit: {
+      async append(events) {
+        if (events.length > 0) appendAudit(events)
+      },
+      async list(accountId, listOptions) {
+        const { limit, before, keyId } = resolveListAuditOptions(listOptions)
+        const rows =
+          keyId === undefined
+            ? s.auditList.all(accountId, before, limit)
+            : s.auditListByKey.all(accountId, keyId, before, limit)
+        return rows.map(toAuditEvent)
       },
     },
     async close() {

@@ -22,6 +22,11 @@ export interface AccountRecord {
   readonly name: string
   /** When the account was created (ms). */
   readonly createdAt: number
+  /**
+   * The sign-in password as a self-describing scrypt hash (`scrypt$N$r$p$salt$hash`), or `null`
+   * when the account cannot sign in with a password. Secret: never shown, never logged.
+   */
+  readonly passwordHash: string | null
 }
 
 /** An API key at rest: never the key itself, only its hash and a hint. */
@@ -112,6 +117,11 @@ export interface AccountRepository {
   findByEmail(email: string): Promise<AccountRecord | undefined>
   /** Every account, oldest first. */
   list(): Promise<AccountRecord[]>
+  /**
+   * Replaces the password hash of an account (`null` turns password sign-in off). Resolves
+   * `false` when the account does not exist.
+   */
+  setPasswordHash(id: string, hash: string | null): Promise<boolean>
 }
 
 /** Options of {@link ApiKeyRepository.list}. */
@@ -216,6 +226,61 @@ export interface OidcArtifactRepository {
   revokeByGrantId(grantId: string): Promise<void>
 }
 
+/**
+ * What an audit event records:
+ * - `key.created`, `key.deleted`: a key was created or deleted (from the API, the dashboard or
+ *   the CLI);
+ * - `key.first_used`: a key authenticated for the first time;
+ * - `auth.failed`: a known key was refused because it had expired or was deleted.
+ */
+export type AuditEventType = 'key.created' | 'key.first_used' | 'key.deleted' | 'auth.failed'
+
+/**
+ * One event of an account's audit log. Events never hold a secret: no key, no token, no hash.
+ */
+export interface AuditEvent {
+  /** The event id: increasing in the order events were appended, a cursor for paging. */
+  readonly id: number
+  /** The account the event belongs to. */
+  readonly accountId: string
+  /** The key the event is about, or `null` for an event about no single key. */
+  readonly keyId: string | null
+  /** What happened. */
+  readonly type: AuditEventType
+  /** When it happened (ms). */
+  readonly at: number
+  /** Non-secret details, e.g. `{ name, expires }` or `{ reason: 'expired' }`. */
+  readonly detail: Readonly<Record<string, string>>
+}
+
+/** An event to append: the store assigns its {@link AuditEvent.id}. */
+export type AuditEventInput = Omit<AuditEvent, 'id'>
+
+/** Options of {@link AuditRepository.list}. */
+export interface ListAuditEventsOptions {
+  /** The most events to return, from 1 to 1000. Default is 100. */
+  limit?: number
+  /** Only events with an id below this one: the id of the last event of the previous page. */
+  before?: number
+  /** Only the events of this key. */
+  keyId?: string
+}
+
+/**
+ * The audit log of key events: append-only. Events are not checked against accounts or keys, so
+ * a batch is never refused because of one of its events.
+ */
+export interface AuditRepository {
+  /** Appends events in one batch, in order. An empty batch does nothing. */
+  append(events: readonly AuditEventInput[]): Promise<void>
+  /**
+   * The events of an account, newest first.
+   *
+   * @throws {TypeError} when `limit` is not an integer from 1 to 1000 or `before` is not an integer
+   */
+  list(accountId: string, options?: ListAuditEventsOptions): Promise<AuditEvent[]>
+}
+
 /** The whole store. */
 export interface Store {
   readonly accounts: AccountRepository
@@ -225,6 +290,7 @@ export interface Store {
   readonly revocations: RevocationRepository
   readonly settings: SettingRepository
   readonly oidc: OidcArtifactRepository
+  readonly audit: AuditRepository
   /** A short description for logs, e.g. `sqlite:/path/emulator.db` or `memory`. */
   readonly description: string
   /** Releases the store's resources. Idempotent. */

@@ -16,7 +16,7 @@ export interface AccessTokenClaims {
   readonly scope: string
   /** The OAuth client the token was issued to. */
   readonly client_id: string
-  /** The id of the API key the token derives from. */
+  /** The id of the API key the token derives from (absent on a signed-in user's token). */
   readonly key_id: string
   /** Marks a temporary key: short-lived, bound to one Pop, handed to a browser or mobile client. */
   readonly temporary?: true

@@ -28,6 +28,11 @@ export interface AccessTokenVerifierOptions {
   revocationMaxAgeMs?: number
   /** Accepted algorithms. Default is `['EdDSA', 'ES256']`; `none` and HMAC are never accepted. */
   algorithms?: Array<'EdDSA' | 'ES256'>
+  /**
+   * Which tokens are accepted: `'api-key'` (derived from an API key: `key_id` required), `'user'`
+   * (a signed-in user's token: no `key_id`) or `'any'`. Default is `'api-key'`.
+   */
+  subject?: 'api-key' | 'user' | 'any'
   /** Allowed clock skew (in seconds) for `exp`, `nbf` and `iat`. Default is 5. */
   clockToleranceSeconds?: number
   /** Clock (ms). Default is `Date.now`. */
@@ -90,7 +95,7 @@ function checkTemporaryClaims(payload: Record<string, unknown>): void {
   }
 }
 
-const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti', 'key_id'] as const
+const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti'] as const
 
 /**
  * Creates a verifier of access tokens for a resource server. It checks, in order:
@@ -114,6 +119,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const now = options.now
   const clockTolerance = options.clockToleranceSeconds ?? 5
   const { revocations } = options
+  const subject = options.subject ?? 'api-key'
   const revocationMaxAgeMs = options.revocationMaxAgeMs ?? 5000
 
   return async function verifyAccessToken(token) {
@@ -128,15 +134,19 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         algorithms,
         typ: ACCESS_TOKEN_TYPE,
         clockTolerance,
-        requiredClaims: [...REQUIRED_CLAIMS],
+        requiredClaims: subject === 'api-key' ? [...REQUIRED_CLAIMS, 'key_id'] : [...REQUIRED_CLAIMS],
         ...(now ? { currentDate: new Date(now()) } : {}),
       })
       payload = result.payload
     } catch (err) {
       throw toAuthCoreError(err)
     }
-    if (typeof payload.key_id !== 'string' || typeof payload.sub !== 'string') {
+    if (typeof payload.sub !== 'string') throw new TokenClaimInvalid('access token "sub" claim is invalid', 'sub')
+    if (payload.key_id !== undefined && typeof payload.key_id !== 'string') {
       throw new TokenClaimInvalid('access token "key_id" claim is invalid', 'key_id')
+    }
+    if (subject === 'user' && payload.key_id !== undefined) {
+      throw new TokenClaimInvalid('access token must be a signed-in user token, not one derived from an api key', 'key_id')
     }
     if (typeof payload.iat === 'number' && payload.iat > epochSeconds((now ?? Date.now)()) + clockTolerance) {
       throw new TokenClaimInvalid('access token "iat" claim is in the future', 'iat')
@@ -144,7 +154,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     if (revocations && revocations.ageMs > revocationMaxAgeMs) {
       throw new RevocationStale('revocation status is unknown: the revocation list could not be refreshed')
     }
-    if (revocations?.isRevoked(payload.key_id)) {
+    if (typeof payload.key_id === 'string' && revocations?.isRevoked(payload.key_id)) {
       throw new TokenRevoked('access token was derived from an api key that has been deleted', 'key_deleted')
     }
     if (typeof payload.jti !== 'string') throw new TokenClaimInvalid('access token "jti" claim is invalid', 'jti')

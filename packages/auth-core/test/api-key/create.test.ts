@@ -23,6 +23,7 @@ async function newStore(): Promise<Store> {
     email: 'dev@example.com',
     name: 'Dev',
     createdAt: NOW,
+    passwordHash: null,
   })
   return store
 }

@@ -24,6 +24,7 @@ describe('verifyApiKey()', () => {
       email: 'dev@example.com',
       name: 'Dev',
       createdAt: T0,
+      passwordHash: null,
     })
     ;({ key, record } = await createApiKey({
       store,

@@ -241,6 +241,7 @@ describe('requireAccessToken()', () => {
           email: 'a@example.com',
           name: 'A',
           createdAt: T0,
+          passwordHash: null,
         })
         await store.apiKeys.create({
           id: 'key_gone',

@@ -103,6 +103,7 @@ describe('createSqliteStore()', () => {
         email: 'alice@example.com',
         name: 'Alice',
         createdAt: T0,
+        passwordHash: null,
       })
       await first.apiKeys.create(key)
       await first.apiKeys.markDeleted('key_a', T0 + 1)
@@ -150,6 +151,7 @@ describe('createSqliteStore()', () => {
         email: 'alice@example.com',
         name: 'Alice',
         createdAt: T0,
+        passwordHash: null,
       })
       await cli.apiKeys.create(key)
       expect(await server.apiKeys.findByHash('hash-a')).toEqual(key)
@@ -183,9 +185,10 @@ describe('createSqliteStore()', () => {
         email: 'alice@example.com',
         name: 'Alice',
         createdAt: T0,
+        passwordHash: null,
       })
       await expect(
-        b.accounts.create({ id: 'other', email: 'ALICE@example.com', name: 'A', createdAt: T0 }),
+        b.accounts.create({ id: 'other', email: 'ALICE@example.com', name: 'A', createdAt: T0, passwordHash: null }),
       ).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
     })
 
@@ -198,6 +201,7 @@ describe('createSqliteStore()', () => {
         email: 'alice@example.com',
         name: 'Alice',
         createdAt: T0,
+        passwordHash: null,
       })
       await a.apiKeys.create(key)
       await a.apiKeys.create({ ...key, id: 'key_b', hash: 'hash-b' })
@@ -290,6 +294,72 @@ describe('createSqliteStore()', () => {
       const next = await store.revocations.since(page.cursor)
       expect(next.revoked).toEqual([{ id: 'key_live', deletedAt: T0 + 30 }])
       expect(next.cursor).toBeGreaterThan(2)
+    })
+  })
+
+  describe('migrations 3 and 4 (password hashes and the audit log)', () => {
+    it('opens a version 2 file: accounts keep their data with no password, and the audit log starts empty', async () => {
+      const filename = newFile()
+      mkdirSync(join(filename, '..'), { recursive: true })
+      const v2 = new Database(filename)
+      v2.exec(SQLITE_MIGRATIONS[0]!)
+      v2.exec(SQLITE_MIGRATIONS[1]!)
+      v2.pragma('user_version = 2')
+      v2.prepare("INSERT INTO accounts VALUES (?, 'a@example.com', 'A', ?)").run(ALICE, T0)
+      v2.prepare(
+        `INSERT INTO api_keys (id, account_id, name, hash, hint, created_at) VALUES ('key_a', ?, 'CI', 'hash-a', 'abcd', ?)`,
+      ).run(ALICE, T0)
+      v2.close()
+
+      const store = openStore(filename)
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+      expect(await store.accounts.get(ALICE)).toEqual({
+        id: ALICE,
+        email: 'a@example.com',
+        name: 'A',
+        createdAt: T0,
+        passwordHash: null,
+      })
+      expect(await store.apiKeys.findByHash('hash-a')).toMatchObject({ id: 'key_a', accountId: ALICE })
+      expect(await store.accounts.setPasswordHash(ALICE, 'scrypt$x')).toBe(true)
+      expect(await store.audit.list(ALICE)).toEqual([])
+      await store.audit.append([
+        { accountId: ALICE, keyId: 'key_a', type: 'key.created', at: T0, detail: { name: 'CI' } },
+      ])
+      await store.close()
+
+      const again = openStore(filename)
+      expect((await again.accounts.findByEmail('A@example.com'))?.passwordHash).toBe('scrypt$x')
+      expect(await again.audit.list(ALICE)).toEqual([
+        { id: 1, accountId: ALICE, keyId: 'key_a', type: 'key.created', at: T0, detail: { name: 'CI' } },
+      ])
+    })
+
+    it('indexes the audit log by account and id', () => {
+      const filename = newFile()
+      openStore(filename)
+      const db = new Database(filename, { readonly: true })
+      try {
+        const columns = db.prepare("SELECT name FROM pragma_index_info('audit_events_account')").pluck().all()
+        expect(columns).toEqual(['account_id', 'id'])
+      } finally {
+        db.close()
+      }
+    })
+  })
+
+  describe('with two connections on one file, the audit log', () => {
+    it('numbers events appended by either connection in one sequence', async () => {
+      const filename = newFile()
+      const a = openStore(filename)
+      const b = openStore(filename)
+      const at = T0
+      await a.audit.append([{ accountId: ALICE, keyId: 'key_a', type: 'key.created', at, detail: {} }])
+      await b.audit.append([{ accountId: ALICE, keyId: 'key_a', type: 'key.deleted', at, detail: {} }])
+      expect((await a.audit.list(ALICE)).map((e) => [e.id, e.type])).toEqual([
+        [2, 'key.deleted'],
+        [1, 'key.created'],
+      ])
     })
   })
 

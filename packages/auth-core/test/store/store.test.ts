@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../../src/store/memory-store.js'
 import { createSqliteStore } from '../../src/store/sqlite-store.js'
-import type { ApiKeyRecord, SigningKeyRecord, Store } from '../../src/store/types.js'
+import type { ApiKeyRecord, AuditEventInput, SigningKeyRecord, Store } from '../../src/store/types.js'
 
 /**
  * The store contract, run against every implementation: what the emulator, the CLI and the
@@ -85,12 +85,14 @@ describe.each(implementations)('%s', (_name, factory) => {
       email: 'alice@example.com',
       name: 'Alice',
       createdAt: T0,
+      passwordHash: null,
     })
     await store.accounts.create({
       id: BOB,
       email: 'bob@example.com',
       name: 'Bob',
       createdAt: T0 - 1000,
+      passwordHash: null,
     })
   })
 
@@ -113,11 +115,40 @@ describe.each(implementations)('%s', (_name, factory) => {
 
   describe('accounts', () => {
     it('gets an account by id and by email, ignoring the email case', async () => {
-      const alice = { id: ALICE, email: 'alice@example.com', name: 'Alice', createdAt: T0 }
+      const alice = { id: ALICE, email: 'alice@example.com', name: 'Alice', createdAt: T0, passwordHash: null }
       expect(await store.accounts.get(ALICE)).toEqual(alice)
       expect(await store.accounts.findByEmail('ALICE@Example.com')).toEqual(alice)
       expect(await store.accounts.get('nobody')).toBeUndefined()
       expect(await store.accounts.findByEmail('nobody@example.com')).toBeUndefined()
+    })
+
+    it('round-trips a password hash given at creation', async () => {
+      const carol = { id: 'c', email: 'carol@example.com', name: 'Carol', createdAt: T0, passwordHash: 'scrypt$1' }
+      await store.accounts.create(carol)
+      expect(await store.accounts.get('c')).toEqual(carol)
+      expect(await store.accounts.findByEmail('carol@example.com')).toEqual(carol)
+    })
+
+    describe('setPasswordHash()', () => {
+      it('replaces the hash of one account and resolves true', async () => {
+        expect(await store.accounts.setPasswordHash(ALICE, 'scrypt$a')).toBe(true)
+        expect((await store.accounts.get(ALICE))?.passwordHash).toBe('scrypt$a')
+        expect((await store.accounts.findByEmail('alice@example.com'))?.passwordHash).toBe('scrypt$a')
+        expect((await store.accounts.get(BOB))?.passwordHash).toBeNull()
+        expect(await store.accounts.setPasswordHash(ALICE, 'scrypt$b')).toBe(true)
+        expect((await store.accounts.get(ALICE))?.passwordHash).toBe('scrypt$b')
+      })
+
+      it('clears the hash with null', async () => {
+        await store.accounts.setPasswordHash(ALICE, 'scrypt$a')
+        expect(await store.accounts.setPasswordHash(ALICE, null)).toBe(true)
+        expect((await store.accounts.get(ALICE))?.passwordHash).toBeNull()
+      })
+
+      it('resolves false for an unknown account and creates nothing', async () => {
+        expect(await store.accounts.setPasswordHash('nobody', 'scrypt$a')).toBe(false)
+        expect(await store.accounts.list()).toHaveLength(2)
+      })
     })
 
     it('lists accounts oldest first', async () => {
@@ -132,13 +163,14 @@ describe.each(implementations)('%s', (_name, factory) => {
             email: 'other@example.com',
             name: 'x',
             createdAt: T0,
+            passwordHash: null,
           }),
         ).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
       })
 
       it('rejects a duplicate email in another case with ERR_CONFLICT', async () => {
         await expect(
-          store.accounts.create({ id: 'c', email: 'Alice@EXAMPLE.com', name: 'x', createdAt: T0 }),
+          store.accounts.create({ id: 'c', email: 'Alice@EXAMPLE.com', name: 'x', createdAt: T0, passwordHash: null }),
         ).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
         expect(await store.accounts.list()).toHaveLength(2)
       })
@@ -443,6 +475,103 @@ describe.each(implementations)('%s', (_name, factory) => {
         expect(await store.signingKeys.prune(T0 + 10_000)).toBe(1)
         expect((await store.signingKeys.list()).map((k) => k.kid)).toEqual(['c'])
         expect(await store.signingKeys.prune(T0 + 10_000)).toBe(0)
+      })
+    })
+  })
+
+  describe('audit', () => {
+    const event = (overrides: Partial<AuditEventInput> = {}): AuditEventInput => ({
+      accountId: ALICE,
+      keyId: 'key_a',
+      type: 'key.created',
+      at: T0,
+      detail: { name: 'CI', expires: 'never' },
+      ...overrides,
+    })
+
+    describe('append() and list()', () => {
+      it('round-trips every field and lists an account’s events newest first', async () => {
+        await store.audit.append([
+          event(),
+          event({ accountId: BOB, keyId: 'key_bob', detail: {} }),
+          event({ type: 'key.first_used', at: T0 + 1, detail: {} }),
+        ])
+        await store.audit.append([event({ type: 'auth.failed', keyId: null, at: T0 + 2, detail: { reason: 'expired' } })])
+        const events = await store.audit.list(ALICE)
+        expect(events.map((e) => e.type)).toEqual(['auth.failed', 'key.first_used', 'key.created'])
+        expect(events[0]).toEqual({
+          id: events[0]!.id,
+          accountId: ALICE,
+          keyId: null,
+          type: 'auth.failed',
+          at: T0 + 2,
+          detail: { reason: 'expired' },
+        })
+        expect(events[2]).toMatchObject({ keyId: 'key_a', at: T0, detail: { name: 'CI', expires: 'never' } })
+        expect(events[0]!.id).toBeGreaterThan(events[1]!.id)
+        expect(events[1]!.id).toBeGreaterThan(events[2]!.id)
+        expect(await store.audit.list(BOB)).toEqual([expect.objectContaining({ keyId: 'key_bob', detail: {} })])
+      })
+
+      it('orders by append order, not by time', async () => {
+        await store.audit.append([event({ at: T0 + 10, type: 'key.created' })])
+        await store.audit.append([event({ at: T0 + 5, type: 'key.deleted' })])
+        expect((await store.audit.list(ALICE)).map((e) => e.type)).toEqual(['key.deleted', 'key.created'])
+      })
+
+      it('does nothing with an empty batch and lists nothing for an account without events', async () => {
+        await store.audit.append([])
+        expect(await store.audit.list(ALICE)).toEqual([])
+        expect(await store.audit.list('nobody')).toEqual([])
+      })
+
+      it('keeps a detail with characters that need escaping', async () => {
+        const detail = { name: 'Clé "prod" 🚀 \\ \n', expires: '2025-04-15T12:00:00.000Z' }
+        await store.audit.append([event({ detail })])
+        expect((await store.audit.list(ALICE))[0]!.detail).toEqual(detail)
+      })
+    })
+
+    describe('list() options', () => {
+      beforeEach(async () => {
+        await store.audit.append(
+          Array.from({ length: 150 }, (_, i) => event({ at: T0 + i, keyId: i % 2 === 0 ? 'key_even' : 'key_odd' })),
+        )
+        await store.audit.append([event({ accountId: BOB, keyId: 'key_even' })])
+      })
+
+      it('returns 100 events by default', async () => {
+        const page = await store.audit.list(ALICE)
+        expect(page).toHaveLength(100)
+        expect(page[0]!.at).toBe(T0 + 149)
+        expect(page[99]!.at).toBe(T0 + 50)
+      })
+
+      it('pages with limit and before (the id of the last event of a page)', async () => {
+        const first = await store.audit.list(ALICE, { limit: 60 })
+        const second = await store.audit.list(ALICE, { limit: 60, before: first.at(-1)!.id })
+        const third = await store.audit.list(ALICE, { limit: 60, before: second.at(-1)!.id })
+        expect([first, second, third].map((p) => p.length)).toEqual([60, 60, 30])
+        const all = [...first, ...second, ...third].map((e) => e.at)
+        expect(all).toEqual(Array.from({ length: 150 }, (_, i) => T0 + 149 - i))
+        expect(await store.audit.list(ALICE, { before: third.at(-1)!.id })).toEqual([])
+      })
+
+      it('filters by key, within the account only', async () => {
+        const odd = await store.audit.list(ALICE, { keyId: 'key_odd', limit: 1000 })
+        expect(odd).toHaveLength(75)
+        expect(odd.every((e) => e.keyId === 'key_odd' && e.accountId === ALICE)).toBe(true)
+        const page = await store.audit.list(ALICE, { keyId: 'key_even', limit: 10, before: odd[0]!.id })
+        expect(page.map((e) => e.at)).toEqual(Array.from({ length: 10 }, (_, i) => T0 + 148 - 2 * i))
+        expect(await store.audit.list(ALICE, { keyId: 'key_missing' })).toEqual([])
+      })
+
+      it('returns at most 1000 events and refuses a limit outside 1 to 1000 with a TypeError', async () => {
+        expect(await store.audit.list(ALICE, { limit: 1000 })).toHaveLength(150)
+        for (const limit of [0, 1001, 1.5, Number.NaN]) {
+          await expect(store.audit.list(ALICE, { limit })).rejects.toThrow(TypeError)
+        }
+        await expect(store.audit.list(ALICE, { before: 1.5 })).rejects.toThrow(TypeError)
       })
     })
   })

@@ -403,6 +403,7 @@ describe('createAccessTokenVerifier() with a revocation list', () => {
       email: 'a@example.com',
       name: 'A',
       createdAt: T0,
+      passwordHash: null,
     })
     for (const id of ['key_live', 'key_gone']) {
       await revStore.apiKeys.create({

@@ -1,0 +1,86 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Store } from '@eyepop/auth-core'
+import { parseCookie } from 'cookie'
+import type { Request, Response } from 'express'
+
+/** The cookie of a signed-in dashboard session (HttpOnly, SameSite=Lax). */
+export const SESSION_COOKIE = 'eyepop_session'
+/** The cookie binding a sign-in in progress to this browser (state of the code flow). */
+export const LOGIN_COOKIE = 'eyepop_login'
+/** How long (in seconds) a dashboard session lasts. */
+export const SESSION_TTL_SECONDS = 8 * 3600
+/** How long (in seconds) a sign-in may take. */
+export const LOGIN_TTL_SECONDS = 600
+
+/** A signed-in dashboard session, kept server-side; the cookie holds only its random id. */
+export interface DashboardSession {
+  readonly accountId: string
+  /** The synchronizer token every cookie-authenticated change must send as `X-CSRF-Token`. */
+  readonly csrfToken: string
+  readonly createdAt: number
+}
+
+/** A sign-in in progress: the PKCE verifier of its authorization request. */
+export interface PendingLogin {
+  readonly codeVerifier: string
+  readonly returnTo: string
+}
+
+const randomId = () => randomBytes(32).toString('base64url')
+
+/** Constant-time comparison of two strings. */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a)
+  const right = Buffer.from(b)
+  return left.length === right.length && timingSafeEqual(left, right)
+}
+
+/** The cookies of a request. */
+export function cookiesOf(req: Request): Record<string, string | undefined> {
+  return req.headers.cookie ? parseCookie(req.headers.cookie) : {}
+}
+
+/**
+ * Dashboard sessions and pending sign-ins, stored as oidc artifacts in the store, so they live in
+ * the same SQLite file and survive a restart until they expire.
+ */
+export function createDashboardSessions(store: Store, options: { secure: boolean; now: () => number }) {
+  const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: options.secure, path: '/' }
+  return {
+    async start(res: Response, accountId: string): Promise<DashboardSession> {
+      const id = randomId()
+      const session: DashboardSession = { accountId, csrfToken: randomId(), createdAt: options.now() }
+      await store.oidc.upsert('DashboardSession', id, { ...session }, SESSION_TTL_SECONDS)
+      res.cookie(SESSION_COOKIE, id, { ...cookieOptions, maxAge: SESSION_TTL_SECONDS * 1000 })
+      return session
+    },
+    async current(req: Request): Promise<(DashboardSession & { id: string }) | undefined> {
+      const id = cookiesOf(req)[SESSION_COOKIE]
+      if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined
+      const payload = await store.oidc.find('DashboardSession', id)
+      return payload ? { ...(payload as unknown as DashboardSession), id } : undefined
+    },
+    async end(req: Request, res: Response): Promise<void> {
+      const id = cookiesOf(req)[SESSION_COOKIE]
+      if (id) await store.oidc.destroy('DashboardSession', id)
+      res.clearCookie(SESSION_COOKIE, cookieOptions)
+    },
+    async beginLogin(res: Response, login: PendingLogin): Promise<string> {
+      const state = randomId()
+      await store.oidc.upsert('DashboardLogin', state, { ...login }, LOGIN_TTL_SECONDS)
+      res.cookie(LOGIN_COOKIE, state, { ...cookieOptions, maxAge: LOGIN_TTL_SECONDS * 1000 })
+      return state
+    },
+    /** The pending sign-in of `state`, if this browser started it; it can be used once. */
+    async finishLogin(req: Request, res: Response, state: string): Promise<PendingLogin | undefined> {
+      const expected = cookiesOf(req)[LOGIN_COOKIE]
+      res.clearCookie(LOGIN_COOKIE, cookieOptions)
+      if (!expected || !safeEqual(expected, state)) return undefined
+      const payload = await store.oidc.find('DashboardLogin', state)
+      await store.oidc.destroy('DashboardLogin', state)
+      return payload as unknown as PendingLogin | undefined
+    },
+  }
+}
+
+export type DashboardSessions = ReturnType<typeof createDashboardSessions>

@@ -1,0 +1,108 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createSqliteStore } from '@eyepop/auth-core/sqlite'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAccountService, type AccountView } from '../../src/services/accounts.js'
+import { runCli, runCliJson, startEmulatorProcess } from '../e2e/process.js'
+
+/**
+ * `eyepop-emulator accounts create|list` on a temporary data dir, through the built CLI
+ * (`npx turbo run build --filter=@eyepop/emulator` first), and the sign-in line of `start`.
+ */
+
+let dataDir: string
+
+beforeAll(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'emulator-accounts-cli-'))
+})
+
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+const inDir = (...args: string[]) => [...args, '--data-dir', dataDir]
+
+describe('eyepop-emulator accounts list', () => {
+  it('lists the default account of a new data dir, as JSON without any password hash', async () => {
+    const list = await runCliJson<AccountView[]>(inDir('accounts', 'list'))
+    expect(list).toEqual([
+      { id: expect.any(String), email: 'dev@eyepop.local', name: 'Development account', createdAt: expect.any(String) },
+    ])
+  })
+})
+
+describe('eyepop-emulator accounts create', () => {
+  it('creates an account that can sign in with its password, and prints no hash', async () => {
+    const id = '3f2b8c1e-5a4d-4e6f-9b7a-1c2d3e4f5a6b'
+    const created = await runCliJson<AccountView>(
+      inDir('accounts', 'create', '--email', 'ada@example.com', '--password', 'analytical engine', '--name', 'Ada', '--id', id),
+    )
+    expect(created).toEqual({ id, email: 'ada@example.com', name: 'Ada', createdAt: expect.any(String) })
+
+    const store = createSqliteStore({ filename: join(dataDir, 'emulator.db') })
+    try {
+      const accounts = createAccountService({ store, now: Date.now })
+      expect(await accounts.authenticate('ada@example.com', 'analytical engine')).toMatchObject({ id })
+      expect(await accounts.authenticate('ada@example.com', 'wrong password')).toBeUndefined()
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('prints a sentence without --json, and the table lists every account', async () => {
+    const result = await runCli(inDir('accounts', 'create', '--email', 'grace@example.com', '--password', 'compiler-1952', '--name', 'Grace'))
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^Created account grace@example\.com \([0-9a-f-]{36}\)\.\n$/)
+
+    const table = await runCli(inDir('accounts', 'list'))
+    expect(table.code).toBe(0)
+    const lines = table.stdout.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/^ID\s+EMAIL\s+NAME\s+CREATED$/)
+    expect(lines.slice(1).map((l) => l.split(/\s{2,}/)[1])).toEqual(['dev@eyepop.local', 'ada@example.com', 'grace@example.com'])
+    expect(table.stdout).not.toContain('scrypt')
+    expect(table.stdout).not.toContain('compiler-1952')
+  })
+
+  describe('with an email that already has an account', () => {
+    it('exits 1 with a clear error and creates nothing', async () => {
+      const result = await runCli(inDir('accounts', 'create', '--email', 'ADA@example.com', '--password', 'password1', '--name', 'Again'))
+      expect(result.code).toBe(1)
+      expect(result.stderr.trim()).toBe('error: an account with the email ADA@example.com already exists')
+      expect(await runCliJson<AccountView[]>(inDir('accounts', 'list'))).toHaveLength(3)
+    })
+  })
+
+  describe('with bad input', () => {
+    it.each([
+      [['--email', 'not-an-email', '--password', 'password1', '--name', 'X'], 'error: email must be an address such as name@example.com'],
+      [['--email', 'x@example.com', '--password', 'short', '--name', 'X'], 'error: password must be 8 to 200 characters long'],
+      [['--email', 'x@example.com', '--password', 'password1', '--name', 'X', '--id', 'nope'], /^error: id must be a lowercase UUID/],
+    ])('exits 1 and says which rule was broken (%j)', async (args, message) => {
+      const result = await runCli(inDir('accounts', 'create', ...args))
+      expect(result.code).toBe(1)
+      expect(result.stderr.trim()).toMatch(message)
+      // The password given is never echoed.
+      expect(result.stderr).not.toContain(args[3]!)
+    })
+
+    it('requires --email, --password and --name', async () => {
+      const result = await runCli(inDir('accounts', 'create', '--email', 'x@example.com'))
+      expect(result.code).not.toBe(0)
+      expect(result.stderr).toMatch(/required option '--password <password>' not specified/)
+    })
+  })
+})
+
+describe('eyepop-emulator start', () => {
+  it('prints how to sign in to the dashboard with the development account', async () => {
+    const emulator = await startEmulatorProcess(['--data-dir', dataDir])
+    try {
+      const deadline = Date.now() + 10_000
+      while (!emulator.output().includes('sign in:') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      expect(emulator.output()).toContain(
+        `  sign in:  ${emulator.url}/dashboard as dev@eyepop.local / eyepop-dev (development only)\n`,
+      )
+    } finally {
+      await emulator.stop()
+    }
+  })
+})
