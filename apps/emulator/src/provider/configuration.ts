@@ -2,6 +2,7 @@ import { EYEPOP_SDK_CLIENT_ID, DEFAULT_API_KEY_SCOPES, type Keyring, type Store 
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
 import type { TokenService } from '../services/tokens.js'
 import { createAdapterClass } from './adapter.js'
+import { devicePages } from './device-pages.js'
 import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeHandler } from './token-exchange.js'
 
 /** The client id of the emulator's own dashboard (authorization code with PKCE). */
@@ -116,7 +117,7 @@ export function createProvider(options: CreateProviderOptions): Provider {
       devInteractions: { enabled: false },
       userinfo: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
-      deviceFlow: { enabled: true },
+      deviceFlow: { enabled: true, ...devicePages },
       rpInitiatedLogout: { enabled: true },
       resourceIndicators: {
         enabled: true,

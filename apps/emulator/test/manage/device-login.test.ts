@@ -1,0 +1,112 @@
+/**
+ * `eyepop-emulator login`: the device authorization grant (RFC 8628). The CLI side runs the real
+ * `deviceLogin`; the user's side is a cookie-keeping HTTP client that opens the verification URL,
+ * confirms the code and signs in with the password, as a person would in a browser.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { deviceLogin, type SavedCredentials } from '../../src/login.js'
+import { startServer, type RunningServer } from '../../src/main.js'
+import { browser, type BrowserSession } from './browser-session.js'
+
+let running: RunningServer
+let dir: string
+
+beforeAll(async () => {
+  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+  dir = mkdtempSync(join(tmpdir(), 'eyepop-login-'))
+})
+afterAll(async () => {
+  await running.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const pathOf = (location: string) => (location.startsWith('http') ? new URL(location).pathname + new URL(location).search : location)
+
+/** Submits the first form of an HTML page with its hidden inputs plus `extra`. */
+async function submitForm(user: BrowserSession, html: string, extra: Record<string, string> = {}, formId?: string) {
+  const formHtml = formId ? html.slice(html.indexOf(`id="${formId}"`) - 200) : html
+  const action = /<form[^>]*action="([^"]+)"/.exec(formHtml)?.[1]
+  if (!action) throw new Error(`no form in:\n${html.slice(0, 500)}`)
+  const fields: Record<string, string> = {}
+  for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) fields[match[1]!] = match[2]!
+  return user.request(pathOf(action.replace(/&amp;/g, '&')), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...fields, ...extra }),
+  })
+}
+
+/** Plays the person: open the URL, confirm the code, sign in; resolves the final page text. */
+async function approve(user: BrowserSession, verificationUriComplete: string, password: string): Promise<string> {
+  let res = await user.request(pathOf(verificationUriComplete))
+  for (let step = 0; step < 15; step++) {
+    if (res.status >= 300 && res.status < 400) {
+      res = await user.request(pathOf(res.headers.get('location')!))
+      continue
+    }
+    const html = await res.text()
+    if (html.includes('You are signed in') || html.includes('role="alert"')) return html
+    if (html.includes('Submitting Callback')) res = await submitForm(user, html)
+    else if (html.includes('op.deviceConfirmForm')) res = await submitForm(user, html, {}, 'op.deviceConfirmForm')
+    else if (html.includes('name="password"')) res = await submitForm(user, html, { email: 'dev@eyepop.local', password })
+    else throw new Error(`unexpected page:\n${html.slice(0, 500)}`)
+  }
+  throw new Error('too many steps')
+}
+
+describe('eyepop-emulator login (device flow)', () => {
+  it('signs the CLI in once the user confirms the code and signs in; the token manages keys', async () => {
+    let shown: { uri: string; code: string; complete: string } | undefined
+    const file = join(dir, 'credentials.json')
+    const login = deviceLogin({
+      url: running.url,
+      credentialsFile: file,
+      prompt: (uri, code, complete) => (shown = { uri, code, complete }),
+      sleep: () => new Promise((r) => setTimeout(r, 50)),
+    })
+    await expect.poll(() => shown, { timeout: 3000 }).toBeDefined()
+    expect(shown!.code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/)
+    expect(shown!.uri).toBe(`${running.url}/device`)
+    const finalPage = await approve(browser(running.url), shown!.complete, 'eyepop-dev')
+    expect(finalPage).toContain('You are signed in')
+    const saved: SavedCredentials = await login
+    expect(saved.account.email).toBe('dev@eyepop.local')
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(JSON.parse(readFileSync(file, 'utf8')).accessToken).toBe(saved.accessToken)
+
+    const keys = await fetch(`${running.url}/api/v1/keys`, { headers: { Authorization: `Bearer ${saved.accessToken}` } })
+    expect(keys.status).toBe(200)
+    const created = await fetch(`${running.url}/api/v1/keys`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${saved.accessToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'from the CLI token', expires: '7d' }),
+    })
+    expect(created.status).toBe(201)
+    // The user token is not an API-key token: the Pop routes refuse it.
+    const pop = await running.emulator.services.pops.create(saved.account.id, { name: 'p' })
+    const popConfig = await fetch(`${running.url}/pops/${pop.id}/config`, { headers: { Authorization: `Bearer ${saved.accessToken}` } })
+    expect(popConfig.status).toBe(401)
+  })
+
+  it('fails clearly when the user cancels', async () => {
+    let complete = ''
+    const login = deviceLogin({
+      url: running.url,
+      credentialsFile: join(dir, 'cancelled.json'),
+      prompt: (_uri, _code, c) => (complete = c),
+      sleep: () => new Promise((r) => setTimeout(r, 50)),
+    })
+    await expect.poll(() => complete, { timeout: 3000 }).not.toBe('')
+    const user = browser(running.url)
+    let res = await user.request(pathOf(complete))
+    res = await submitForm(user, await res.text())
+    const confirm = await res.text()
+    expect(confirm).toContain('op.deviceConfirmForm')
+    await submitForm(user, confirm, { abort: 'yes' }, 'op.deviceConfirmForm')
+    await expect(login).rejects.toThrow('the sign-in was denied')
+  })
+})
