@@ -30,6 +30,7 @@ import { popRoutes } from './routes/pops.js'
 import { temporaryKeyRoutes } from './routes/temporary-keys.js'
 import { createPipelineRegistry } from './services/pipelines.js'
 import { loadPredictionCatalog } from './services/predictions.js'
+import { loadAccountsFile } from './services/accounts.js'
 import { openServices, type Services } from './services/services.js'
 import { openStore } from './services/store.js'
 import { createTokenService, type TokenService } from './services/tokens.js'
@@ -117,7 +118,21 @@ export async function createApp(
   const store = options.store ?? openStore(config.dataDir)
   const ownsStore = options.store === undefined
 
-  const services = await openServices(store, now)
+  const services = await openServices(store, now, {
+    maxKeysPerAccount: config.maxKeysPerAccount,
+    defaultPassword: config.defaultPassword,
+    auditFlushMs: config.lastUsedFlushMs,
+    onAuditError: (err) => logger.error({ err }, 'writing the audit log failed'),
+  })
+  if (config.accountsFile !== undefined) {
+    try {
+      const { created } = await loadAccountsFile(config.accountsFile, services.accounts)
+      if (created.length > 0) logger.info({ accounts: created.map((a) => a.email) }, 'accounts created from the accounts file')
+    } catch (err) {
+      if (ownsStore) await store.close()
+      throw err
+    }
+  }
   const keyring = await loadKeyring({ store, now, retiredKeyTtlSeconds: Math.max(86_400, config.tokenTtlSeconds) })
   const revocations = await createRevocationList({
     source: (cursor) => store.revocations.since(cursor),
@@ -151,6 +166,7 @@ export async function createApp(
   })
   const tokens = createTokenService({
     store,
+    audit: services.auditRecorder,
     pepper: services.pepper,
     keyring,
     verify,
@@ -245,6 +261,7 @@ export async function createApp(
       events.close()
       revocations.stop()
       await usage.close()
+      await services.auditRecorder.close()
       if (ownsStore) await store.close()
     },
   }

@@ -3,6 +3,7 @@
  * manage keys and Pops open the same SQLite file as a running emulator, which sees the change at
  * once (a deleted key stops working within a second).
  */
+import { homedir } from 'node:os'
 import { relative, resolve, join } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { DATABASE_FILENAME, DEFAULT_DATA_DIR } from './config/defaults.js'
@@ -67,6 +68,8 @@ export function buildCli(): Command {
     .addOption(new Option('--cors-origins <origins>', 'comma-separated browser origins allowed on the Pop routes').env('EYEPOP_EMULATOR_CORS_ORIGINS').argParser((v: string) => v.split(',').map((o) => o.trim()).filter(Boolean)))
     .addOption(new Option('--allow-browser-api-keys', 'accept API keys from browsers (not recommended)').env('EYEPOP_EMULATOR_ALLOW_BROWSER_API_KEYS'))
     .addOption(new Option('--predictions <file>', 'JSON file of canned predictions per Pop').env('EYEPOP_EMULATOR_PREDICTIONS'))
+    .addOption(new Option('--accounts <file>', 'JSON file of development accounts to create: [{email, password, name, id?}]').env('EYEPOP_EMULATOR_ACCOUNTS'))
+    .addOption(new Option('--max-keys-per-account <n>', 'the most live API keys an account may have').env('EYEPOP_EMULATOR_MAX_KEYS_PER_ACCOUNT').argParser(parseInteger(1, 10_000)))
     .addOption(new Option('--log-level <level>', 'log level').env('EYEPOP_EMULATOR_LOG_LEVEL').default('info'))
     .action(async (opts) => {
       const dataDir = opts.memory ? null : (opts.dataDir as string)
@@ -83,6 +86,8 @@ export function buildCli(): Command {
         corsOrigins: opts.corsOrigins,
         allowBrowserApiKeys: opts.allowBrowserApiKeys === undefined ? undefined : Boolean(opts.allowBrowserApiKeys),
         predictionsFile: opts.predictions,
+        accountsFile: opts.accounts,
+        maxKeysPerAccount: opts.maxKeysPerAccount,
         logLevel: opts.logLevel,
       })
       const { url, emulator } = running
@@ -120,6 +125,25 @@ export function buildCli(): Command {
       }
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
+    })
+
+  program
+    .command('login')
+    .description('sign the command line in to an emulator with the device flow (RFC 8628)')
+    .addOption(new Option('--url <url>', 'the emulator').env('EYEPOP_EMULATOR_URL').default('http://127.0.0.1:8700'))
+    .addOption(new Option('--credentials <file>', 'where to save the token').default(join(homedir(), '.eyepop-emulator', 'credentials.json')))
+    .action(async (opts) => {
+      const { deviceLogin } = await import('./login.js')
+      const saved = await deviceLogin({
+        url: opts.url,
+        credentialsFile: opts.credentials,
+        prompt: (uri, code, complete) => {
+          console.log(`Open ${uri} and enter the code ${code}`)
+          console.log(`(or open ${complete})`)
+          console.log('Waiting for you to sign in…')
+        },
+      })
+      console.log(`Signed in as ${saved.account.email}. Token saved to ${opts.credentials} (valid until ${new Date(saved.expiresAt).toISOString()}).`)
     })
 
   const keys = program.command('keys').description('manage API keys of the default account')
