@@ -210,11 +210,6 @@ export async function createApp(
     res.type('application/jwk-set+json').send(JSON.stringify(keyring.jwks()))
   })
   const { maxBodyBytes, allowBrowserApiKeys } = config
-  app.use(['/dashboard', '/interaction', '/api', '/auth', '/session', '/device'], PAGE_SECURITY)
-  app.use(interactionRoutes({ provider, accounts: services.accounts, staticDir: join(PACKAGE_DIR, 'static') }))
-  app.use(dashboardRoutes({ issuer, sessions, verifyUser, store, dashboardDir: join(PACKAGE_DIR, 'dashboard') }))
-  app.use(manageApiRoutes({ issuer, sessions, verifyUser, verify, services, store, maxBodyBytes }))
-  app.use(openApiRoutes(issuer))
   app.use(eyepopAuthRoutes({ tokens, store, maxBodyBytes, allowBrowserApiKeys }))
   app.use(temporaryKeyRoutes({ tokens, verify, store, issuer, maxBodyBytes, allowBrowserApiKeys, now }))
   app.use(dataRoutes({ verify, corsOrigins: config.corsOrigins }))
@@ -230,6 +225,12 @@ export async function createApp(
       predictions,
     }),
   )
+  // The dashboard, sign-in and management API, after the hot token and Pop routes.
+  app.use(['/dashboard', '/interaction', '/api', '/auth', '/session', '/device'], PAGE_SECURITY)
+  app.use(interactionRoutes({ provider, accounts: services.accounts, staticDir: join(PACKAGE_DIR, 'static') }))
+  app.use(dashboardRoutes({ issuer, sessions, verifyUser, store, dashboardDir: join(PACKAGE_DIR, 'dashboard') }))
+  app.use(manageApiRoutes({ issuer, sessions, verifyUser, verify, services, store, maxBodyBytes }))
+  app.use(openApiRoutes(issuer))
   // RFC 8414 metadata: the same document as OpenID discovery.
   app.get('/.well-known/oauth-authorization-server', function authorizationServerMetadata(req, res, next) {
     req.url = '/.well-known/openid-configuration'
