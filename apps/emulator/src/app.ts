@@ -25,6 +25,7 @@ import { interactionRoutes } from './routes/interaction.js'
 import { manageApiRoutes } from './routes/manage-api.js'
 import { openApiRoutes } from './routes/openapi.js'
 import { eyepopAuthRoutes } from './routes/eyepop-auth.js'
+import { computeSessionRoutes } from './routes/compute-sessions.js'
 import { dataRoutes, eventsSocket, type EventsSocket } from './routes/data.js'
 import { popRoutes } from './routes/pops.js'
 import { temporaryKeyRoutes } from './routes/temporary-keys.js'
@@ -95,7 +96,7 @@ const PAGE_SECURITY = helmet({
 })
 
 /** Paths that browsers may call cross-origin (they answer CORS preflights themselves). */
-const CORS_PATHS = ['/pops', '/workers', '/worker', '/data']
+const CORS_PATHS = ['/pops', '/workers', '/worker', '/data', '/v1/sessions', '/v1/configs']
 
 /**
  * Builds the emulator's Express app without listening.
@@ -223,6 +224,20 @@ export async function createApp(
       maxUploadBytes: config.maxUploadBytes,
       corsOrigins: config.corsOrigins,
       predictions,
+    }),
+  )
+  app.use(
+    computeSessionRoutes({
+      tokens,
+      verify,
+      keyring,
+      issuer,
+      audience: config.audience,
+      tokenTtlSeconds: config.tokenTtlSeconds,
+      maxBodyBytes,
+      allowBrowserApiKeys,
+      corsOrigins: config.corsOrigins,
+      now,
     }),
   )
   // The dashboard, sign-in and management API, after the hot token and Pop routes.

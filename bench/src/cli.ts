@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * `eyepop-bench`: runs the benchmarks of issue 6 (`run`, the default), prints a Markdown report of
+ * a results file (`report`), or summarizes a CPU profile (`profile`).
+ *
+ * @module
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { formatReport } from './report.js'
+import { runBench, uptime, type BenchResult } from './run-bench.js'
+import { SCENARIOS, type ScenarioName } from './scenarios.js'
+import { killAllSpawned } from './spawn-server.js'
+import { formatProfileSummary, summarizeProfile } from './summarize-profile.js'
+
+/** Where results go by default: `bench/results/` (git-ignored). */
+const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url))
+
+function number(min: number, integer: boolean) {
+  return (value: string): number => {
+    const n = Number(value)
+    if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`must be ${integer ? 'an integer' : 'a number'} of at least ${min}`)
+    }
+    return n
+  }
+}
+
+function scenarioList(value: string): ScenarioName[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean)
+  const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n))
+  if (unknown.length > 0 || names.length === 0) {
+    throw new InvalidArgumentError(`must be a comma-separated list of ${SCENARIOS.join(', ')}`)
+  }
+  return names as ScenarioName[]
+}
+
+const program = new Command('eyepop-bench').description('Benchmarks of the EyePop emulator (issue 6)').showHelpAfterError()
+
+program
+  .command('run', { isDefault: true })
+  .description('run the benchmarks and write a JSON file of results')
+  .addOption(new Option('--duration <seconds>', 'seconds per load run').argParser(number(0.1, false)).default(10))
+  .addOption(new Option('--connections <n>', 'concurrent connections per load run').argParser(number(1, true)).default(50))
+  .addOption(new Option('--rounds <n>', 'interleaved rounds (every figure is a median over them)').argParser(number(1, true)).default(3))
+  .addOption(new Option('--warmup <seconds>', 'unrecorded load per measurement before the first round').argParser(number(0, false)).default(2))
+  .addOption(new Option('--scenarios <list>', `comma-separated: ${SCENARIOS.join(',')}`).argParser(scenarioList).default([...SCENARIOS], 'all'))
+  .addOption(new Option('--json <file>', 'results file (default: bench/results/<timestamp>.json)'))
+  .addOption(new Option('--scale-keys <n>', 'keys in the large store of the scale scenario').argParser(number(11, true)).default(100_000))
+  .addOption(new Option('--startup-runs <n>', 'start-up measurements').argParser(number(1, true)).default(5))
+  .addOption(new Option('--cpu-prof <dir>', 'run the emulators under node --cpu-prof, writing profiles to DIR'))
+  .action(async (opts) => {
+    const log = (line: string) => console.log(line)
+    log(uptime())
+    const result = await runBench({
+      durationSeconds: opts.duration,
+      connections: opts.connections,
+      rounds: opts.rounds,
+      warmupSeconds: opts.warmup,
+      scenarios: opts.scenarios,
+      scaleKeys: opts.scaleKeys,
+      startupRuns: opts.startupRuns,
+      ...(opts.cpuProf && { cpuProfDir: resolve(opts.cpuProf as string) }),
+      log,
+    })
+    log('')
+    log(formatReport(result))
+    log('')
+    log(uptime())
+    const file = resolve(opts.json ?? `${RESULTS_DIR}${result.startedAt.replace(/[:.]/g, '-')}.json`)
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`)
+    log(`results: ${file}`)
+    for (const profile of result.cpuProfiles ?? []) log(`cpu profile: ${profile}`)
+  })
+
+program
+  .command('report')
+  .description('print the tables of a results file as Markdown')
+  .argument('<file>', 'a results JSON file')
+  .action((file: string) => {
+    const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult
+    console.log(formatReport(result, { markdown: true }))
+  })
+
+program
+  .command('profile')
+  .description('summarize a .cpuprofile: self time by package and by function')
+  .argument('<file>', 'a .cpuprofile file')
+  .addOption(new Option('--top <n>', 'functions to list').argParser(number(1, true)).default(25))
+  .action((file: string, opts) => {
+    console.log(formatProfileSummary(summarizeProfile(file, opts.top)))
+  })
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAllSpawned()
+    process.exit(130)
+  })
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`error: ${(err as Error)?.stack ?? String(err)}`)
+  killAllSpawned()
+  process.exitCode = 1
+})

@@ -1,0 +1,56 @@
+/**
+ * The part of autocannon 9's API the load worker uses (autocannon ships no types).
+ */
+declare module 'autocannon' {
+  import type { EventEmitter } from 'node:events'
+
+  interface AutocannonRequest {
+    method?: string
+    path?: string
+    headers?: Record<string, string>
+    body?: string | Buffer
+    setupRequest?: (req: AutocannonRequest, context: Record<string, unknown>) => AutocannonRequest
+  }
+
+  interface AutocannonOptions {
+    url: string
+    connections?: number
+    duration?: number
+    pipelining?: number
+    timeout?: number
+    requests?: AutocannonRequest[]
+  }
+
+  interface Histogram {
+    average: number
+    mean: number
+    stddev: number
+    min: number
+    max: number
+    total: number
+    p50: number
+    p90: number
+    p97_5: number
+    p99: number
+  }
+
+  interface AutocannonResult {
+    duration: number
+    errors: number
+    timeouts: number
+    non2xx: number
+    '2xx': number
+    statusCodeStats: Record<string, { count: number }>
+    latency: Histogram
+    requests: Histogram & { sent: number }
+    start: Date
+    finish: Date
+  }
+
+  type Callback = (err: Error | null, result: AutocannonResult) => void
+
+  function autocannon(options: AutocannonOptions, callback: Callback): EventEmitter
+
+  export default autocannon
+  export type { AutocannonOptions, AutocannonRequest, AutocannonResult }
+}

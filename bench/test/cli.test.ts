@@ -1,0 +1,68 @@
+/**
+ * A smoke run of the harness with tiny durations, so that `npm run bench` cannot rot: it seeds a
+ * store, starts the emulator and both ceilings in their own processes, drives them with autocannon
+ * in its own process, and writes the results file. The figures themselves mean nothing here.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { BenchResult } from '../src/run-bench.js'
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.once('error', reject)
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+describe('eyepop-bench run', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eyepop-bench-test-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  describe('with tiny durations and two scenarios', () => {
+    it('measures every run against both ceilings and writes the results file', async () => {
+      const out = join(dir, 'results.json')
+      const { code, stdout, stderr } = await runCli([
+        '--duration', '0.3',
+        '--connections', '1',
+        '--rounds', '1',
+        '--warmup', '0',
+        '--scenarios', 'issuance,exchange',
+        '--json', out,
+      ])
+      expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' })
+      expect(stdout).toMatch(/ceiling-express/)
+      expect(stdout).toMatch(/≥ 65% of Express/)
+
+      const result = JSON.parse(readFileSync(out, 'utf8')) as BenchResult
+      const ids = [...new Set(result.runs.map((r) => r.measurementId))].sort()
+      expect(ids).toEqual(['ceiling-express', 'ceiling-http', 'exchange', 'issue-authenticate', 'issue-legacy'])
+      for (const { measurementId, run, ratioExpress, ratioHttp } of result.runs) {
+        expect({ measurementId, failed: run.non2xx + run.errors + run.timeouts }).toEqual({ measurementId, failed: 0 })
+        expect(run.requests).toBeGreaterThan(0)
+        expect(Number.isFinite(run.cpuUsPerRequest)).toBe(true)
+        expect(ratioExpress).toBeGreaterThan(0)
+        expect(ratioHttp).toBeGreaterThan(0)
+      }
+      expect(result.machine.cores).toBeGreaterThan(0)
+    })
+  })
+
+  describe('with an unknown scenario', () => {
+    it('exits 1 and names the valid ones', async () => {
+      const { code, stderr } = await runCli(['--scenarios', 'nope'])
+      expect(code).toBe(1)
+      expect(stderr).toMatch(/issuance, exchange, peer/)
+    })
+  })
+})
