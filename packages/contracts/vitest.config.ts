@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config'
 
 /**
- * Two projects, run in this order by the package scripts (and by turbo, as two tasks): the
+ * Two projects, run as two turbo tasks in this order (`test:consumer`, then `test:provider`): the
  * consumer suites write `pacts/`, the provider verification reads it. The default `forks` pool
  * suits pact's native library; `vmThreads` does not.
  */

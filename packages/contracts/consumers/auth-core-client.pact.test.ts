@@ -16,6 +16,7 @@ import {
   apiKeyFromState,
   bearerApiKey,
   bearerToken,
+  formBody,
   oauthError,
 } from '../src/matchers.js'
 import { createPact } from '../src/participants.js'
@@ -31,6 +32,17 @@ const tokenResponse = {
   access_token: string(EXAMPLE_ACCESS_TOKEN),
   token_type: regex('^[Bb]earer$', 'Bearer'),
   expires_in: integer(3600),
+}
+
+/** The RFC 8693 form auth-core sends, the subject token from the provider state. */
+function tokenExchangeForm(scope: string) {
+  return {
+    grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+    client_id: 'eyepop-sdk',
+    subject_token: apiKeyFromState(),
+    subject_token_type: 'urn:eyepop:params:oauth:token-type:api-key',
+    scope,
+  }
 }
 
 function v1Exchange(description: string) {
@@ -70,9 +82,27 @@ describe('AuthCoreClient', () => {
           expect(await client.getAccessToken()).toBe(EXAMPLE_ACCESS_TOKEN)
         })
     })
-    // TODO(contracts): the RFC 8693 form-encoded exchange at /token does not verify yet: the
-    // verifier's replay of a form body is not parsed by the token endpoint. Pinned by the
-    // emulator's own tests (test/oauth) until then.
+
+    it('with protocol oauth: an RFC 8693 token exchange at /token for the public client eyepop-sdk', async () => {
+      await pact
+        .addInteraction()
+        .given(KEY_STATE, SERVER_KEY)
+        .uponReceiving('an RFC 8693 token exchange of a valid api key')
+        .withRequest('POST', '/token', (builder) => {
+          builder.headers({ 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' })
+          formBody(builder, tokenExchangeForm('access:inference-api'))
+        })
+        .willRespondWith(200, (builder) => builder.jsonBody(tokenResponse))
+        .executeTest(async (mockServer) => {
+          const client = createTokenClient({
+            eyepopUrl: mockServer.url,
+            apiKey: EXAMPLE_API_KEY,
+            protocol: 'oauth',
+            scope: 'access:inference-api',
+          })
+          expect(await client.getAccessToken()).toBe(EXAMPLE_ACCESS_TOKEN)
+        })
+    })
   })
 
   describe('minting a temporary key for a browser', () => {
@@ -166,5 +196,21 @@ describe('AuthCoreClient', () => {
           })
       })
     }
+
+    it('turns 400 invalid_scope for a scope broader than the key into ERR_TOKEN_REQUEST_FAILED', async () => {
+      await pact
+        .addInteraction()
+        .given(KEY_STATE, SERVER_KEY)
+        .uponReceiving('an RFC 8693 token exchange asking for a scope the key does not have')
+        .withRequest('POST', '/token', (builder) => {
+          builder.headers({ 'Content-Type': 'application/x-www-form-urlencoded' })
+          formBody(builder, tokenExchangeForm('manage:everything'))
+        })
+        .willRespondWith(400, (builder) => builder.jsonBody(oauthError('invalid_scope')))
+        .executeTest(async (mockServer) => {
+          const client = createTokenClient({ eyepopUrl: mockServer.url, apiKey: EXAMPLE_API_KEY, protocol: 'oauth', scope: 'manage:everything' })
+          await expect(client.getAccessToken()).rejects.toMatchObject({ code: 'ERR_TOKEN_REQUEST_FAILED', status: 400, error: 'invalid_scope' })
+        })
+    })
   })
 })

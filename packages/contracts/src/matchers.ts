@@ -76,3 +76,26 @@ export function isoTimestamp(example = '2026-01-01T00:00:00.000Z') {
 export function oauthError(error: string) {
   return { error, error_description: MatchersV3.string('the rule that was broken') }
 }
+
+/** The part of pact-js's request builder {@link formBody} reaches into. */
+interface RequestBuilderInternals {
+  interaction?: { withRequestBody?(body: string, contentType: string): void }
+}
+
+/**
+ * Sets an `application/x-www-form-urlencoded` request body whose fields may carry matchers and
+ * provider-state generators, as the pact FFI supports for that content type. pact-js only offers
+ * `body(contentType, buffer)`, which matches the bytes as an opaque binary (detected as
+ * `text/plain`, so a form never matches), so this hands the fields to the FFI as `jsonBody` does.
+ *
+ * @param builder the request builder of `withRequest(method, path, (builder) => …)`
+ * @param fields the form fields: strings, or matchers such as {@link apiKeyFromState}
+ * @throws {TypeError} when pact-js's builder no longer has the internals this relies on
+ */
+export function formBody(builder: object, fields: Record<string, unknown>): void {
+  const interaction = (builder as RequestBuilderInternals).interaction
+  if (typeof interaction?.withRequestBody !== 'function') {
+    throw new TypeError('pact-js request builder has no interaction.withRequestBody: update formBody for this pact-js version')
+  }
+  interaction.withRequestBody(JSON.stringify(fields), 'application/x-www-form-urlencoded')
+}

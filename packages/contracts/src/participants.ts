@@ -12,11 +12,10 @@ import { PactV4, SpecificationVersion } from '@pact-foundation/pact'
 export const PROVIDER = 'EyePopAuth'
 
 /**
- * Every consumer with a suite in `consumers/` (`EyePopNodeSdk`, `EyePopNodeSdkV3`, `BrowserClient`
- * and `Dashboard` are still to be written). The verification asserts that each one's pact file
- * exists, so a suite that stops writing its pact fails the build.
+ * Every consumer with a suite in `consumers/`. The verification asserts that each one's pact file
+ * exists (and no other), so a suite that stops writing its pact fails the build.
  */
-export const CONSUMERS = ['AuthCoreClient'] as const
+export const CONSUMERS = ['AuthCoreClient', 'EyePopNodeSdk', 'EyePopNodeSdkV3', 'BrowserClient', 'Dashboard'] as const
 
 /** One of {@link CONSUMERS}. */
 export type Consumer = (typeof CONSUMERS)[number]
@@ -27,6 +26,12 @@ export const PACT_DIR = fileURLToPath(new URL('../pacts/', import.meta.url))
 /** The pact file of a consumer: `pacts/<Consumer>-EyePopAuth.json`. */
 export function pactFileOf(consumer: Consumer): string {
   return join(PACT_DIR, `${consumer}-${PROVIDER}.json`)
+}
+
+/** Pact's log level: `PACT_LOG_LEVEL` (`trace` to `error`), default `error`. */
+export function pactLogLevel(): 'trace' | 'debug' | 'info' | 'warn' | 'error' {
+  const level = process.env.PACT_LOG_LEVEL
+  return level === 'trace' || level === 'debug' || level === 'info' || level === 'warn' ? level : 'error'
 }
 
 /**
@@ -47,6 +52,6 @@ export function createPact(consumer: Consumer): PactV4 {
     provider: PROVIDER,
     dir: PACT_DIR,
     spec: SpecificationVersion.SPECIFICATION_VERSION_V4,
-    logLevel: 'error',
+    logLevel: pactLogLevel(),
   })
 }

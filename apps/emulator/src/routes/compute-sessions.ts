@@ -6,7 +6,7 @@ import {
   type Clock,
   type Keyring,
 } from '@eyepop/auth-core'
-import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express'
+import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import { ApiKeyFromBrowser, isBrowserRequest } from '../http/browser-origin.js'
 import { bearerCredential } from '../http/bearer.js'
 import { popCors } from '../http/cors.js'
@@ -136,6 +136,7 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Router {
   const router = Router()
   const sessions = new Map<string, StoredSession>()
   const jsonBody = Router().use(...jsonObjectBody(deps.maxBodyBytes))
+  const rawBody = express.raw({ type: () => true, limit: deps.maxBodyBytes })
   const sessionEndpoint = `${deps.issuer.replace(/\/+$/, '')}${WORKER_BASE_PATH}`
 
   router.use(['/v1/sessions', '/v1/configs', `${WORKER_BASE_PATH}/health`], popCors(deps.corsOrigins))
@@ -185,16 +186,30 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Router {
     next()
   }
 
-  /** Reads a JSON object body when there is one; `POST /v1/sessions` may have none (Node SDK). */
+  /**
+   * Reads a JSON object body when there is one; `POST /v1/sessions` may have none (the Node SDK
+   * sends no body and no `Content-Type`). A body without a content type must be empty: a chunked
+   * request with nothing in it is still "no body".
+   */
   function optionalJsonBody(req: Request, res: Response, next: NextFunction): void {
-    const declared = req.headers['content-length']
-    const hasBody = req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0')
-    if (!hasBody) {
+    if (req.headers['content-length'] === '0') {
+      // A JSON content type with nothing after it (a client that always sets its headers).
       req.body = {}
       next()
       return
     }
-    ;(jsonBody as unknown as RequestHandler)(req, res, next)
+    if (req.headers['content-type'] !== undefined) {
+      ;(jsonBody as unknown as RequestHandler)(req, res, next)
+      return
+    }
+    rawBody(req, res, (err?: unknown) => {
+      const raw: unknown = req.body
+      if (err === undefined && Buffer.isBuffer(raw) && raw.length > 0) {
+        err = new InvalidRequest('request body must be JSON (Content-Type: application/json)')
+      }
+      req.body = {}
+      next(err)
+    })
   }
 
   function ownedSession(req: Request, res: Response): StoredSession {

@@ -73,6 +73,20 @@ describe('POST /v1/sessions?wait=true', () => {
     })
   })
 
+  describe('with a JSON content type and an empty body', () => {
+    it('responds 200, as with no body', async () => {
+      const res = await createSession(key.key).set('Content-Type', 'application/json').set('Content-Length', '0')
+      expect(res.status, res.text).toBe(200)
+    })
+  })
+
+  describe('with an empty chunked body and no content type', () => {
+    it('responds 200, as with no body', async () => {
+      const res = await createSession(key.key).set('Transfer-Encoding', 'chunked').send('').unset('Content-Type')
+      expect(res.status, res.text).toBe(200)
+    })
+  })
+
   describe('with a JSON body (the Python SDK)', () => {
     it('responds 200 and keeps the session name and pipeline version', async () => {
       const res = await request(fixture.app)
@@ -87,6 +101,11 @@ describe('POST /v1/sessions?wait=true', () => {
   describe('with bad input', () => {
     it('responds 400 invalid_request for a body that is not JSON', async () => {
       const res = await createSession(key.key).set('Content-Type', 'text/plain').send('hello')
+      expectError(res, 400, 'invalid_request')
+    })
+
+    it('responds 400 invalid_request for a body without a content type', async () => {
+      const res = await createSession(key.key).set('Content-Length', '5').serialize(() => 'hello').send('hello').unset('Content-Type')
       expectError(res, 400, 'invalid_request')
     })
 
@@ -232,5 +251,22 @@ describe('GET /v1/configs', () => {
       const res = await request(fixture.app).get('/v1/configs?account_uuid=00000000-0000-4000-8000-000000000000').set(bearer(accessToken))
       expectError(res, 403, 'access_denied')
     })
+  })
+})
+
+describe('mounted by createApp (the real emulator)', () => {
+  it('serves the compute API next to the mock worker, with the CORS preflight of a browser', async () => {
+    const app = fixture.emulator.app
+    const [session] = (await request(app).post('/v1/sessions?wait=true').set(bearer(key.key)).expect(200)).body
+    await request(app).get('/worker/health').set(bearer(session.access_token)).expect(200, { message: "I'm fine" })
+    await request(app).get(`/v1/sessions/${session.session_uuid}`).set(bearer(session.access_token)).expect(200)
+    await request(app).get('/v1/configs').set(bearer(accessToken)).expect(200)
+    const preflight = await request(app)
+      .options('/v1/sessions')
+      .set('Origin', 'http://localhost:3000')
+      .set('Access-Control-Request-Method', 'GET')
+      .set('Access-Control-Request-Headers', 'authorization')
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers['access-control-allow-origin']).toBe('http://localhost:3000')
   })
 })
