@@ -50,7 +50,7 @@ program
   .addOption(new Option('--json <file>', 'results file (default: bench/results/<timestamp>.json)'))
   .addOption(new Option('--scale-keys <n>', 'keys in the large store of the scale scenario').argParser(number(11, true)).default(100_000))
   .addOption(new Option('--startup-runs <n>', 'start-up measurements').argParser(number(1, true)).default(5))
-  .addOption(new Option('--cpu-prof <dir>', 'run the emulators under node --cpu-prof, writing profiles to DIR'))
+  .addOption(new Option('--cpu-prof <dir>', 'run the emulators and the resource server under node --cpu-prof, writing profiles to DIR'))
   .action(async (opts) => {
     const log = (line: string) => console.log(line)
     log(uptime())

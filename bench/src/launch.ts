@@ -41,13 +41,10 @@ export const EMULATOR_READY = /listening on (http:\/\/\S+)/
 
 /** Starts the emulator through its CLI and resolves once it listens. */
 export function startEmulator(options: StartEmulatorOptions): Promise<ServerProcess> {
-  const profile = options.cpuProfDir
-    ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir, '--cpu-prof-name', `${options.name}.cpuprofile`]
-    : []
   return spawnServer({
     name: options.name,
     command: process.execPath,
-    args: [...profile, ...emulatorStartArgs(options.dataDir)],
+    args: [...profileFlags(options.name, options.cpuProfDir), ...emulatorStartArgs(options.dataDir)],
     env: serverEnv(),
     readyPattern: EMULATOR_READY,
   })
@@ -61,12 +58,22 @@ export function benchServerPath(script: BenchServerScript): string {
   return fileURLToPath(new URL(`./servers/${script}.js`, import.meta.url))
 }
 
+/** The node flags that write a CPU profile named `<name>.cpuprofile` into `dir` at exit. */
+function profileFlags(name: string, dir: string | undefined): string[] {
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}.cpuprofile`] : []
+}
+
 /** Starts one of the bench's servers and resolves once it listens. */
-export function startBenchServer(name: string, script: BenchServerScript, args: string[] = []): Promise<ServerProcess> {
+export function startBenchServer(
+  name: string,
+  script: BenchServerScript,
+  args: string[] = [],
+  cpuProfDir?: string,
+): Promise<ServerProcess> {
   return spawnServer({
     name,
     command: process.execPath,
-    args: [benchServerPath(script), ...args],
+    args: [...profileFlags(name, cpuProfDir), benchServerPath(script), ...args],
     env: serverEnv(),
     readyPattern: /^READY (\S+)/,
   })

@@ -42,7 +42,7 @@ export interface BenchOptions {
   /** Keys in the large store of the scale scenario. */
   scaleKeys: number
   startupRuns: number
-  /** Run the emulators under `node --cpu-prof`, writing profiles here. */
+  /** Run the emulators and the resource server under `node --cpu-prof`, writing profiles here. */
   cpuProfDir?: string
   log: (line: string) => void
 }
@@ -255,7 +255,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     await start('peer-rs256', () => startBenchServer('peer-rs256', 'oauth2-peer', ['--alg', 'RS256']))
     await start('peer-eddsa', () => startBenchServer('peer-eddsa', 'oauth2-peer', ['--alg', 'EdDSA']))
     const emulatorUrl = servers.get('emulator')?.url
-    await start('resource', () => startBenchServer('resource', 'resource-server', ['--issuer', emulatorUrl!]))
+    await start('resource', () => startBenchServer('resource', 'resource-server', ['--issuer', emulatorUrl!], profileDir))
 
     // 4. Reused tokens and temporary keys (from keys 0-199; the last keys are kept for revocation),
     // minted again before a run once they are 20 minutes old (they live 60 minutes).
@@ -349,7 +349,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     for (const server of servers.values()) await server.stop()
     servers.clear()
     if (profileDir) {
-      for (const name of ['emulator', 'emulator-scale', 'emulator-10']) {
+      for (const name of ['emulator', 'emulator-scale', 'emulator-10', 'resource']) {
         if (needed.has(name as ServerName)) cpuProfiles.push(join(profileDir, `${name}.cpuprofile`))
       }
     }
