@@ -196,6 +196,8 @@ export async function createApp(
   const app = express()
   app.disable('x-powered-by')
   app.set('json spaces', 0)
+  // No ETag on API answers (tokens are no-store anyway): it would hash every body.
+  app.set('etag', false)
 
   app.get('/healthz', function health(_req, res) {
     res.json({ status: 'ok' })

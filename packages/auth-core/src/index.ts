@@ -99,6 +99,7 @@ export type {
 } from './store/types.js'
 
 export { newAccountId, newPopId } from './lib/ids.js'
+export { countHeader } from './lib/headers.js'
 export type { Clock } from './lib/time.js'
 
 export * as errors from './errors.js'

@@ -1,4 +1,5 @@
-import type { Request } from 'express'
+import { countHeader } from '@eyepop/auth-core'
+import type { IncomingMessage } from 'node:http'
 import { InvalidClient } from './errors.js'
 
 // The scheme is case-insensitive (RFC 7235 §2.1).
@@ -9,9 +10,9 @@ const BEARER_RE = /^Bearer +(\S+)$/i
  *
  * @throws {InvalidClient} when the header is missing, empty or not a single Bearer credential
  */
-export function bearerCredential(req: Request): string {
+export function bearerCredential(req: IncomingMessage): string {
   const header = req.headers.authorization
-  if ((req.headersDistinct.authorization?.length ?? 0) > 1) {
+  if (header !== undefined && countHeader(req.rawHeaders, 'authorization') > 1) {
     throw new InvalidClient('authorization header must be sent once')
   }
   if (header === undefined || header.trim() === '') {

@@ -24,6 +24,12 @@ export interface PopService {
 /** Creates the Pop service. */
 export function createPopService(deps: { store: Store; now: Clock }): PopService {
   const { store, now } = deps
+  /**
+   * Pops found by id: a Pop never changes or goes away, so a found one is kept (up to 10,000, the
+   * oldest out first) and the Pop routes do not read the store on every request. A missing one is
+   * looked up again each time: another process (the CLI) may create it.
+   */
+  const found = new Map<string, PopRecord>()
   return {
     async create(accountId, input) {
       const record: PopRecord = {
@@ -40,7 +46,14 @@ export function createPopService(deps: { store: Store; now: Clock }): PopService
     },
     async find(id) {
       if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) return undefined
-      return store.pops.get(id)
+      const known = found.get(id)
+      if (known) return known
+      const record = await store.pops.get(id)
+      if (record) {
+        if (found.size >= 10_000) found.delete(found.keys().next().value!)
+        found.set(id, record)
+      }
+      return record
     },
   }
 }

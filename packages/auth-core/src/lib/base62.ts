@@ -10,6 +10,22 @@ export function isBase62(value: string): boolean {
   return BASE62_RE.test(value)
 }
 
+/** Random bytes come from `node:crypto` in batches of 4 KiB (as `randomUUID` does), not per id. */
+const POOL_BYTES = 4096
+let pool = Buffer.alloc(0)
+let poolOffset = 0
+
+function nextRandomByte(): number {
+  if (poolOffset >= pool.length) {
+    pool = randomBytes(POOL_BYTES)
+    poolOffset = 0
+  }
+  const byte = pool[poolOffset]!
+  // A byte is used once and not left behind (it may become part of an API key).
+  pool[poolOffset++] = 0
+  return byte
+}
+
 /**
  * `length` characters drawn uniformly from the base62 alphabet with `node:crypto`.
  *
@@ -18,13 +34,8 @@ export function isBase62(value: string): boolean {
 export function randomBase62(length: number): string {
   let out = ''
   while (out.length < length) {
-    const bytes = randomBytes(Math.ceil((length - out.length) * 1.1) + 4)
-    for (const byte of bytes) {
-      if (byte < 248) {
-        out += BASE62_ALPHABET[byte % 62]
-        if (out.length === length) break
-      }
-    }
+    const byte = nextRandomByte()
+    if (byte < 248) out += BASE62_ALPHABET[byte % 62]
   }
   return out
 }

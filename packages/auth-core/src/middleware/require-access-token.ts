@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isAuthCoreError } from '../errors.js'
+import { countHeader } from '../lib/headers.js'
 import { assertOriginAllowed, assertPopAccess } from '../token/access.js'
 import type { AccessTokenVerifier, VerifiedAccessToken } from '../token/verify.js'
 
@@ -86,7 +87,7 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
     next: Next,
   ): Promise<void> {
     const header = req.headers.authorization
-    if ((req.headersDistinct?.authorization?.length ?? 0) > 1) {
+    if (header !== undefined && countHeader(req.rawHeaders, 'authorization') > 1) {
       challenge(res, 400, realm, 'invalid_request', 'authorization header must be sent once')
       return
     }
@@ -101,7 +102,9 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
     }
     let verified: VerifiedAccessToken
     try {
-      verified = await options.verify(match[1]!)
+      // A reused token is answered from the verifier's cache without waiting (its expiry and
+      // revocation are checked again all the same).
+      verified = options.verify.cached?.(match[1]!) ?? (await options.verify(match[1]!))
     } catch (err) {
       if (!isAuthCoreError(err)) {
         next(err)

@@ -1,7 +1,7 @@
-import { SignJWT } from 'jose'
 import { newTokenId } from '../lib/ids.js'
 import { epochSeconds, type Clock } from '../lib/time.js'
-import { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from './claims.js'
+import type { AccessTokenClaims } from './claims.js'
+import { signAccessToken } from './jws.js'
 import type { Keyring } from './keyring.js'
 
 /** Options of {@link issueAccessToken}. */
@@ -79,9 +79,7 @@ export async function issueAccessToken(options: IssueAccessTokenOptions): Promis
       }),
     }),
   }
-  const { signingKey } = options.keyring
-  const accessToken = await new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: signingKey.alg, kid: signingKey.kid, typ: ACCESS_TOKEN_TYPE })
-    .sign(signingKey.privateKey)
+  // Signed natively and synchronously (see signAccessToken): no WebCrypto job per token.
+  const accessToken = signAccessToken(claims as unknown as Record<string, unknown>, options.keyring.signingKey)
   return { accessToken, expiresIn: Math.max(0, exp - iat), expiresAt: exp * 1000, claims }
 }

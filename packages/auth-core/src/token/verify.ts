@@ -35,6 +35,16 @@ export interface AccessTokenVerifierOptions {
   subject?: 'api-key' | 'user' | 'any'
   /** Allowed clock skew (in seconds) for `exp`, `nbf` and `iat`. Default is 5. */
   clockToleranceSeconds?: number
+  /**
+   * The cache of verified tokens: clients reuse a token until it nears expiry, so its signature
+   * and its fixed claims are checked once. A cached token is still refused once it expires, once
+   * its signing key is no longer trusted (keyring) and once it or its API key is revoked: those
+   * checks run on every call. `maxEntries` bounds the memory (oldest out first; default 10,000),
+   * `maxAgeMs` how long a token is trusted without re-checking its signature (default 60,000: a
+   * key removed from a remote JWKS stops verifying within that time, as jose's own JWKS cache
+   * does). `false` turns the cache off.
+   */
+  cache?: false | { maxEntries?: number; maxAgeMs?: number }
   /** Clock (ms). Default is `Date.now`. */
   now?: Clock
 }
@@ -48,7 +58,15 @@ export interface VerifiedAccessToken {
 }
 
 /** Verifies access tokens. */
-export type AccessTokenVerifier = (token: string) => Promise<VerifiedAccessToken>
+export interface AccessTokenVerifier {
+  (token: string): Promise<VerifiedAccessToken>
+  /**
+   * The token's verification, synchronously, if it is in the cache of verified tokens (with the
+   * checks of time and revocation run again, which throw as the verifier does); `undefined` if it
+   * is not: call the verifier. Lets a middleware answer a reused token without waiting.
+   */
+  cached?(token: string): VerifiedAccessToken | undefined
+}
 
 function isKeyring(source: VerificationKeySource): source is Keyring {
   return typeof source === 'object' && source !== null && 'verificationKey' in source
@@ -75,6 +93,24 @@ function toAuthCoreError(err: unknown): Error {
     return new TokenInvalid('access token is malformed or its signature does not verify', { cause: err })
   }
   return err as Error
+}
+
+/** A token whose signature and fixed claims were verified. */
+interface CachedToken {
+  readonly verified: VerifiedAccessToken
+  readonly kid: string | undefined
+  /** When the signature must be checked again (ms). */
+  readonly recheckAt: number
+}
+
+/** The `kid` of a compact JWS's protected header, read only after jose verified the token. */
+function headerKid(token: string): string | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString()) as { kid?: unknown }
+    return typeof header.kid === 'string' ? header.kid : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** A temporary key must name its Pop; its origins, when present, must be strings. */
@@ -122,10 +158,68 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const subject = options.subject ?? 'api-key'
   const revocationMaxAgeMs = options.revocationMaxAgeMs ?? 5000
 
-  return async function verifyAccessToken(token) {
+  const keyring = isKeyring(options.keys) ? options.keys : undefined
+  const cacheOptions = options.cache === false ? undefined : (options.cache ?? {})
+  const cacheMaxEntries = cacheOptions?.maxEntries ?? 10_000
+  const cacheMaxAgeMs = cacheOptions?.maxAgeMs ?? 60_000
+  const cache = new Map<string, CachedToken>()
+  const clock = now ?? Date.now
+
+  /** The checks that depend on time and revocation: they run on every call, cached or not. */
+  function checkCurrent(claims: AccessTokenClaims, nowMs: number): void {
+    const nowS = epochSeconds(nowMs)
+    // As jose: expired once `exp` is at or before now, less the tolerance.
+    if (claims.exp <= nowS - clockTolerance) throw new TokenExpired('access token has expired')
+    if (claims.iat > nowS + clockTolerance) {
+      throw new TokenClaimInvalid('access token "iat" claim is in the future', 'iat')
+    }
+    if (revocations && revocations.ageMs > revocationMaxAgeMs) {
+      throw new RevocationStale('revocation status is unknown: the revocation list could not be refreshed')
+    }
+    if (typeof claims.key_id === 'string' && revocations?.isRevoked(claims.key_id)) {
+      throw new TokenRevoked('access token was derived from an api key that has been deleted', 'key_deleted')
+    }
+    if (revocations?.isTokenRevoked(claims.jti)) throw new TokenRevoked('access token has been revoked', 'token_revoked')
+  }
+
+  function cached(token: string, nowMs: number): VerifiedAccessToken | undefined {
+    const entry = cache.get(token)
+    if (entry === undefined) return undefined
+    if (nowMs >= entry.recheckAt || (keyring && (entry.kid === undefined || !keyring.verificationKey(entry.kid)))) {
+      cache.delete(token)
+      return undefined
+    }
+    try {
+      checkCurrent(entry.verified.claims, nowMs)
+    } catch (err) {
+      // An expired token never becomes valid again; a revoked one neither.
+      if (!(err instanceof RevocationStale)) cache.delete(token)
+      throw err
+    }
+    return entry.verified
+  }
+
+  function remember(token: string, verified: VerifiedAccessToken, nowMs: number): void {
+    if (!cacheOptions) return
+    if (cache.size >= cacheMaxEntries) {
+      // Maps iterate in insertion order: the oldest entry goes first.
+      const oldest = cache.keys().next()
+      if (!oldest.done) cache.delete(oldest.value)
+    }
+    cache.set(token, {
+      verified,
+      kid: headerKid(token),
+      recheckAt: Math.min(nowMs + cacheMaxAgeMs, verified.claims.exp * 1000),
+    })
+  }
+
+  async function verifyAccessToken(token: string): Promise<VerifiedAccessToken> {
     if (typeof token !== 'string' || token.length === 0) {
       throw new TokenInvalid('access token must be a non-empty string')
     }
+    const nowMs = clock()
+    const hit = cacheOptions ? cached(token, nowMs) : undefined
+    if (hit) return hit
     let payload: Record<string, unknown>
     try {
       const result = await jwtVerify(token, getKey, {
@@ -135,7 +229,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         typ: ACCESS_TOKEN_TYPE,
         clockTolerance,
         requiredClaims: subject === 'api-key' ? [...REQUIRED_CLAIMS, 'key_id'] : [...REQUIRED_CLAIMS],
-        ...(now ? { currentDate: new Date(now()) } : {}),
+        currentDate: new Date(nowMs),
       })
       payload = result.payload
     } catch (err) {
@@ -148,20 +242,19 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     if (subject === 'user' && payload.key_id !== undefined) {
       throw new TokenClaimInvalid('access token must be a signed-in user token, not one derived from an api key', 'key_id')
     }
-    if (typeof payload.iat === 'number' && payload.iat > epochSeconds((now ?? Date.now)()) + clockTolerance) {
-      throw new TokenClaimInvalid('access token "iat" claim is in the future', 'iat')
-    }
-    if (revocations && revocations.ageMs > revocationMaxAgeMs) {
-      throw new RevocationStale('revocation status is unknown: the revocation list could not be refreshed')
-    }
-    if (typeof payload.key_id === 'string' && revocations?.isRevoked(payload.key_id)) {
-      throw new TokenRevoked('access token was derived from an api key that has been deleted', 'key_deleted')
-    }
+    if (typeof payload.iat !== 'number') throw new TokenClaimInvalid('access token "iat" claim is invalid', 'iat')
     if (typeof payload.jti !== 'string') throw new TokenClaimInvalid('access token "jti" claim is invalid', 'jti')
-    if (revocations?.isTokenRevoked(payload.jti)) throw new TokenRevoked('access token has been revoked', 'token_revoked')
     checkTemporaryClaims(payload)
     const claims = payload as unknown as AccessTokenClaims
+    checkCurrent(claims, nowMs)
     const scopes = typeof claims.scope === 'string' && claims.scope ? claims.scope.split(' ') : []
-    return { claims, scopes }
+    // Cached results are shared between calls: nobody may change them.
+    const verified: VerifiedAccessToken = Object.freeze({ claims: Object.freeze(claims), scopes: Object.freeze(scopes) })
+    remember(token, verified, nowMs)
+    return verified
   }
+
+  return Object.assign(verifyAccessToken, {
+    cached: (token: string) => (cacheOptions && typeof token === 'string' ? cached(token, clock()) : undefined),
+  })
 }

@@ -213,6 +213,16 @@ describe('requireAccessToken()', () => {
         })
       })
 
+      it('responds 401 invalid_token to a token that was accepted before and has expired since', async () => {
+        const token = await issue({ ttlSeconds: 60 })
+        expect((await get('/inference', `Bearer ${token}`)).status).toBe(200)
+        // past its expiry and the verifier's default 5 s of clock tolerance
+        clock = T0 + 65_000
+        const res = await get('/inference', `Bearer ${token}`)
+        expect(res.status).toBe(401)
+        expect(res.body).toEqual({ error: 'invalid_token', error_description: 'access token has expired' })
+      })
+
       it('responds 401 invalid_token to a token that is not a JWT', async () => {
         const res = await get('/inference', 'Bearer not.a.jwt')
         expect(res.status).toBe(401)
@@ -354,7 +364,7 @@ describe('requireAccessToken()', () => {
       const valid = `Bearer ${await issue()}`
       const status = await new Promise<number>((resolve, reject) => {
         // A raw header list: the typed `headers` object allows one Authorization only.
-        const req = httpRequest(`${baseUrl}/open`, { headers: ['Authorization', valid, 'Authorization', valid] }, (res) => {
+        const req = httpRequest(`${baseUrl}/open`, { headers: ['Authorization', valid, 'AUTHORIZATION', valid] }, (res) => {
           res.resume()
           resolve(res.statusCode ?? 0)
         })

@@ -478,3 +478,146 @@ describe('createAccessTokenVerifier() with a revocation list', () => {
     }
   })
 })
+
+describe('createAccessTokenVerifier() cache of verified tokens', () => {
+  /** A jose key getter over the keyring that counts signature checks. */
+  function countingKeys(source: Keyring = keyring) {
+    const counter = { calls: 0 }
+    const getKey: VerificationKeySource = (header) => {
+      counter.calls++
+      const key = header.kid === undefined ? undefined : source.verificationKey(header.kid)
+      if (!key) throw new Error('no key')
+      return key.key
+    }
+    return { counter, getKey }
+  }
+
+  /** A revocation list under the test's control. */
+  function fakeRevocations() {
+    const keys = new Set<string>()
+    const tokens = new Set<string>()
+    return {
+      keys,
+      tokens,
+      ageMs: 0,
+      syncedAt: T0,
+      size: 0,
+      isRevoked: (id: string) => keys.has(id),
+      isTokenRevoked: (jti: string) => tokens.has(jti),
+      sync: async () => undefined,
+      stop: () => undefined,
+    }
+  }
+
+  function verifierWith(getKey: VerificationKeySource, extra: Partial<Parameters<typeof createAccessTokenVerifier>[0]> = {}) {
+    return createAccessTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: getKey, clockToleranceSeconds: 0, now, ...extra })
+  }
+
+  it('checks the signature of a reused token once, and answers the same claims', async () => {
+    const { counter, getKey } = countingKeys()
+    const verify = verifierWith(getKey)
+    const { accessToken } = await issue()
+    const first = await verify(accessToken)
+    const second = await verify(accessToken)
+    expect(counter.calls).toBe(1)
+    expect(second.claims).toEqual(first.claims)
+    expect(Object.isFrozen(second.claims)).toBe(true)
+    expect(Object.isFrozen(second.scopes)).toBe(true)
+  })
+
+  it('never serves a changed token from the cache', async () => {
+    const { counter, getKey } = countingKeys()
+    const verify = verifierWith(getKey)
+    const { accessToken } = await issue()
+    await verify(accessToken)
+    const [h, p, s] = accessToken.split('.') as [string, string, string]
+    const flipped = `${h}.${p}.${s.slice(0, -2)}${s.endsWith('AA') ? 'AB' : 'AA'}`
+    await expect(verify(flipped)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+    expect(counter.calls).toBe(2)
+  })
+
+  it('refuses a cached token once it expires', async () => {
+    const { getKey } = countingKeys()
+    const verify = verifierWith(getKey)
+    const { accessToken } = await issue({ ttlSeconds: 60 })
+    await verify(accessToken)
+    clock = T0 + 59_000
+    await expect(verify(accessToken)).resolves.toBeDefined()
+    clock = (T0_S + 60) * 1000
+    await expect(verify(accessToken)).rejects.toMatchObject({ code: 'ERR_TOKEN_EXPIRED' })
+  })
+
+  it('refuses a cached token once its api key or the token itself is revoked, and fails closed on a stale list', async () => {
+    const { getKey } = countingKeys()
+    const revocations = fakeRevocations()
+    const verify = verifierWith(getKey, { revocations })
+    const { accessToken: a } = await issue({ keyId: 'key_a' })
+    const { accessToken: b, claims } = await issue({ keyId: 'key_b' })
+    await verify(a)
+    await verify(b)
+    revocations.ageMs = 10_000
+    await expect(verify(a)).rejects.toMatchObject({ code: 'ERR_REVOCATION_STALE' })
+    revocations.ageMs = 0
+    await expect(verify(a)).resolves.toBeDefined()
+    revocations.keys.add('key_a')
+    await expect(verify(a)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED', reason: 'key_deleted' })
+    revocations.tokens.add(claims.jti)
+    await expect(verify(b)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED', reason: 'token_revoked' })
+  })
+
+  it('refuses a cached token once its signing key is no longer trusted by the keyring', async () => {
+    const rotStore = createMemoryStore()
+    let at = T0
+    const rotating = await loadKeyring({ store: rotStore, now: () => at, retiredKeyTtlSeconds: 3600 })
+    // Long enough that only the keyring check can drop the entry.
+    const cache = { maxAgeMs: 86_400_000 }
+    const verify = createAccessTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: rotating, cache, now })
+    const { accessToken } = await issue({ keyring: rotating, ttlSeconds: 86_400 })
+    await verify(accessToken)
+    await rotating.rotate()
+    await expect(verify(accessToken)).resolves.toBeDefined()
+    at = T0 + 3601_000
+    clock = at
+    await expect(verify(accessToken)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+  })
+
+  it('checks the signature again after maxAgeMs, and evicts the oldest entry past maxEntries', async () => {
+    const { counter, getKey } = countingKeys()
+    const verify = verifierWith(getKey, { cache: { maxEntries: 2, maxAgeMs: 1000 } })
+    const tokens = await Promise.all([1, 2, 3].map(() => issue().then((t) => t.accessToken)))
+    await verify(tokens[0]!)
+    await verify(tokens[0]!)
+    expect(counter.calls).toBe(1)
+    clock = T0 + 1000
+    await verify(tokens[0]!)
+    expect(counter.calls).toBe(2)
+    await verify(tokens[1]!)
+    await verify(tokens[2]!)
+    expect(counter.calls).toBe(4)
+    await verify(tokens[2]!)
+    expect(counter.calls).toBe(4)
+    // tokens[0] was the oldest of three in a cache of two
+    await verify(tokens[0]!)
+    expect(counter.calls).toBe(5)
+  })
+
+  it('checks every call with cache: false', async () => {
+    const { counter, getKey } = countingKeys()
+    const verify = verifierWith(getKey, { cache: false })
+    const { accessToken } = await issue()
+    await verify(accessToken)
+    await verify(accessToken)
+    expect(counter.calls).toBe(2)
+  })
+})
+
+describe('issueAccessToken() with an ES256 keyring', () => {
+  it('signs a token that jose verifies with the published key (raw r||s signature)', async () => {
+    const es = await loadKeyring({ store: createMemoryStore(), alg: 'ES256', now: () => T0 })
+    const { accessToken } = await issue({ keyring: es })
+    expect(decodeProtectedHeader(accessToken)).toMatchObject({ alg: 'ES256', typ: 'at+jwt', kid: es.signingKey.kid })
+    expect(Buffer.from(accessToken.split('.')[2]!, 'base64url')).toHaveLength(64)
+    const verify = createAccessTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: createLocalJWKSet(es.jwks()), now })
+    await expect(verify(accessToken)).resolves.toMatchObject({ claims: { key_id: 'key_live' } })
+  })
+})
