@@ -10,13 +10,15 @@ import {
 } from '@eyepop/auth-core'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { RequestListener } from 'node:http'
 import express, { type Express, type RequestHandler } from 'express'
 import helmet from 'helmet'
 import type { Logger } from 'pino'
 import type { EmulatorConfig } from './config/defaults.js'
 import { issuerOf, MAX_TOKEN_TTL_SECONDS, resolveConfig } from './config/schema.js'
 import { refuseBrowserRequests } from './http/browser-origin.js'
-import { errorHandler, notFoundHandler } from './http/error-handler.js'
+import { errorHandler, errorResponder, notFoundHandler } from './http/error-handler.js'
+import { expressRoute, withFastRoutes } from './http/fast-routes.js'
 import { createLogger } from './logger.js'
 import { createProvider, manageResource } from './provider/configuration.js'
 import { createDashboardSessions } from './http/dashboard-session.js'
@@ -24,7 +26,7 @@ import { dashboardRoutes } from './routes/dashboard.js'
 import { interactionRoutes } from './routes/interaction.js'
 import { manageApiRoutes } from './routes/manage-api.js'
 import { openApiRoutes } from './routes/openapi.js'
-import { eyepopAuthRoutes } from './routes/eyepop-auth.js'
+import { eyepopTokenRoutes, revocationFeedRoutes } from './routes/eyepop-auth.js'
 import { computeSessionRoutes } from './routes/compute-sessions.js'
 import { dataRoutes, eventsSocket, type EventsSocket } from './routes/data.js'
 import { popRoutes } from './routes/pops.js'
@@ -49,8 +51,13 @@ export interface CreateAppOptions {
 
 /** A built emulator: the Express app and what it is made of. */
 export interface EmulatorApp {
-  /** The request handler. Not listening: pass it to `http.createServer` or supertest. */
+  /** The Express app: every route. Not listening: for supertest, or a server of your own. */
   readonly app: Express
+  /**
+   * The request listener `startServer` uses: the token routes straight on `node:http`, everything
+   * else through {@link app}. Both answer every route the same way.
+   */
+  readonly handler: RequestListener
   readonly config: EmulatorConfig
   /** The issuer and `eyepopUrl`. */
   readonly issuer: string
@@ -104,7 +111,7 @@ const CORS_PATHS = ['/pops', '/workers', '/worker', '/data', '/v1/sessions', '/v
  * @example
  * ```ts
  * const emulator = await createApp({ dataDir: null, issuer: 'http://127.0.0.1:8700' })
- * http.createServer(emulator.app).listen(8700, '127.0.0.1')
+ * http.createServer(emulator.handler).listen(8700, '127.0.0.1')
  * ```
  */
 export async function createApp(
@@ -213,7 +220,12 @@ export async function createApp(
     res.type('application/jwk-set+json').send(JSON.stringify(keyring.jwks()))
   })
   const { maxBodyBytes, allowBrowserApiKeys } = config
-  app.use(eyepopAuthRoutes({ tokens, store, maxBodyBytes, allowBrowserApiKeys }))
+  const respond = errorResponder(logger)
+  const fastRoutes = eyepopTokenRoutes({ tokens, maxBodyBytes, allowBrowserApiKeys })
+  for (const route of fastRoutes) {
+    app[route.method === 'GET' ? 'get' : 'post'](route.path, expressRoute(route, respond))
+  }
+  app.use(revocationFeedRoutes({ store }))
   app.use(temporaryKeyRoutes({ tokens, verify, store, issuer, maxBodyBytes, allowBrowserApiKeys, now }))
   app.use(dataRoutes({ verify, corsOrigins: config.corsOrigins }))
   const events = eventsSocket({ verify, recheckMs: 1000 })
@@ -266,6 +278,7 @@ export async function createApp(
   let closed = false
   return {
     app,
+    handler: withFastRoutes(fastRoutes, respond, app),
     config,
     issuer,
     services,

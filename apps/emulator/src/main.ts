@@ -61,7 +61,7 @@ export async function startServer(
     server.close()
     throw err
   }
-  server.on('request', emulator.app)
+  server.on('request', emulator.handler)
   server.on('upgrade', emulator.handleUpgrade)
   return {
     url: issuer,

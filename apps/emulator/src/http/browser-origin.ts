@@ -1,8 +1,9 @@
-import type { Request, RequestHandler } from 'express'
+import type { IncomingMessage } from 'node:http'
+import type { RequestHandler } from 'express'
 import { OAuthError } from './errors.js'
 
 /** Whether a request comes from a browser page: browsers send `Origin` (or `Sec-Fetch-Site`) on it. */
-export function isBrowserRequest(req: Request): boolean {
+export function isBrowserRequest(req: IncomingMessage): boolean {
   return req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined
 }
 

@@ -1,4 +1,5 @@
 import { isAuthCoreError, type AnyAuthCoreError } from '@eyepop/auth-core'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { Logger } from 'pino'
 import {
@@ -74,30 +75,62 @@ export function toOAuthError(err: unknown): OAuthError {
   return new OAuthError(500, 'server_error', 'unexpected error', { cause: err })
 }
 
-/** Sends an error as JSON, with its challenge if any. */
-export function sendError(res: Parameters<RequestHandler>[1], err: OAuthError): void {
-  if (err.challenge) res.setHeader('WWW-Authenticate', err.challenge)
-  res.setHeader('Cache-Control', 'no-store')
-  res.status(err.status).json(toErrorBody(err))
+/** Sends `body` as JSON with its length, as Express's `res.json` would (no ETag). */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.statusCode = status
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Content-Length', Buffer.byteLength(text))
+  res.end(text)
 }
 
+/** Sends an error as JSON, with its challenge if any. */
+export function sendError(res: ServerResponse, err: OAuthError): void {
+  if (err.challenge) res.setHeader('WWW-Authenticate', err.challenge)
+  res.setHeader('Cache-Control', 'no-store')
+  sendJson(res, err.status, toErrorBody(err))
+}
+
+/** The path of a request without its query (which may hold a pasted secret). */
+function pathOf(req: IncomingMessage): string {
+  // Express rewrites `url` under a mounted router; `originalUrl` keeps the whole path.
+  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? ''
+  const query = url.indexOf('?')
+  return query === -1 ? url : url.slice(0, query)
+}
+
+/** Answers a failed request, on Express or plain `node:http`: see {@link errorHandler}. */
+export type ErrorResponder = (err: unknown, req: IncomingMessage, res: ServerResponse) => void
+
 /**
- * The catch-all error handler: every error becomes a JSON body; 5xx are logged with their cause,
- * never sent.
+ * Every error becomes a JSON body; 5xx are logged with their cause, never sent. A response that
+ * has already started is cut off instead.
  */
+export function errorResponder(logger: Logger): ErrorResponder {
+  return function respondWithError(err, req, res) {
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    const httpError = toOAuthError(err)
+    if (httpError.expose) {
+      logger.debug({ status: httpError.status, error: httpError.error, path: pathOf(req) }, 'request refused')
+    } else {
+      logger.error({ err: err instanceof OAuthError ? err.cause : err, path: pathOf(req) }, 'request failed')
+    }
+    sendError(res, httpError)
+  }
+}
+
+/** The catch-all error handler of the Express app (see {@link errorResponder}). */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
+  const respond = errorResponder(logger)
   return function handleError(err, req, res, next) {
     if (res.headersSent) {
       next(err)
       return
     }
-    const httpError = toOAuthError(err)
-    if (httpError.expose) {
-      logger.debug({ status: httpError.status, error: httpError.error, path: req.path }, 'request refused')
-    } else {
-      logger.error({ err: err instanceof OAuthError ? err.cause : err, path: req.path }, 'request failed')
-    }
-    sendError(res, httpError)
+    respond(err, req, res)
   }
 }
 

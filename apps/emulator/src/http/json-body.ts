@@ -1,4 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import express, { type RequestHandler } from 'express'
+import typeis from 'type-is'
 import { InvalidRequest } from './errors.js'
 
 /**
@@ -8,7 +10,7 @@ import { InvalidRequest } from './errors.js'
 export function jsonObjectBody(limit: number): RequestHandler[] {
   return [
     function requireJsonContentType(req, _res, next) {
-      if (!req.is('application/json')) {
+      if (!typeis(req, ['application/json'])) {
         next(new InvalidRequest('request body must be JSON (Content-Type: application/json)'))
         return
       }
@@ -27,16 +29,46 @@ export function jsonObjectBody(limit: number): RequestHandler[] {
 }
 
 /**
+ * {@link jsonObjectBody} for a plain `node:http` handler: the parsed object, or the same errors.
+ */
+export function jsonObjectReader(limit: number): (req: IncomingMessage, res: ServerResponse) => Promise<Record<string, unknown>> {
+  const steps = jsonObjectBody(limit) as unknown as Array<
+    (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
+  >
+  return (req, res) =>
+    new Promise((resolve, reject) => {
+      let i = 0
+      const next = (err?: unknown): void => {
+        if (err) reject(err)
+        else if (i < steps.length) steps[i++]!(req, res, next)
+        else resolve((req as IncomingMessage & { body: Record<string, unknown> }).body)
+      }
+      next()
+    })
+}
+
+/**
+ * The declared body of a request that reads none must not be larger than `limit` bytes (so an
+ * oversized upload is not silently accepted).
+ *
+ * @throws {InvalidRequest}
+ */
+export function checkDeclaredBody(req: IncomingMessage, limit: number): void {
+  const length = Number(req.headers['content-length'] ?? 0)
+  if (!Number.isFinite(length) || length > limit) throw new InvalidRequest('request body is too large')
+}
+
+/**
  * Refuses a request whose declared body is larger than `limit` bytes, for routes that read no
  * body (so an oversized upload is not silently accepted).
  */
 export function limitDeclaredBody(limit: number): RequestHandler {
   return function limitBody(req, _res, next) {
-    const length = Number(req.headers['content-length'] ?? 0)
-    if (!Number.isFinite(length) || length > limit) {
-      next(new InvalidRequest('request body is too large'))
-      return
+    try {
+      checkDeclaredBody(req, limit)
+      next()
+    } catch (err) {
+      next(err)
     }
-    next()
   }
 }

@@ -1,9 +1,12 @@
 import type { RevocationFeedBody, Store } from '@eyepop/auth-core'
 import { Router } from 'express'
+import type { IncomingMessage } from 'node:http'
 import { bearerCredential } from '../http/bearer.js'
-import { refuseBrowserRequests } from '../http/browser-origin.js'
+import { ApiKeyFromBrowser, isBrowserRequest } from '../http/browser-origin.js'
+import { sendJson } from '../http/error-handler.js'
 import { InvalidRequest } from '../http/errors.js'
-import { jsonObjectBody, limitDeclaredBody } from '../http/json-body.js'
+import type { FastRoute } from '../http/fast-routes.js'
+import { checkDeclaredBody, jsonObjectReader } from '../http/json-body.js'
 import type { TokenService } from '../services/tokens.js'
 
 /**
@@ -12,46 +15,57 @@ import type { TokenService } from '../services/tokens.js'
  * - `POST /v1/auth/authenticate` with the key as `Authorization: Bearer` and no body (SDK 3.x).
  *
  * Both answer 200 `{access_token, token_type: "Bearer", expires_in, expires_at, scope}`, and both
- * refuse requests from a browser (403): API keys belong on servers.
- *
- * And the revocation feed, `GET /v1/auth/revocations?cursor=N`: the ids of deleted API keys and of
+ * refuse requests from a browser (403): API keys belong on servers. They are plain `node:http`
+ * handlers: the server answers them before Express (see `withFastRoutes`), and the Express app
+ * mounts the same handlers.
+ */
+export function eyepopTokenRoutes(deps: {
+  tokens: TokenService
+  maxBodyBytes: number
+  allowBrowserApiKeys: boolean
+}): FastRoute[] {
+  const { tokens, maxBodyBytes, allowBrowserApiKeys } = deps
+  const readJson = jsonObjectReader(maxBodyBytes)
+  const refuseBrowser = (req: IncomingMessage): void => {
+    if (!allowBrowserApiKeys && isBrowserRequest(req)) throw new ApiKeyFromBrowser()
+  }
+  return [
+    {
+      method: 'POST',
+      path: '/authentication/token',
+      async handle(req, res) {
+        refuseBrowser(req)
+        const secretKey: unknown = (await readJson(req, res)).secret_key
+        if (secretKey === undefined || secretKey === null || secretKey === '') {
+          throw new InvalidRequest('secret_key must be provided in the JSON body')
+        }
+        if (typeof secretKey !== 'string') throw new InvalidRequest('secret_key must be a string')
+        const body = await tokens.exchangeApiKey(secretKey)
+        res.setHeader('Cache-Control', 'no-store')
+        sendJson(res, 200, body)
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/auth/authenticate',
+      async handle(req, res) {
+        refuseBrowser(req)
+        checkDeclaredBody(req, maxBodyBytes)
+        const body = await tokens.exchangeApiKey(bearerCredential(req))
+        res.setHeader('Cache-Control', 'no-store')
+        sendJson(res, 200, body)
+      },
+    },
+  ]
+}
+
+/**
+ * The revocation feed, `GET /v1/auth/revocations?cursor=N`: the ids of deleted API keys and of
  * revoked tokens after a cursor, which resource servers in other processes poll (see auth-core's
  * `createRemoteRevocationSource`). Key ids are not secret, like a certificate revocation list.
  */
-export function eyepopAuthRoutes(deps: {
-  tokens: TokenService
-  store: Store
-  maxBodyBytes: number
-  allowBrowserApiKeys: boolean
-}): Router {
+export function revocationFeedRoutes(deps: { store: Store }): Router {
   const router = Router()
-  const refuseBrowser = refuseBrowserRequests(deps.allowBrowserApiKeys)
-
-  router.post(
-    '/authentication/token',
-    refuseBrowser,
-    ...jsonObjectBody(deps.maxBodyBytes),
-    async function legacyToken(req, res) {
-      const secretKey: unknown = (req.body as Record<string, unknown>).secret_key
-      if (secretKey === undefined || secretKey === null || secretKey === '') {
-        throw new InvalidRequest('secret_key must be provided in the JSON body')
-      }
-      if (typeof secretKey !== 'string') throw new InvalidRequest('secret_key must be a string')
-      res.setHeader('Cache-Control', 'no-store')
-      res.json(await deps.tokens.exchangeApiKey(secretKey))
-    },
-  )
-
-  router.post(
-    '/v1/auth/authenticate',
-    refuseBrowser,
-    limitDeclaredBody(deps.maxBodyBytes),
-    async function authenticate(req, res) {
-      const key = bearerCredential(req)
-      res.setHeader('Cache-Control', 'no-store')
-      res.json(await deps.tokens.exchangeApiKey(key))
-    },
-  )
 
   router.get('/v1/auth/revocations', async function revocationFeed(req, res) {
     const raw = req.query.cursor ?? '0'
