@@ -16,9 +16,9 @@ import helmet from 'helmet'
 import type { Logger } from 'pino'
 import type { EmulatorConfig } from './config/defaults.js'
 import { issuerOf, MAX_TOKEN_TTL_SECONDS, resolveConfig } from './config/schema.js'
-import { refuseBrowserRequests } from './http/browser-origin.js'
+import { ApiKeyFromBrowser, isBrowserRequest } from './http/browser-origin.js'
 import { errorHandler, errorResponder, notFoundHandler } from './http/error-handler.js'
-import { expressRoute, withFastRoutes } from './http/fast-routes.js'
+import { expressRoute, withFastRoutes, type FastRoute } from './http/fast-routes.js'
 import { createLogger } from './logger.js'
 import { createProvider, manageResource } from './provider/configuration.js'
 import { createDashboardSessions } from './http/dashboard-session.js'
@@ -221,8 +221,22 @@ export async function createApp(
   })
   const { maxBodyBytes, allowBrowserApiKeys } = config
   const respond = errorResponder(logger)
-  const fastRoutes = eyepopTokenRoutes({ tokens, maxBodyBytes, allowBrowserApiKeys })
+  const fastRoutes: FastRoute[] = [
+    ...eyepopTokenRoutes({ tokens, maxBodyBytes, allowBrowserApiKeys }),
+    // The OAuth token endpoint is oidc-provider's; the listener hands it over without Express's
+    // routing. It exchanges API keys: a browser gets the same clear refusal as on the EyePop
+    // routes, before oidc-provider's generic CORS error.
+    {
+      method: 'POST',
+      path: '/token',
+      handle(req, res) {
+        if (!allowBrowserApiKeys && isBrowserRequest(req)) throw new ApiKeyFromBrowser()
+        providerCallback(req as Parameters<RequestHandler>[0], res as Parameters<RequestHandler>[1], () => undefined)
+      },
+    },
+  ]
   for (const route of fastRoutes) {
+    if (route.path === '/token') continue // mounted below, after the pages
     app[route.method === 'GET' ? 'get' : 'post'](route.path, expressRoute(route, respond))
   }
   app.use(revocationFeedRoutes({ store }))
@@ -265,9 +279,8 @@ export async function createApp(
     req.url = '/.well-known/openid-configuration'
     providerCallback(req, res, next)
   })
-  // The token endpoint exchanges API keys: a browser gets the same clear refusal as on the EyePop
-  // routes, before oidc-provider's generic CORS error.
-  app.post('/token', refuseBrowserRequests(allowBrowserApiKeys))
+  const tokenEndpoint = fastRoutes.find((route) => route.path === '/token')!
+  app.post('/token', expressRoute(tokenEndpoint, respond))
   app.use(function oidcProvider(req, res, next) {
     if (isProviderRequest(req.method, req.path)) providerCallback(req, res, next)
     else next()
