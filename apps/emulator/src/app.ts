@@ -200,6 +200,7 @@ export async function createApp(
   const sessions = createDashboardSessions(store, { secure: issuer.startsWith('https:'), now })
   const providerCallback = provider.callback() as unknown as RequestHandler
 
+  const { maxBodyBytes, allowBrowserApiKeys } = config
   const app = express()
   app.disable('x-powered-by')
   app.set('json spaces', 0)
@@ -214,12 +215,23 @@ export async function createApp(
     if (CORS_PATHS.some((p) => req.path === p || req.path.startsWith(`${p}/`))) next()
     else res.status(204).end()
   })
+  // The Pop routes first: after the token routes (answered before Express), they are the hottest.
+  app.use(
+    popRoutes({
+      verify,
+      pops: services.pops,
+      pipelines: createPipelineRegistry(now),
+      maxBodyBytes,
+      maxUploadBytes: config.maxUploadBytes,
+      corsOrigins: config.corsOrigins,
+      predictions,
+    }),
+  )
   // The keys that verify every token, read from the keyring on each request so a rotation shows.
   app.get('/jwks', function jwks(_req, res) {
     res.setHeader('Cache-Control', 'public, max-age=60')
     res.type('application/jwk-set+json').send(JSON.stringify(keyring.jwks()))
   })
-  const { maxBodyBytes, allowBrowserApiKeys } = config
   const respond = errorResponder(logger)
   const fastRoutes: FastRoute[] = [
     ...eyepopTokenRoutes({ tokens, maxBodyBytes, allowBrowserApiKeys }),
@@ -243,17 +255,6 @@ export async function createApp(
   app.use(temporaryKeyRoutes({ tokens, verify, store, issuer, maxBodyBytes, allowBrowserApiKeys, now }))
   app.use(dataRoutes({ verify, corsOrigins: config.corsOrigins }))
   const events = eventsSocket({ verify, recheckMs: 1000 })
-  app.use(
-    popRoutes({
-      verify,
-      pops: services.pops,
-      pipelines: createPipelineRegistry(now),
-      maxBodyBytes,
-      maxUploadBytes: config.maxUploadBytes,
-      corsOrigins: config.corsOrigins,
-      predictions,
-    }),
-  )
   app.use(
     computeSessionRoutes({
       tokens,

@@ -17,11 +17,16 @@ export function originMatches(origin: string, patterns: readonly string[]): bool
  * the credential.
  */
 export function popCors(patterns: readonly string[]): RequestHandler {
-  return cors({
+  const handler = cors({
     origin: (origin, callback) => callback(null, origin !== undefined && originMatches(origin, patterns)),
     methods: ['GET', 'POST', 'PATCH', 'DELETE'],
     allowedHeaders: ['Authorization', 'Content-Type', 'Accept'],
     maxAge: 600,
     credentials: false,
   }) as RequestHandler
+  // A request without `Origin` is not a CORS request: cors would add nothing to it.
+  return function popCorsHandler(req, res, next) {
+    if (req.headers.origin === undefined) next()
+    else handler(req, res, next)
+  }
 }

@@ -7,6 +7,7 @@ import {
 import { randomUUID } from 'node:crypto'
 import { Router, type Request, type RequestHandler, type Response } from 'express'
 import { popCors } from '../http/cors.js'
+import { sendJson } from '../http/error-handler.js'
 import { AccessDenied, InvalidRequest, NotFoundError } from '../http/errors.js'
 import { jsonObjectBody } from '../http/json-body.js'
 import { readUpload } from '../http/upload.js'
@@ -78,7 +79,7 @@ export function popRoutes(deps: {
       throw new AccessDenied('access token does not grant access to this pop')
     }
     const pipeline = pipelines.forPop(pop.id, pop.accountId)
-    res.json({
+    sendJson(res, 200, {
       base_url: WORKER_BASE_PATH,
       pipeline_id: pipeline.id,
       name: pop.name,
@@ -88,7 +89,7 @@ export function popRoutes(deps: {
   })
 
   router.get('/workers/config', requireToken(() => null), function workersConfig(_req, res) {
-    res.json({ base_url: WORKER_BASE_PATH })
+    sendJson(res, 200, { base_url: WORKER_BASE_PATH })
   })
 
   router.post(`${WORKER_BASE_PATH}/pipelines`, requireToken(() => null), ...jsonBody, function startPipeline(req, res) {
