@@ -20,10 +20,10 @@ import { ApiKeyFromBrowser, isBrowserRequest } from './http/browser-origin.js'
 import { errorHandler, errorResponder, notFoundHandler } from './http/error-handler.js'
 import { expressRoute, withFastRoutes, type FastRoute } from './http/fast-routes.js'
 import { createLogger } from './logger.js'
-import { createProvider, manageResource } from './provider/configuration.js'
+import type { OAuthServer } from './oauth-server.js'
+import { manageResource } from './provider/constants.js'
 import { createDashboardSessions } from './http/dashboard-session.js'
 import { dashboardRoutes } from './routes/dashboard.js'
-import { interactionRoutes } from './routes/interaction.js'
 import { manageApiRoutes } from './routes/manage-api.js'
 import { openApiRoutes } from './routes/openapi.js'
 import { eyepopTokenRoutes, revocationFeedRoutes } from './routes/eyepop-auth.js'
@@ -67,6 +67,11 @@ export interface EmulatorApp {
   readonly verify: AccessTokenVerifier
   /** Handles WebSocket upgrades (the data API's `/data/events`): attach to the server's `upgrade`. */
   readonly handleUpgrade: EventsSocket['handleUpgrade']
+  /**
+   * Settles once oidc-provider has loaded (in the background: the token and Pop routes answer
+   * before); rejects if it failed to.
+   */
+  readonly ready: Promise<void>
   /** Stops background work, flushes last-use times and closes the store it opened. */
   close(): Promise<void>
 }
@@ -187,18 +192,36 @@ export async function createApp(
     now,
   })
   const cookieKey = await store.settings.setIfAbsent('cookie_secret', randomBytes(32).toString('base64url'))
-  const provider = createProvider({
-    issuer,
-    audience: config.audience,
-    store,
-    keyring,
-    tokens,
-    cookieKeys: [cookieKey],
-    allowBrowserApiKeys: config.allowBrowserApiKeys,
-    findAccount: (id) => store.accounts.get(id),
-  })
+  // oidc-provider loads in the background (see oauth-server.ts): the token and Pop routes answer
+  // before it has; the requests that need it wait for it.
+  const oauthReady = import('./oauth-server.js').then(({ createOAuthServer }) =>
+    createOAuthServer({
+      issuer,
+      audience: config.audience,
+      store,
+      keyring,
+      tokens,
+      cookieKeys: [cookieKey],
+      allowBrowserApiKeys: config.allowBrowserApiKeys,
+      findAccount: (id) => store.accounts.get(id),
+      accounts: services.accounts,
+      staticDir: join(PACKAGE_DIR, 'static'),
+    }),
+  )
+  const ready = oauthReady.then(
+    () => undefined,
+    (err: unknown) => {
+      logger.error({ err }, 'loading the OAuth provider failed')
+      throw err
+    },
+  )
+  // Observed by whoever awaits `ready`; requests that need the provider get the error too.
+  ready.catch(() => undefined)
+  /** Runs `use` with the OAuth server once loaded, or passes its loading error to `next`. */
+  const withOAuth = (use: (server: OAuthServer) => void, next: (err?: unknown) => void): void => {
+    oauthReady.then(use, next)
+  }
   const sessions = createDashboardSessions(store, { secure: issuer.startsWith('https:'), now })
-  const providerCallback = provider.callback() as unknown as RequestHandler
 
   const { maxBodyBytes, allowBrowserApiKeys } = config
   const app = express()
@@ -241,8 +264,9 @@ export async function createApp(
     {
       method: 'POST',
       path: '/token',
-      handle(req, res) {
+      async handle(req, res) {
         if (!allowBrowserApiKeys && isBrowserRequest(req)) throw new ApiKeyFromBrowser()
+        const { providerCallback } = await oauthReady
         providerCallback(req as Parameters<RequestHandler>[0], res as Parameters<RequestHandler>[1], () => undefined)
       },
     },
@@ -271,19 +295,21 @@ export async function createApp(
   )
   // The dashboard, sign-in and management API, after the hot token and Pop routes.
   app.use(['/dashboard', '/interaction', '/api', '/auth', '/session', '/device'], PAGE_SECURITY)
-  app.use(interactionRoutes({ provider, accounts: services.accounts, staticDir: join(PACKAGE_DIR, 'static') }))
+  app.use(function signInPages(req, res, next) {
+    withOAuth((server) => server.interaction(req, res, next), next)
+  })
   app.use(dashboardRoutes({ issuer, sessions, verifyUser, store, dashboardDir: join(PACKAGE_DIR, 'dashboard') }))
   app.use(manageApiRoutes({ issuer, sessions, verifyUser, verify, services, store, maxBodyBytes }))
   app.use(openApiRoutes(issuer))
   // RFC 8414 metadata: the same document as OpenID discovery.
   app.get('/.well-known/oauth-authorization-server', function authorizationServerMetadata(req, res, next) {
     req.url = '/.well-known/openid-configuration'
-    providerCallback(req, res, next)
+    withOAuth((server) => server.providerCallback(req, res, next), next)
   })
   const tokenEndpoint = fastRoutes.find((route) => route.path === '/token')!
   app.post('/token', expressRoute(tokenEndpoint, respond))
   app.use(function oidcProvider(req, res, next) {
-    if (isProviderRequest(req.method, req.path)) providerCallback(req, res, next)
+    if (isProviderRequest(req.method, req.path)) withOAuth((server) => server.providerCallback(req, res, next), next)
     else next()
   })
   app.use(notFoundHandler)
@@ -293,6 +319,7 @@ export async function createApp(
   return {
     app,
     handler: withFastRoutes(fastRoutes, respond, app),
+    ready,
     config,
     issuer,
     services,
@@ -303,6 +330,8 @@ export async function createApp(
     async close() {
       if (closed) return
       closed = true
+      // Not while the provider is still being built on this store.
+      await ready.catch(() => undefined)
       events.close()
       revocations.stop()
       await usage.close()

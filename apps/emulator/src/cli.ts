@@ -125,6 +125,11 @@ export function buildCli(): Command {
       }
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
+      // oidc-provider loads in the background: an emulator without it is not one.
+      emulator.ready.catch(() => {
+        console.error('error: the OAuth provider failed to load (see the log above)')
+        running.close().finally(() => process.exit(1))
+      })
     })
 
   program

@@ -5,21 +5,9 @@ import { createAdapterClass } from './adapter.js'
 import { devicePages } from './device-pages.js'
 import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeHandler } from './token-exchange.js'
 
-/** The client id of the emulator's own dashboard (authorization code with PKCE). */
-export const DASHBOARD_CLIENT_ID = 'eyepop-dashboard'
-/** The client id of the command line (`eyepop-emulator login`, RFC 8628 device flow). */
-export const CLI_CLIENT_ID = 'eyepop-cli'
-/** The scope of a signed-in user's token for the key-management API. */
-export const MANAGE_SCOPE = 'manage:keys'
-/** The device authorization grant type (RFC 8628). */
-export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
-/** How long (in seconds) a signed-in user's access token lasts. */
-export const USER_TOKEN_TTL_SECONDS = 3600
-
-/** The resource indicator (and `aud`) of the key-management API. */
-export function manageResource(issuer: string): string {
-  return `${issuer}/api`
-}
+// The names other modules use without loading oidc-provider.
+export * from './constants.js'
+import { CLI_CLIENT_ID, DASHBOARD_CLIENT_ID, DEVICE_CODE_GRANT, MANAGE_SCOPE, USER_TOKEN_TTL_SECONDS, manageResource } from './constants.js'
 
 /** What the provider is built from. */
 export interface CreateProviderOptions {

@@ -4,7 +4,7 @@ import type { AccessTokenVerifier, Store } from '@eyepop/auth-core'
 import express, { Router } from 'express'
 import { cookiesOf, safeEqual, type DashboardSessions } from '../http/dashboard-session.js'
 import { AccessDenied } from '../http/errors.js'
-import { DASHBOARD_CLIENT_ID, MANAGE_SCOPE, manageResource } from '../provider/configuration.js'
+import { DASHBOARD_CLIENT_ID, MANAGE_SCOPE, manageResource } from '../provider/constants.js'
 
 /** The dashboard's pages: all served by one HTML file that routes in the browser. */
 const PAGES = ['/dashboard', '/dashboard/keys', '/dashboard/pops', '/dashboard/audit']

@@ -8,7 +8,7 @@ import { bearerCredential } from '../http/bearer.js'
 import { safeEqual, type DashboardSessions } from '../http/dashboard-session.js'
 import { AccessDenied, InsufficientScope, InvalidRequest, NotFoundError, OAuthError } from '../http/errors.js'
 import { jsonObjectBody } from '../http/json-body.js'
-import { MANAGE_SCOPE } from '../provider/configuration.js'
+import { MANAGE_SCOPE } from '../provider/constants.js'
 import type { Services } from '../services/services.js'
 import { isApiKeyCredential } from '../services/tokens.js'
 

@@ -16,9 +16,39 @@ beforeAll(async () => {
 })
 afterAll(() => running.close())
 
+/** Over real HTTP: the server's listener hands POST /token to oidc-provider without Express. */
 function exchange(params: Record<string, string>) {
-  return request(running.emulator.app).post('/token').type('form').send(params)
+  return request(running.url).post('/token').type('form').send(params)
 }
+
+describe('oidc-provider loading in the background', () => {
+  it('answers the token endpoint and discovery from the first request, and settles ready', async () => {
+    const fresh = await startServer({ port: 0, host: '127.0.0.1', dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+    try {
+      const { services } = fresh.emulator
+      const freshKey = (await services.keys.create(services.defaultAccount.id, { name: 'early', expires: 'never' })).key
+      // Not awaiting `ready`: these requests wait for the provider themselves.
+      const [token, discovery, viaExpress] = await Promise.all([
+        request(fresh.url).post('/token').type('form').send({
+          grant_type: TOKEN_EXCHANGE_GRANT,
+          client_id: 'eyepop-sdk',
+          subject_token: freshKey,
+          subject_token_type: API_KEY_TOKEN_TYPE,
+        }),
+        fetch(`${fresh.url}/.well-known/openid-configuration`),
+        request(fresh.emulator.app).post('/token').type('form').send({ grant_type: 'client_credentials', client_id: 'eyepop-sdk' }),
+      ])
+      expect(token.status).toBe(200)
+      expect(token.body.issued_token_type).toBe(ACCESS_TOKEN_TOKEN_TYPE)
+      expect(discovery.status).toBe(200)
+      expect(viaExpress.status).toBeGreaterThanOrEqual(400)
+      expect(viaExpress.body).toMatchObject({ error: expect.any(String) })
+      await expect(fresh.emulator.ready).resolves.toBeUndefined()
+    } finally {
+      await fresh.close()
+    }
+  })
+})
 
 describe('discovery', () => {
   it('serves OpenID and RFC 8414 metadata with the emulator as issuer', async () => {

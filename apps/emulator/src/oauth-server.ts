@@ -1,0 +1,47 @@
+import type { AccountRecord, Keyring, Store } from '@eyepop/auth-core'
+import type { RequestHandler, Router } from 'express'
+import type { AccountService } from './services/accounts.js'
+import type { TokenService } from './services/tokens.js'
+import { createProvider } from './provider/configuration.js'
+import { interactionRoutes } from './routes/interaction.js'
+
+/** What the emulator needs from oidc-provider: its request handler and the sign-in pages. */
+export interface OAuthServer {
+  /** oidc-provider's request handler (discovery, token, authorization, sign-out, device flow). */
+  readonly providerCallback: RequestHandler
+  /** The sign-in and consent pages oidc-provider sends users to. */
+  readonly interaction: Router
+}
+
+/**
+ * Builds oidc-provider and its sign-in pages. `createApp` loads this module in the background
+ * once the app is built, so the emulator answers its token and Pop routes before oidc-provider
+ * (the largest part of its start-up) has loaded; requests that need it wait for it.
+ */
+export function createOAuthServer(deps: {
+  issuer: string
+  audience: string
+  store: Store
+  keyring: Keyring
+  tokens: TokenService
+  cookieKeys: string[]
+  allowBrowserApiKeys: boolean
+  findAccount: (id: string) => Promise<AccountRecord | undefined>
+  accounts: AccountService
+  staticDir: string
+}): OAuthServer {
+  const provider = createProvider({
+    issuer: deps.issuer,
+    audience: deps.audience,
+    store: deps.store,
+    keyring: deps.keyring,
+    tokens: deps.tokens,
+    cookieKeys: deps.cookieKeys,
+    allowBrowserApiKeys: deps.allowBrowserApiKeys,
+    findAccount: deps.findAccount,
+  })
+  return {
+    providerCallback: provider.callback() as unknown as RequestHandler,
+    interaction: interactionRoutes({ provider, accounts: deps.accounts, staticDir: deps.staticDir }),
+  }
+}
