@@ -232,7 +232,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     // 3. The servers of the selected load measurements.
     const measurements = selectMeasurements(loadMeasurements(main.popId), options.scenarios)
     const needed = new Set<ServerName>(['http', 'express', ...measurements.map((m) => m.server)])
-    if (selected.has('revocation')) needed.add('emulator')
+    // Revocation is probed on the emulator and on the resource server (which learns it by polling).
+    if (selected.has('revocation')) needed.add('emulator').add('resource')
     if (needed.has('resource')) needed.add('emulator')
     const profileDir = options.cpuProfDir
     if (profileDir) mkdirSync(profileDir, { recursive: true })

@@ -47,7 +47,11 @@ export function createAuditRecorder(
     if (pending.length === 0) return
     const batch = pending
     pending = []
-    await store.audit.append(batch)
+    // In chunks, yielding between them: requests are not held behind a large batch.
+    for (let i = 0; i < batch.length; i += 256) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve))
+      await store.audit.append(batch.slice(i, i + 256))
+    }
   }
 
   return {

@@ -174,7 +174,7 @@ export function createTokenService(deps: {
   async function parentOf(subject: TemporaryKeySubject) {
     if ('apiKey' in subject) {
       const record = await verifyKey(subject.apiKey)
-      usage.record(record.id, now())
+      usage.record(record.id, now(), record.lastUsedAt)
       return { accountId: record.accountId, keyId: record.id, scopes: DEFAULT_API_KEY_SCOPES as readonly string[], notAfter: record.expiresAt }
     }
     const { claims, scopes } = await deps.verify(subject.accessToken)
@@ -243,7 +243,7 @@ export function createTokenService(deps: {
         notAfter: record.expiresAt,
         now,
       })
-      usage.record(record.id, issued.claims.iat * 1000)
+      usage.record(record.id, issued.claims.iat * 1000, record.lastUsedAt)
       return {
         access_token: issued.accessToken,
         token_type: 'Bearer',

@@ -1,9 +1,18 @@
 import type { Store } from '@eyepop/auth-core'
 
-/** Collects key last-use times in memory and writes them in one batch per interval. */
+/** How precise (in ms) a key's stored last use is: a use within a minute of it is not written. */
+export const LAST_USED_RESOLUTION_MS = 60_000
+
+/** Rows written per transaction: a flush never holds the event loop for long. */
+const FLUSH_CHUNK = 256
+
+/** Collects key last-use times in memory and writes them in batches per interval. */
 export interface UsageRecorder {
-  /** Notes that a key authenticated at `at` (ms). No I/O. */
-  record(keyId: string, at: number): void
+  /**
+   * Notes that a key authenticated at `at` (ms), given its stored last use. No I/O. A use within
+   * {@link LAST_USED_RESOLUTION_MS} of the stored one changes nothing and is not written.
+   */
+  record(keyId: string, at: number, storedLastUsedAt: number | null): void
   /** Writes what was noted. */
   flush(): Promise<void>
   /** Flushes and stops the timer. */
@@ -12,7 +21,9 @@ export interface UsageRecorder {
 
 /**
  * Creates a usage recorder, so the token route never writes to the database per request: last-use
- * times are at most `flushMs` stale.
+ * times are at most `flushMs` stale (a first use) or a minute (later ones), and a key used all the
+ * time costs one write a minute, however many keys there are. A flush writes in chunks of 256
+ * rows, yielding between them, so that requests are not held behind a large batch.
  */
 export function createUsageRecorder(
   store: Store,
@@ -24,12 +35,16 @@ export function createUsageRecorder(
     if (pending.size === 0) return
     const batch = [...pending].map(([id, at]) => ({ id, at }))
     pending = new Map()
-    await store.apiKeys.recordUse(batch)
+    for (let i = 0; i < batch.length; i += FLUSH_CHUNK) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve))
+      await store.apiKeys.recordUse(batch.slice(i, i + FLUSH_CHUNK))
+    }
   }
   const timer = setInterval(() => flush().catch(onError), flushMs)
   timer.unref()
   return {
-    record(keyId, at) {
+    record(keyId, at, storedLastUsedAt) {
+      if (storedLastUsedAt !== null && at - storedLastUsedAt < LAST_USED_RESOLUTION_MS) return
       pending.set(keyId, at)
     },
     flush,

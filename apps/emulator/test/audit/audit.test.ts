@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { AUDIT_MAX_PENDING, createAuditRecorder, type AuditRecorder } from '../../src/services/audit.js'
 import { openServices, type Services } from '../../src/services/services.js'
 import { AUTH_FAILED_AUDIT_INTERVAL_MS, createTokenService, type TokenService } from '../../src/services/tokens.js'
-import { createUsageRecorder, type UsageRecorder } from '../../src/services/usage-recorder.js'
+import { createUsageRecorder, LAST_USED_RESOLUTION_MS, type UsageRecorder } from '../../src/services/usage-recorder.js'
 
 /**
  * The audit log of key events, through the services the HTTP routes and the CLI share: created,
@@ -374,5 +374,39 @@ describe('createAuditRecorder()', () => {
       `audit log: 5 events were dropped (more than ${AUDIT_MAX_PENDING} pending)`,
     ])
     expect(await store.audit.list('a', { limit: 1 })).toEqual([expect.objectContaining({ at: AUDIT_MAX_PENDING - 1 })])
+  })
+})
+
+describe('createUsageRecorder()', () => {
+  it('writes a first use, skips uses within a minute of the stored one, then writes again', async () => {
+    const { usage, services, tokens, accountId } = world
+    const created = await services.keys.create(accountId, { name: 'used', expires: 'never' })
+    const lastUsed = async () => (await services.keys.get(accountId, created.id)).lastUsedAt
+    const recordUse = vi.spyOn(world.store.apiKeys, 'recordUse')
+
+    await tokens.exchangeApiKey(created.key)
+    await usage.flush()
+    expect(await lastUsed()).toBe(new Date(T0).toISOString())
+    expect(recordUse).toHaveBeenCalledTimes(1)
+
+    world.advance(LAST_USED_RESOLUTION_MS - 1000)
+    await tokens.exchangeApiKey(created.key)
+    await usage.flush()
+    expect(await lastUsed()).toBe(new Date(T0).toISOString())
+    expect(recordUse).toHaveBeenCalledTimes(1)
+
+    world.advance(1000)
+    await tokens.exchangeApiKey(created.key)
+    await usage.flush()
+    expect(await lastUsed()).toBe(new Date(T0 + LAST_USED_RESOLUTION_MS).toISOString())
+    expect(recordUse).toHaveBeenCalledTimes(2)
+  })
+
+  it('writes a large batch in chunks, every use included', async () => {
+    const recordUse = vi.spyOn(world.store.apiKeys, 'recordUse').mockResolvedValue(undefined)
+    for (let i = 0; i < 600; i++) world.usage.record(`key_${i}`, T0, null)
+    await world.usage.flush()
+    expect(recordUse.mock.calls.map(([batch]) => batch.length)).toEqual([256, 256, 88])
+    expect(new Set(recordUse.mock.calls.flatMap(([batch]) => batch.map((u) => u.id))).size).toBe(600)
   })
 })

@@ -272,6 +272,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       if (onDisk) chmodSync(options.filename, 0o600)
       db.pragma('journal_mode = WAL')
       db.pragma('synchronous = NORMAL')
+      // Reads through a memory map: a key lookup in a large store costs no read() call per page.
+      db.pragma('mmap_size = 268435456')
       db.pragma('foreign_keys = ON')
       migrate(db)
     } catch (err) {
