@@ -29,8 +29,8 @@ import { openApiRoutes } from './routes/openapi.js'
 import { eyepopTokenRoutes, revocationFeedRoutes } from './routes/eyepop-auth.js'
 import { computeSessionRoutes } from './routes/compute-sessions.js'
 import { dataRoutes, eventsSocket, type EventsSocket } from './routes/data.js'
-import { popRoutes } from './routes/pops.js'
-import { temporaryKeyRoutes } from './routes/temporary-keys.js'
+import { popConfigRoute, popRoutes } from './routes/pops.js'
+import { clientSessionRoute, temporaryKeyRoutes } from './routes/temporary-keys.js'
 import { createPipelineRegistry } from './services/pipelines.js'
 import { loadPredictionCatalog } from './services/predictions.js'
 import { loadAccountsFile } from './services/accounts.js'
@@ -189,6 +189,7 @@ export async function createApp(
     temporaryKeyTtlSeconds: config.temporaryKeyTtlSeconds,
     temporaryKeyMaxTtlSeconds: config.temporaryKeyMaxTtlSeconds,
     usage,
+    findPop: (id) => services.pops.find(id),
     now,
   })
   const cookieKey = await store.settings.setIfAbsent('cookie_secret', randomBytes(32).toString('base64url'))
@@ -239,11 +240,12 @@ export async function createApp(
     else res.status(204).end()
   })
   // The Pop routes first: after the token routes (answered before Express), they are the hottest.
+  const pipelines = createPipelineRegistry(now)
   app.use(
     popRoutes({
       verify,
       pops: services.pops,
-      pipelines: createPipelineRegistry(now),
+      pipelines,
       maxBodyBytes,
       maxUploadBytes: config.maxUploadBytes,
       corsOrigins: config.corsOrigins,
@@ -258,6 +260,9 @@ export async function createApp(
   const respond = errorResponder(logger)
   const fastRoutes: FastRoute[] = [
     ...eyepopTokenRoutes({ tokens, maxBodyBytes, allowBrowserApiKeys }),
+    clientSessionRoute({ tokens, issuer, maxBodyBytes, allowBrowserApiKeys }),
+    // Mounted in the Express app by popRoutes (after its CORS handling): not by the loop below.
+    popConfigRoute({ verify, pops: services.pops, pipelines }),
     // The OAuth token endpoint is oidc-provider's; the listener hands it over without Express's
     // routing. It exchanges API keys: a browser gets the same clear refusal as on the EyePop
     // routes, before oidc-provider's generic CORS error.
@@ -272,7 +277,7 @@ export async function createApp(
     },
   ]
   for (const route of fastRoutes) {
-    if (route.path === '/token') continue // mounted below, after the pages
+    if (route.path === '/token' || route.path.startsWith('/pops/')) continue // mounted elsewhere
     app[route.method === 'GET' ? 'get' : 'post'](route.path, expressRoute(route, respond))
   }
   app.use(revocationFeedRoutes({ store }))

@@ -8,8 +8,25 @@ export type NodeRouteHandler = (req: IncomingMessage, res: ServerResponse) => Pr
 /** A route served by {@link withFastRoutes} and, the same way, by the Express app. */
 export interface FastRoute {
   readonly method: 'GET' | 'POST'
+  /** An exact path, or one with `:name` segments (Express syntax), found in `req.params`. */
   readonly path: string
   readonly handle: NodeRouteHandler
+  /**
+   * Leaves requests with an `Origin` header (CORS requests) to Express, which answers them with
+   * the same handler and its CORS headers.
+   */
+  readonly corsThroughExpress?: boolean
+}
+
+/** A `:name` segment on the fast path: ids only; anything else (a %-escape) goes to Express. */
+const PARAM_SEGMENT = '([A-Za-z0-9_-]{1,128})'
+
+interface ParamRoute {
+  readonly method: string
+  readonly pattern: RegExp
+  readonly names: readonly string[]
+  readonly run: (req: IncomingMessage, res: ServerResponse) => void
+  readonly corsThroughExpress: boolean
 }
 
 /** Runs `handle`, sending anything it throws to `respond`. */
@@ -35,16 +52,51 @@ export function expressRoute(route: FastRoute, respond: ErrorResponder): Request
 /**
  * A request listener that answers the hottest routes (the token routes every SDK calls) straight
  * from `node:http`, without Express's routing and response helpers, and hands every other request
- * to `fallback` (the Express app). Only an exact method and path match here (the query aside);
- * anything else (another case, a trailing slash, HEAD) reaches the same handler through Express.
+ * to `fallback` (the Express app). Only an exact method and path match here (the query aside;
+ * `:name` segments take ids only); anything else (another case, a trailing slash, HEAD, a
+ * %-escape) reaches the same handler through Express.
  */
 export function withFastRoutes(routes: readonly FastRoute[], respond: ErrorResponder, fallback: RequestListener): RequestListener {
-  const table = new Map(routes.map((route) => [`${route.method} ${route.path}`, guarded(route.handle, respond)]))
+  const exact = new Map<string, { run: (req: IncomingMessage, res: ServerResponse) => void; corsThroughExpress: boolean }>()
+  const withParams: ParamRoute[] = []
+  for (const route of routes) {
+    const run = guarded(route.handle, respond)
+    const corsThroughExpress = route.corsThroughExpress ?? false
+    if (!route.path.includes('/:')) {
+      exact.set(`${route.method} ${route.path}`, { run, corsThroughExpress })
+      continue
+    }
+    const names: string[] = []
+    const source = route.path
+      .split('/')
+      .map((segment) => {
+        if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+        names.push(segment.slice(1))
+        return PARAM_SEGMENT
+      })
+      .join('/')
+    withParams.push({ method: route.method, pattern: new RegExp(`^${source}$`), names, run, corsThroughExpress })
+  }
   return function dispatch(req, res) {
     const url = req.url ?? ''
     const query = url.indexOf('?')
-    const run = table.get(`${req.method} ${query === -1 ? url : url.slice(0, query)}`)
-    if (run) run(req, res)
-    else fallback(req, res)
+    const path = query === -1 ? url : url.slice(0, query)
+    const cors = req.headers.origin !== undefined
+    const found = exact.get(`${req.method} ${path}`)
+    if (found && !(cors && found.corsThroughExpress)) {
+      found.run(req, res)
+      return
+    }
+    for (const route of withParams) {
+      if (route.method !== req.method || (cors && route.corsThroughExpress)) continue
+      const match = route.pattern.exec(path)
+      if (!match) continue
+      const params: Record<string, string> = {}
+      route.names.forEach((name, i) => (params[name] = match[i + 1]!))
+      ;(req as IncomingMessage & { params: Record<string, string> }).params = params
+      route.run(req, res)
+      return
+    }
+    fallback(req, res)
   }
 }

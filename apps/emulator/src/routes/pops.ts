@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import { Router, type Request, type RequestHandler, type Response } from 'express'
 import { popCors } from '../http/cors.js'
 import { sendJson } from '../http/error-handler.js'
+import type { FastRoute } from '../http/fast-routes.js'
 import { AccessDenied, InvalidRequest, NotFoundError } from '../http/errors.js'
 import { jsonObjectBody } from '../http/json-body.js'
 import { readUpload } from '../http/upload.js'
@@ -23,6 +24,50 @@ export const WORKER_BASE_PATH = '/worker'
 
 function principal(req: Request): AccessPrincipal {
   return (req as Request & { auth: AccessPrincipal }).auth
+}
+
+/**
+ * `GET /pops/{popId}/config` as a plain `node:http` handler (see `withFastRoutes`; CORS requests
+ * reach it through Express): auth-core's `requireAccessToken`, then the Pop's config
+ * `{base_url, pipeline_id, name, status, endpoints}`. Another account's Pop gets 403, an unknown
+ * one 404.
+ */
+export function popConfigRoute(deps: { verify: AccessTokenVerifier; pops: PopService; pipelines: PipelineRegistry }): FastRoute {
+  const requireToken = requireAccessToken({
+    verify: deps.verify,
+    scopes: [INFERENCE_SCOPE],
+    pop: (req) => String((req as Request).params.popId),
+  })
+  return {
+    method: 'GET',
+    path: '/pops/:popId/config',
+    corsThroughExpress: true,
+    async handle(req, res) {
+      let authorized = false
+      let failure: unknown
+      // The middleware answers a refused token itself; it calls next() for a valid one.
+      await requireToken(req, res, (err) => {
+        if (err) failure = err
+        else authorized = true
+      })
+      if (failure !== undefined) throw failure
+      if (!authorized) return
+      const request = req as Request
+      const pop = await deps.pops.find(String(request.params.popId))
+      if (!pop) throw new NotFoundError('pop not found')
+      if (pop.accountId !== principal(request).accountId) {
+        throw new AccessDenied('access token does not grant access to this pop')
+      }
+      const pipeline = deps.pipelines.forPop(pop.id, pop.accountId)
+      sendJson(res, 200, {
+        base_url: WORKER_BASE_PATH,
+        pipeline_id: pipeline.id,
+        name: pop.name,
+        status: 'active_dev',
+        endpoints: [{ base_url: WORKER_BASE_PATH, pipeline_id: pipeline.id }],
+      })
+    },
+  }
 }
 
 /**
@@ -48,7 +93,7 @@ export function popRoutes(deps: {
   predictions: PredictionCatalog
 }): Router {
   const router = Router()
-  const { pops, pipelines } = deps
+  const { pipelines } = deps
   const jsonBody = jsonObjectBody(deps.maxBodyBytes)
   const requireToken = (pop?: (req: Request) => string | null) =>
     requireAccessToken({
@@ -72,20 +117,9 @@ export function popRoutes(deps: {
     return pipeline
   }
 
-  router.get('/pops/:popId/config', requireToken((req) => String(req.params.popId)), async function popConfig(req, res) {
-    const pop = await pops.find(String(req.params.popId))
-    if (!pop) throw new NotFoundError('pop not found')
-    if (pop.accountId !== principal(req).accountId) {
-      throw new AccessDenied('access token does not grant access to this pop')
-    }
-    const pipeline = pipelines.forPop(pop.id, pop.accountId)
-    sendJson(res, 200, {
-      base_url: WORKER_BASE_PATH,
-      pipeline_id: pipeline.id,
-      name: pop.name,
-      status: 'active_dev',
-      endpoints: [{ base_url: WORKER_BASE_PATH, pipeline_id: pipeline.id }],
-    })
+  const configRoute = popConfigRoute(deps)
+  router.get(configRoute.path, function popConfig(req, res, next) {
+    Promise.resolve(configRoute.handle(req, res)).catch(next)
   })
 
   router.get('/workers/config', requireToken(() => null), function workersConfig(_req, res) {

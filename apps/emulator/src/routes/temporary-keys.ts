@@ -7,10 +7,12 @@ import {
   type Store,
 } from '@eyepop/auth-core'
 import express, { Router } from 'express'
-import { refuseBrowserRequests } from '../http/browser-origin.js'
+import { ApiKeyFromBrowser, isBrowserRequest } from '../http/browser-origin.js'
 import { bearerCredential } from '../http/bearer.js'
 import { AccessDenied, InvalidRequest, OAuthError } from '../http/errors.js'
-import { jsonObjectBody } from '../http/json-body.js'
+import { sendJson } from '../http/error-handler.js'
+import type { FastRoute } from '../http/fast-routes.js'
+import { jsonObjectReader } from '../http/json-body.js'
 import { isApiKeyCredential, type TemporaryKeySubject, type TokenService } from '../services/tokens.js'
 
 /** The session a server hands to its browser or mobile client (the EyePop SDK's `Session`). */
@@ -37,10 +39,45 @@ function optionalString(body: Record<string, unknown>, name: string): string | u
 }
 
 /**
- * Temporary keys for browsers and mobile clients, and the token lifecycle routes:
- * - `POST /v1/auth/client-sessions`: a server (Bearer: its API key or an access token of it) mints
- *   a temporary key for one Pop and gets the session to hand over, `{eyepopUrl, accessToken,
- *   validUntil, popId}`. Refused from a browser.
+ * `POST /v1/auth/client-sessions`, as a plain `node:http` handler (see `withFastRoutes`): a server
+ * (Bearer: its API key or an access token of it) mints a temporary key for one Pop and gets the
+ * session to hand over, `{eyepopUrl, accessToken, validUntil, popId}`. Refused from a browser.
+ */
+export function clientSessionRoute(deps: {
+  tokens: TokenService
+  issuer: string
+  maxBodyBytes: number
+  allowBrowserApiKeys: boolean
+}): FastRoute {
+  const readJson = jsonObjectReader(deps.maxBodyBytes)
+  return {
+    method: 'POST',
+    path: '/v1/auth/client-sessions',
+    async handle(req, res) {
+      if (!deps.allowBrowserApiKeys && isBrowserRequest(req)) throw new ApiKeyFromBrowser()
+      const body = await readJson(req, res)
+      const credential = bearerCredential(req)
+      const scope = optionalString(body, 'scope')
+      const minted = await deps.tokens.mintTemporaryKey(subjectOf(credential), {
+        popId: body.pop_id,
+        ttlSeconds: body.ttl_seconds ?? undefined,
+        allowedOrigins: body.allowed_origins ?? undefined,
+        ...(scope !== undefined && { scopes: scope.split(' ').filter(Boolean) }),
+      })
+      const session: ClientSessionBody = {
+        eyepopUrl: deps.issuer,
+        accessToken: minted.accessToken,
+        validUntil: minted.expiresAt,
+        popId: minted.popId,
+      }
+      res.setHeader('Cache-Control', 'no-store')
+      sendJson(res, 200, session)
+    },
+  }
+}
+
+/**
+ * The token lifecycle routes (temporary keys are minted by {@link clientSessionRoute}):
  * - `POST /token/revocation` (RFC 7009): revokes one token; answers 200 whatever the token.
  * - `POST /token/introspection` (RFC 7662): tells an account's server whether one of its tokens is
  *   active, and if not, why (`reason`).
@@ -67,31 +104,6 @@ export function temporaryKeyRoutes(deps: {
     if (typeof token !== 'string' || token === '') throw new InvalidRequest('token must be provided')
     return token
   }
-
-  router.post(
-    '/v1/auth/client-sessions',
-    refuseBrowserRequests(deps.allowBrowserApiKeys),
-    ...jsonObjectBody(deps.maxBodyBytes),
-    async function createClientSession(req, res) {
-      const credential = bearerCredential(req)
-      const body = req.body as Record<string, unknown>
-      const scope = optionalString(body, 'scope')
-      const minted = await deps.tokens.mintTemporaryKey(subjectOf(credential), {
-        popId: body.pop_id,
-        ttlSeconds: body.ttl_seconds ?? undefined,
-        allowedOrigins: body.allowed_origins ?? undefined,
-        ...(scope !== undefined && { scopes: scope.split(' ').filter(Boolean) }),
-      })
-      const session: ClientSessionBody = {
-        eyepopUrl: deps.issuer,
-        accessToken: minted.accessToken,
-        validUntil: minted.expiresAt,
-        popId: minted.popId,
-      }
-      res.setHeader('Cache-Control', 'no-store')
-      res.json(session)
-    },
-  )
 
   router.post('/token/revocation', ...form, async function revokeToken(req, res) {
     const token = tokenParam(req)

@@ -12,6 +12,7 @@ import {
   type ApiKeyRecord,
   type Clock,
   type Keyring,
+  type PopRecord,
   type Store,
 } from '@eyepop/auth-core'
 import { isOriginPattern } from '../config/schema.js'
@@ -117,6 +118,8 @@ export function createTokenService(deps: {
    * recorded.
    */
   audit?: AuditRecorder
+  /** Finds a Pop by id (the Pop service caches them). Default: the store. */
+  findPop?: (id: string) => Promise<PopRecord | undefined>
   now: Clock
 }): TokenService {
   const { store, pepper, keyring, issuer, audience, ttlSeconds, usage, audit, now } = deps
@@ -201,7 +204,8 @@ export function createTokenService(deps: {
         origins = [...new Set(list as string[])]
       }
       const parent = await parentOf(subject)
-      const pop = /^[0-9a-f]{32}$/.test(request.popId) ? await store.pops.get(request.popId) : undefined
+      const findPop = deps.findPop ?? ((id: string) => store.pops.get(id))
+      const pop = /^[0-9a-f]{32}$/.test(request.popId) ? await findPop(request.popId) : undefined
       // Another account's Pop is reported exactly like a missing one.
       if (!pop || pop.accountId !== parent.accountId) throw new InvalidTarget('pop not found')
       const scopes = subsetScopes(request.scopes, parent.scopes, DEFAULT_TEMPORARY_KEY_SCOPES)
