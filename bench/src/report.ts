@@ -134,12 +134,20 @@ export function evaluateTargets(result: BenchResult, summaries: MeasurementSumma
     })
   }
   if (has('pop-protected', 'pop-open')) {
+    // Not the target's pair: the emulator answers this route on node:http, the open one is Express.
     const x = compare(result, 'pop-protected', 'pop-open')
-    targets.push({ scenario: 4, name: 'emulator Pop route vs the same JSON unprotected (Express)', target: '≥ 85%', measured: pct(x), met: x >= 0.85 })
+    const http = s.get('pop-protected')!.ratioHttp
+    targets.push({
+      scenario: 4,
+      name: 'emulator Pop route (node:http) vs the same JSON unprotected on Express; vs the node:http ceiling',
+      target: '(no target)',
+      measured: `${pct(x)}; ${pct(http)}`,
+      met: null,
+    })
   }
   if (has('rs-protected', 'rs-open')) {
     const x = compare(result, 'rs-protected', 'rs-open')
-    targets.push({ scenario: 4, name: 'resource server route with requireAccessToken vs without', target: '≥ 85%', measured: pct(x), met: x >= 0.85 })
+    targets.push({ scenario: 4, name: 'the same Express route with requireAccessToken vs without (the target)', target: '≥ 85%', measured: pct(x), met: x >= 0.85 })
   }
   const trials = result.revocation?.trials ?? []
   if (trials.length > 0 && trials.some((t) => t.resource)) {
