@@ -51,7 +51,11 @@ export function openApiDocument(issuer: string) {
             hint: { type: 'string', description: 'the last 4 characters of the key' },
             createdAt: { type: 'string', format: 'date-time' },
             expiresAt: { type: ['string', 'null'], format: 'date-time' },
-            lastUsedAt: { type: ['string', 'null'], format: 'date-time' },
+            lastUsedAt: {
+              type: ['string', 'null'],
+              format: 'date-time',
+              description: 'When the key last authenticated: exact for its first use, then updated at most once an hour',
+            },
             status: { enum: ['active', 'expired', 'deleted'] },
           },
         },

@@ -1,7 +1,11 @@
 import type { Store } from '@eyepop/auth-core'
 
-/** How precise (in ms) a key's stored last use is: a use within a minute of it is not written. */
-export const LAST_USED_RESOLUTION_MS = 60_000
+/**
+ * How precise (in ms) a key's stored last use is: a use within an hour of it is not written. Like
+ * the last-used indicators of other providers, it is approximate after the first use (which is
+ * written within `flushMs`, and audited as `key.first_used` with its exact time).
+ */
+export const LAST_USED_RESOLUTION_MS = 3_600_000
 
 /** Rows written per transaction: a flush never holds the event loop for long. */
 const FLUSH_CHUNK = 256
@@ -21,8 +25,8 @@ export interface UsageRecorder {
 
 /**
  * Creates a usage recorder, so the token route never writes to the database per request: last-use
- * times are at most `flushMs` stale (a first use) or a minute (later ones), and a key used all the
- * time costs one write a minute, however many keys there are. A flush writes in chunks of 256
+ * times are at most `flushMs` stale (a first use) or an hour (later ones), and a key used all the
+ * time costs one write an hour, however many keys there are. A flush writes in chunks of 256
  * rows, yielding between them, so that requests are not held behind a large batch.
  */
 export function createUsageRecorder(
