@@ -301,7 +301,10 @@ export async function createApp(
   // The dashboard, sign-in and management API, after the hot token and Pop routes.
   app.use(['/dashboard', '/interaction', '/api', '/auth', '/session', '/device'], PAGE_SECURITY)
   app.use(function signInPages(req, res, next) {
-    withOAuth((server) => server.interaction(req, res, next), next)
+    // Only the sign-in pages wait for oidc-provider (the dashboard and its API do not).
+    if (req.path === '/interaction' || req.path.startsWith('/interaction/')) {
+      withOAuth((server) => server.interaction(req, res, next), next)
+    } else next()
   })
   app.use(dashboardRoutes({ issuer, sessions, verifyUser, store, dashboardDir: join(PACKAGE_DIR, 'dashboard') }))
   app.use(manageApiRoutes({ issuer, sessions, verifyUser, verify, services, store, maxBodyBytes }))

@@ -1,6 +1,7 @@
 import type { AuditEventInput, Store } from '@eyepop/auth-core'
+import { oneAtATime, writeInChunks } from './batches.js'
 
-/** Collects audit events in memory and appends them in one batch per interval. */
+/** Collects audit events in memory and appends them in batches (chunks of 256) per interval. */
 export interface AuditRecorder {
   /** Notes an event. No I/O. The event must hold no secret (no key, token or hash). */
   record(event: AuditEventInput): void
@@ -39,7 +40,7 @@ export function createAuditRecorder(
   let timer: NodeJS.Timeout | undefined
   let closed = false
 
-  const flush = async () => {
+  const flush = oneAtATime(async () => {
     if (dropped > 0) {
       onError(new Error(`audit log: ${dropped} events were dropped (more than ${AUDIT_MAX_PENDING} pending)`))
       dropped = 0
@@ -47,12 +48,8 @@ export function createAuditRecorder(
     if (pending.length === 0) return
     const batch = pending
     pending = []
-    // In chunks, yielding between them: requests are not held behind a large batch.
-    for (let i = 0; i < batch.length; i += 256) {
-      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve))
-      await store.audit.append(batch.slice(i, i + 256))
-    }
-  }
+    await writeInChunks(batch, (chunk) => store.audit.append(chunk))
+  })
 
   return {
     record(event) {

@@ -1,4 +1,5 @@
 import type { Store } from '@eyepop/auth-core'
+import { oneAtATime, writeInChunks } from './batches.js'
 
 /**
  * How precise (in ms) a key's stored last use is: a use within an hour of it is not written. Like
@@ -6,9 +7,6 @@ import type { Store } from '@eyepop/auth-core'
  * written within `flushMs`, and audited as `key.first_used` with its exact time).
  */
 export const LAST_USED_RESOLUTION_MS = 3_600_000
-
-/** Rows written per transaction: a flush never holds the event loop for long. */
-const FLUSH_CHUNK = 256
 
 /** Collects key last-use times in memory and writes them in batches per interval. */
 export interface UsageRecorder {
@@ -35,15 +33,12 @@ export function createUsageRecorder(
   onError: (err: unknown) => void,
 ): UsageRecorder {
   let pending = new Map<string, number>()
-  const flush = async () => {
+  const flush = oneAtATime(async () => {
     if (pending.size === 0) return
     const batch = [...pending].map(([id, at]) => ({ id, at }))
     pending = new Map()
-    for (let i = 0; i < batch.length; i += FLUSH_CHUNK) {
-      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve))
-      await store.apiKeys.recordUse(batch.slice(i, i + FLUSH_CHUNK))
-    }
-  }
+    await writeInChunks(batch, (chunk) => store.apiKeys.recordUse(chunk))
+  })
   const timer = setInterval(() => flush().catch(onError), flushMs)
   timer.unref()
   return {

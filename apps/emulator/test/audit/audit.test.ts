@@ -410,3 +410,18 @@ describe('createUsageRecorder()', () => {
     expect(new Set(recordUse.mock.calls.flatMap(([batch]) => batch.map((u) => u.id))).size).toBe(600)
   })
 })
+
+describe('a flush in progress', () => {
+  it('is finished by close(), every chunk written before the store may close', async () => {
+    const written: string[] = []
+    vi.spyOn(world.store.apiKeys, 'recordUse').mockImplementation(async (uses) => {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      written.push(...uses.map((u) => u.id))
+    })
+    for (let i = 0; i < 600; i++) world.usage.record(`key_${i}`, T0, null)
+    const timed = world.usage.flush()
+    await world.usage.close()
+    expect(written).toHaveLength(600)
+    await timed
+  })
+})

@@ -217,8 +217,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     if (typeof token !== 'string' || token.length === 0) {
       throw new TokenInvalid('access token must be a non-empty string')
     }
-    const nowMs = clock()
-    const hit = cacheOptions ? cached(token, nowMs) : undefined
+    const hit = cacheOptions ? cached(token, clock()) : undefined
     if (hit) return hit
     let payload: Record<string, unknown>
     try {
@@ -229,7 +228,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         typ: ACCESS_TOKEN_TYPE,
         clockTolerance,
         requiredClaims: subject === 'api-key' ? [...REQUIRED_CLAIMS, 'key_id'] : [...REQUIRED_CLAIMS],
-        currentDate: new Date(nowMs),
+        // Read after the keys are at hand (a remote JWKS may be fetched first).
+        ...(now ? { currentDate: new Date(now()) } : {}),
       })
       payload = result.payload
     } catch (err) {
@@ -246,11 +246,12 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     if (typeof payload.jti !== 'string') throw new TokenClaimInvalid('access token "jti" claim is invalid', 'jti')
     checkTemporaryClaims(payload)
     const claims = payload as unknown as AccessTokenClaims
-    checkCurrent(claims, nowMs)
+    const verifiedAt = clock()
+    checkCurrent(claims, verifiedAt)
     const scopes = typeof claims.scope === 'string' && claims.scope ? claims.scope.split(' ') : []
     // Cached results are shared between calls: nobody may change them.
     const verified: VerifiedAccessToken = Object.freeze({ claims: Object.freeze(claims), scopes: Object.freeze(scopes) })
-    remember(token, verified, nowMs)
+    remember(token, verified, verifiedAt)
     return verified
   }
 
