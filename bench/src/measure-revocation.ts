@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { spawn } from 'node:child_process'
 import { Agent } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { httpJson, httpRequest } from './http-request.js'
@@ -15,7 +14,7 @@ import { EMULATOR_CLI, serverEnv } from './launch.js'
 import type { LoadSpec } from './load-worker.js'
 import { runLoad } from './run-load.js'
 import type { ServerProcess } from './spawn-server.js'
-import { track } from './spawn-server.js'
+import { runNodeScript } from './spawn-server.js'
 
 /** What a probe saw in one trial. */
 export interface ProbeResult {
@@ -109,19 +108,7 @@ function startProbe(url: string, token: string, deletedAfter: () => number | und
 
 async function deleteKey(dataDir: string, keyId: string): Promise<{ startedAt: number; exitedAt: number }> {
   const startedAt = performance.now()
-  const child = spawn(process.execPath, [EMULATOR_CLI, 'keys', 'delete', keyId, '--data-dir', dataDir, '--json'], {
-    env: serverEnv(),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  track(child)
-  let stderr = ''
-  child.stderr!.setEncoding('utf8')
-  child.stderr!.on('data', (chunk: string) => (stderr += chunk))
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('exit', (c) => resolve(c))
-  })
-  if (code !== 0) throw new Error(`keys delete ${keyId} failed (exit ${code}): ${stderr.trim()}`)
+  await runNodeScript([EMULATOR_CLI, 'keys', 'delete', keyId, '--data-dir', dataDir, '--json'], `keys delete ${keyId}`, serverEnv())
   return { startedAt, exitedAt: performance.now() }
 }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
@@ -27,7 +27,7 @@ import {
   type ValueSet,
 } from './scenarios.js'
 import type { SeedFile } from './seed-store.js'
-import { killAllSpawned, track, type ServerProcess } from './spawn-server.js'
+import { killAllSpawned, runNodeScript, type ServerProcess } from './spawn-server.js'
 import { mean } from './stats.js'
 
 /** Options of {@link runBench}. */
@@ -121,18 +121,7 @@ export function machineInfo(): MachineInfo {
 }
 
 async function seedStore(dataDir: string, keys: number, out: string): Promise<SeedFile> {
-  const child = spawn(process.execPath, [SEEDER, '--data-dir', dataDir, '--keys', String(keys), '--out', out], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
-  track(child)
-  let stderr = ''
-  child.stderr!.setEncoding('utf8')
-  child.stderr!.on('data', (chunk: string) => (stderr += chunk))
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', (c) => resolve(c))
-  })
-  if (code !== 0) throw new Error(`seeding ${dataDir} failed (exit ${code}): ${stderr.trim()}`)
+  await runNodeScript([SEEDER, '--data-dir', dataDir, '--keys', String(keys), '--out', out], `seeding ${dataDir}`)
   return JSON.parse(readFileSync(out, 'utf8')) as SeedFile
 }
 

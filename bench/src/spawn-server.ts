@@ -66,6 +66,23 @@ export function track(child: ChildProcess): void {
 }
 
 /**
+ * Runs a Node script to its end (tracked like the servers); rejects with what it wrote to stderr
+ * if it exits with another code than 0.
+ */
+export async function runNodeScript(args: string[], what: string, env?: NodeJS.ProcessEnv): Promise<void> {
+  const child = spawn(process.execPath, args, { ...(env && { env }), stdio: ['ignore', 'ignore', 'pipe'] })
+  track(child)
+  let stderr = ''
+  child.stderr!.setEncoding('utf8')
+  child.stderr!.on('data', (chunk: string) => (stderr += chunk))
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', (c) => resolve(c))
+  })
+  if (code !== 0) throw new Error(`${what} failed (exit ${code}): ${stderr.trim()}`)
+}
+
+/**
  * Spawns a server and resolves once it printed its ready line.
  *
  * @example

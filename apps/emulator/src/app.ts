@@ -11,14 +11,14 @@ import {
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { RequestListener } from 'node:http'
-import express, { type Express, type RequestHandler } from 'express'
+import express, { type Express } from 'express'
 import helmet from 'helmet'
 import type { Logger } from 'pino'
 import type { EmulatorConfig } from './config/defaults.js'
 import { issuerOf, MAX_TOKEN_TTL_SECONDS, resolveConfig } from './config/schema.js'
-import { ApiKeyFromBrowser, isBrowserRequest } from './http/browser-origin.js'
+import { refuseBrowser } from './http/browser-origin.js'
 import { errorHandler, errorResponder, notFoundHandler } from './http/error-handler.js'
-import { expressRoute, withFastRoutes, type FastRoute } from './http/fast-routes.js'
+import { withFastRoutes, type FastRoute } from './http/fast-routes.js'
 import { createLogger } from './logger.js'
 import type { OAuthServer } from './oauth-server.js'
 import { manageResource } from './provider/constants.js'
@@ -239,12 +239,28 @@ export async function createApp(
     if (CORS_PATHS.some((p) => req.path === p || req.path.startsWith(`${p}/`))) next()
     else res.status(204).end()
   })
-  // The Pop routes first: after the token routes (answered before Express), they are the hottest.
+  const respond = errorResponder(logger)
   const pipelines = createPipelineRegistry(now)
+  const tokenRoutes = eyepopTokenRoutes({ tokens, maxBodyBytes, allowBrowserApiKeys })
+  const clientSession = clientSessionRoute({ tokens, issuer, maxBodyBytes, allowBrowserApiKeys })
+  const popConfig = popConfigRoute({ verify, pops: services.pops, pipelines })
+  // The OAuth token endpoint is oidc-provider's; the listener hands it over without Express's
+  // routing. It exchanges API keys: a browser gets the same clear refusal as on the EyePop routes,
+  // before oidc-provider's generic CORS error.
+  const tokenEndpoint: FastRoute = {
+    method: 'POST',
+    path: '/token',
+    async handle(req, res) {
+      refuseBrowser(req, allowBrowserApiKeys)
+      ;(await oauthReady).providerCallback(req, res)
+    },
+  }
+
+  // The Pop routes first: after the routes the listener answers before Express, the hottest.
   app.use(
     popRoutes({
       verify,
-      pops: services.pops,
+      configRoute: popConfig,
       pipelines,
       maxBodyBytes,
       maxUploadBytes: config.maxUploadBytes,
@@ -257,29 +273,7 @@ export async function createApp(
     res.setHeader('Cache-Control', 'public, max-age=60')
     res.type('application/jwk-set+json').send(JSON.stringify(keyring.jwks()))
   })
-  const respond = errorResponder(logger)
-  const fastRoutes: FastRoute[] = [
-    ...eyepopTokenRoutes({ tokens, maxBodyBytes, allowBrowserApiKeys }),
-    clientSessionRoute({ tokens, issuer, maxBodyBytes, allowBrowserApiKeys }),
-    // Mounted in the Express app by popRoutes (after its CORS handling): not by the loop below.
-    popConfigRoute({ verify, pops: services.pops, pipelines }),
-    // The OAuth token endpoint is oidc-provider's; the listener hands it over without Express's
-    // routing. It exchanges API keys: a browser gets the same clear refusal as on the EyePop
-    // routes, before oidc-provider's generic CORS error.
-    {
-      method: 'POST',
-      path: '/token',
-      async handle(req, res) {
-        if (!allowBrowserApiKeys && isBrowserRequest(req)) throw new ApiKeyFromBrowser()
-        const { providerCallback } = await oauthReady
-        providerCallback(req as Parameters<RequestHandler>[0], res as Parameters<RequestHandler>[1], () => undefined)
-      },
-    },
-  ]
-  for (const route of fastRoutes) {
-    if (route.path === '/token' || route.path.startsWith('/pops/')) continue // mounted elsewhere
-    app[route.method === 'GET' ? 'get' : 'post'](route.path, expressRoute(route, respond))
-  }
+  for (const route of [...tokenRoutes, clientSession]) app.post(route.path, route.handle)
   app.use(revocationFeedRoutes({ store }))
   app.use(temporaryKeyRoutes({ tokens, verify, store, issuer, maxBodyBytes, allowBrowserApiKeys, now }))
   app.use(dataRoutes({ verify, corsOrigins: config.corsOrigins }))
@@ -312,12 +306,11 @@ export async function createApp(
   // RFC 8414 metadata: the same document as OpenID discovery.
   app.get('/.well-known/oauth-authorization-server', function authorizationServerMetadata(req, res, next) {
     req.url = '/.well-known/openid-configuration'
-    withOAuth((server) => server.providerCallback(req, res, next), next)
+    withOAuth((server) => server.providerCallback(req, res), next)
   })
-  const tokenEndpoint = fastRoutes.find((route) => route.path === '/token')!
-  app.post('/token', expressRoute(tokenEndpoint, respond))
+  app.post('/token', tokenEndpoint.handle)
   app.use(function oidcProvider(req, res, next) {
-    if (isProviderRequest(req.method, req.path)) withOAuth((server) => server.providerCallback(req, res, next), next)
+    if (isProviderRequest(req.method, req.path)) withOAuth((server) => server.providerCallback(req, res), next)
     else next()
   })
   app.use(notFoundHandler)
@@ -326,7 +319,7 @@ export async function createApp(
   let closed = false
   return {
     app,
-    handler: withFastRoutes(fastRoutes, respond, app),
+    handler: withFastRoutes([...tokenRoutes, clientSession, popConfig, tokenEndpoint], respond, app),
     ready,
     config,
     issuer,

@@ -1,5 +1,6 @@
 import type { AccountRecord, Keyring, Store } from '@eyepop/auth-core'
-import type { RequestHandler, Router } from 'express'
+import type { RequestListener } from 'node:http'
+import type { Router } from 'express'
 import type { AccountService } from './services/accounts.js'
 import type { TokenService } from './services/tokens.js'
 import { createProvider } from './provider/configuration.js'
@@ -8,7 +9,7 @@ import { interactionRoutes } from './routes/interaction.js'
 /** What the emulator needs from oidc-provider: its request handler and the sign-in pages. */
 export interface OAuthServer {
   /** oidc-provider's request handler (discovery, token, authorization, sign-out, device flow). */
-  readonly providerCallback: RequestHandler
+  readonly providerCallback: RequestListener
   /** The sign-in and consent pages oidc-provider sends users to. */
   readonly interaction: Router
 }
@@ -41,7 +42,7 @@ export function createOAuthServer(deps: {
     findAccount: deps.findAccount,
   })
   return {
-    providerCallback: provider.callback() as unknown as RequestHandler,
+    providerCallback: provider.callback(),
     interaction: interactionRoutes({ provider, accounts: deps.accounts, staticDir: deps.staticDir }),
   }
 }

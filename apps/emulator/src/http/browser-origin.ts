@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http'
-import type { RequestHandler } from 'express'
 import { OAuthError } from './errors.js'
 
 /** Whether a request comes from a browser page: browsers send `Origin` (or `Sec-Fetch-Site`) on it. */
@@ -19,11 +18,11 @@ export class ApiKeyFromBrowser extends OAuthError {
 }
 
 /**
- * Refuses requests from a browser on a route that takes an API key, unless `allow` is set: an API
+ * Refuses a request from a browser on a route that takes an API key, unless `allow` is set: an API
  * key in a web page is readable by anyone who opens it.
+ *
+ * @throws {ApiKeyFromBrowser}
  */
-export function refuseBrowserRequests(allow: boolean): RequestHandler {
-  return function refuseBrowser(req, _res, next) {
-    next(!allow && isBrowserRequest(req) ? new ApiKeyFromBrowser() : undefined)
-  }
+export function refuseBrowser(req: IncomingMessage, allow: boolean): void {
+  if (!allow && isBrowserRequest(req)) throw new ApiKeyFromBrowser()
 }

@@ -10,6 +10,7 @@ import {
   NotFoundError,
   OAuthError,
 } from './errors.js'
+import { requestPath } from './request-path.js'
 import { toErrorBody } from './to-error-body.js'
 
 /**
@@ -91,14 +92,6 @@ export function sendError(res: ServerResponse, err: OAuthError): void {
   sendJson(res, err.status, toErrorBody(err))
 }
 
-/** The path of a request without its query (which may hold a pasted secret). */
-function pathOf(req: IncomingMessage): string {
-  // Express rewrites `url` under a mounted router; `originalUrl` keeps the whole path.
-  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? ''
-  const query = url.indexOf('?')
-  return query === -1 ? url : url.slice(0, query)
-}
-
 /** Answers a failed request, on Express or plain `node:http`: see {@link errorHandler}. */
 export type ErrorResponder = (err: unknown, req: IncomingMessage, res: ServerResponse) => void
 
@@ -114,9 +107,9 @@ export function errorResponder(logger: Logger): ErrorResponder {
     }
     const httpError = toOAuthError(err)
     if (httpError.expose) {
-      logger.debug({ status: httpError.status, error: httpError.error, path: pathOf(req) }, 'request refused')
+      logger.debug({ status: httpError.status, error: httpError.error, path: requestPath(req) }, 'request refused')
     } else {
-      logger.error({ err: err instanceof OAuthError ? err.cause : err, path: pathOf(req) }, 'request failed')
+      logger.error({ err: err instanceof OAuthError ? err.cause : err, path: requestPath(req) }, 'request failed')
     }
     sendError(res, httpError)
   }

@@ -1,11 +1,14 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
-import type { RequestHandler } from 'express'
 import type { ErrorResponder } from './error-handler.js'
+import { requestPath } from './request-path.js'
 
 /** A route handler on plain `node:http`: it answers, or throws for the error responder. */
 export type NodeRouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void
 
-/** A route served by {@link withFastRoutes} and, the same way, by the Express app. */
+/**
+ * A route served by {@link withFastRoutes} and, the same way, by the Express app, which mounts
+ * `handle` as it is (Express 5 passes what it throws or rejects with to the error handler).
+ */
 export interface FastRoute {
   readonly method: 'GET' | 'POST'
   /** An exact path, or one with `:name` segments (Express syntax), found in `req.params`. */
@@ -41,14 +44,6 @@ function guarded(handle: NodeRouteHandler, respond: ErrorResponder): (req: Incom
   }
 }
 
-/** The route as Express middleware (for the app and for supertest): the same code, the same answers. */
-export function expressRoute(route: FastRoute, respond: ErrorResponder): RequestHandler {
-  const run = guarded(route.handle, respond)
-  return function fastRoute(req, res) {
-    run(req, res)
-  }
-}
-
 /**
  * A request listener that answers the hottest routes (the token routes every SDK calls) straight
  * from `node:http`, without Express's routing and response helpers, and hands every other request
@@ -78,9 +73,7 @@ export function withFastRoutes(routes: readonly FastRoute[], respond: ErrorRespo
     withParams.push({ method: route.method, pattern: new RegExp(`^${source}$`), names, run, corsThroughExpress })
   }
   return function dispatch(req, res) {
-    const url = req.url ?? ''
-    const query = url.indexOf('?')
-    const path = query === -1 ? url : url.slice(0, query)
+    const path = requestPath(req)
     const cors = req.headers.origin !== undefined
     const found = exact.get(`${req.method} ${path}`)
     if (found && !(cors && found.corsThroughExpress)) {

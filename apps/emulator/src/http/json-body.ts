@@ -57,18 +57,3 @@ export function checkDeclaredBody(req: IncomingMessage, limit: number): void {
   const length = Number(req.headers['content-length'] ?? 0)
   if (!Number.isFinite(length) || length > limit) throw new InvalidRequest('request body is too large')
 }
-
-/**
- * Refuses a request whose declared body is larger than `limit` bytes, for routes that read no
- * body (so an oversized upload is not silently accepted).
- */
-export function limitDeclaredBody(limit: number): RequestHandler {
-  return function limitBody(req, _res, next) {
-    try {
-      checkDeclaredBody(req, limit)
-      next()
-    } catch (err) {
-      next(err)
-    }
-  }
-}

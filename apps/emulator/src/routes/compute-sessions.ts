@@ -7,7 +7,7 @@ import {
   type Keyring,
 } from '@eyepop/auth-core'
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express'
-import { ApiKeyFromBrowser, isBrowserRequest } from '../http/browser-origin.js'
+import { refuseBrowser } from '../http/browser-origin.js'
 import { bearerCredential } from '../http/bearer.js'
 import { popCors } from '../http/cors.js'
 import { AccessDenied, InsufficientScope, InvalidRequest, InvalidToken, NotFoundError, OAuthError } from '../http/errors.js'
@@ -151,7 +151,7 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Router {
     res.setHeader('Cache-Control', 'no-store')
     const credential = bearerCredential(req)
     if (isApiKeyCredential(credential)) {
-      if (!deps.allowBrowserApiKeys && isBrowserRequest(req)) throw new ApiKeyFromBrowser()
+      refuseBrowser(req, deps.allowBrowserApiKeys)
       const record = await deps.tokens.authenticateApiKey(credential)
       res.locals.caller = {
         accountId: record.accountId,

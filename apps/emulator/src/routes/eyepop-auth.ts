@@ -1,8 +1,7 @@
 import type { RevocationFeedBody, Store } from '@eyepop/auth-core'
 import { Router } from 'express'
-import type { IncomingMessage } from 'node:http'
 import { bearerCredential } from '../http/bearer.js'
-import { ApiKeyFromBrowser, isBrowserRequest } from '../http/browser-origin.js'
+import { refuseBrowser } from '../http/browser-origin.js'
 import { sendJson } from '../http/error-handler.js'
 import { InvalidRequest } from '../http/errors.js'
 import type { FastRoute } from '../http/fast-routes.js'
@@ -26,15 +25,12 @@ export function eyepopTokenRoutes(deps: {
 }): FastRoute[] {
   const { tokens, maxBodyBytes, allowBrowserApiKeys } = deps
   const readJson = jsonObjectReader(maxBodyBytes)
-  const refuseBrowser = (req: IncomingMessage): void => {
-    if (!allowBrowserApiKeys && isBrowserRequest(req)) throw new ApiKeyFromBrowser()
-  }
   return [
     {
       method: 'POST',
       path: '/authentication/token',
       async handle(req, res) {
-        refuseBrowser(req)
+        refuseBrowser(req, allowBrowserApiKeys)
         const secretKey: unknown = (await readJson(req, res)).secret_key
         if (secretKey === undefined || secretKey === null || secretKey === '') {
           throw new InvalidRequest('secret_key must be provided in the JSON body')
@@ -49,7 +45,7 @@ export function eyepopTokenRoutes(deps: {
       method: 'POST',
       path: '/v1/auth/authenticate',
       async handle(req, res) {
-        refuseBrowser(req)
+        refuseBrowser(req, allowBrowserApiKeys)
         checkDeclaredBody(req, maxBodyBytes)
         const body = await tokens.exchangeApiKey(bearerCredential(req))
         res.setHeader('Cache-Control', 'no-store')

@@ -85,7 +85,8 @@ export function popConfigRoute(deps: { verify: AccessTokenVerifier; pops: PopSer
  */
 export function popRoutes(deps: {
   verify: AccessTokenVerifier
-  pops: PopService
+  /** `GET /pops/{popId}/config` (see {@link popConfigRoute}), mounted after the CORS handling. */
+  configRoute: FastRoute
   pipelines: PipelineRegistry
   maxBodyBytes: number
   maxUploadBytes: number
@@ -117,10 +118,7 @@ export function popRoutes(deps: {
     return pipeline
   }
 
-  const configRoute = popConfigRoute(deps)
-  router.get(configRoute.path, function popConfig(req, res, next) {
-    Promise.resolve(configRoute.handle(req, res)).catch(next)
-  })
+  router.get(deps.configRoute.path, deps.configRoute.handle)
 
   router.get('/workers/config', requireToken(() => null), function workersConfig(_req, res) {
     sendJson(res, 200, { base_url: WORKER_BASE_PATH })

@@ -7,7 +7,7 @@ import {
   type Store,
 } from '@eyepop/auth-core'
 import express, { Router } from 'express'
-import { ApiKeyFromBrowser, isBrowserRequest } from '../http/browser-origin.js'
+import { refuseBrowser } from '../http/browser-origin.js'
 import { bearerCredential } from '../http/bearer.js'
 import { AccessDenied, InvalidRequest, OAuthError } from '../http/errors.js'
 import { sendJson } from '../http/error-handler.js'
@@ -54,7 +54,7 @@ export function clientSessionRoute(deps: {
     method: 'POST',
     path: '/v1/auth/client-sessions',
     async handle(req, res) {
-      if (!deps.allowBrowserApiKeys && isBrowserRequest(req)) throw new ApiKeyFromBrowser()
+      refuseBrowser(req, deps.allowBrowserApiKeys)
       const body = await readJson(req, res)
       const credential = bearerCredential(req)
       const scope = optionalString(body, 'scope')

@@ -123,6 +123,7 @@ export function createTokenService(deps: {
   now: Clock
 }): TokenService {
   const { store, pepper, keyring, issuer, audience, ttlSeconds, usage, audit, now } = deps
+  const findPop = deps.findPop ?? ((id: string) => store.pops.get(id))
   /** Keys whose first use this process recorded while their stored `lastUsedAt` is still null. */
   const firstUseRecorded = new Set<string>()
   /** When `auth.failed` was last recorded for a key (ms). */
@@ -204,7 +205,6 @@ export function createTokenService(deps: {
         origins = [...new Set(list as string[])]
       }
       const parent = await parentOf(subject)
-      const findPop = deps.findPop ?? ((id: string) => store.pops.get(id))
       const pop = /^[0-9a-f]{32}$/.test(request.popId) ? await findPop(request.popId) : undefined
       // Another account's Pop is reported exactly like a missing one.
       if (!pop || pop.accountId !== parent.accountId) throw new InvalidTarget('pop not found')

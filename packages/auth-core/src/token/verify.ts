@@ -103,16 +103,6 @@ interface CachedToken {
   readonly recheckAt: number
 }
 
-/** The `kid` of a compact JWS's protected header, read only after jose verified the token. */
-function headerKid(token: string): string | undefined {
-  try {
-    const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString()) as { kid?: unknown }
-    return typeof header.kid === 'string' ? header.kid : undefined
-  } catch {
-    return undefined
-  }
-}
-
 /** A temporary key must name its Pop; its origins, when present, must be strings. */
 function checkTemporaryClaims(payload: Record<string, unknown>): void {
   if (payload.temporary === undefined) {
@@ -199,7 +189,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     return entry.verified
   }
 
-  function remember(token: string, verified: VerifiedAccessToken, nowMs: number): void {
+  function remember(token: string, verified: VerifiedAccessToken, kid: string | undefined, nowMs: number): void {
     if (!cacheOptions) return
     if (cache.size >= cacheMaxEntries) {
       // Maps iterate in insertion order: the oldest entry goes first.
@@ -208,7 +198,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     }
     cache.set(token, {
       verified,
-      kid: headerKid(token),
+      kid,
       recheckAt: Math.min(nowMs + cacheMaxAgeMs, verified.claims.exp * 1000),
     })
   }
@@ -220,6 +210,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     const hit = cacheOptions ? cached(token, clock()) : undefined
     if (hit) return hit
     let payload: Record<string, unknown>
+    let kid: string | undefined
     try {
       const result = await jwtVerify(token, getKey, {
         issuer: options.issuer,
@@ -232,6 +223,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         ...(now ? { currentDate: new Date(now()) } : {}),
       })
       payload = result.payload
+      kid = result.protectedHeader.kid
     } catch (err) {
       throw toAuthCoreError(err)
     }
@@ -251,7 +243,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     const scopes = typeof claims.scope === 'string' && claims.scope ? claims.scope.split(' ') : []
     // Cached results are shared between calls: nobody may change them.
     const verified: VerifiedAccessToken = Object.freeze({ claims: Object.freeze(claims), scopes: Object.freeze(scopes) })
-    remember(token, verified, verifiedAt)
+    remember(token, verified, kid, verifiedAt)
     return verified
   }
 
