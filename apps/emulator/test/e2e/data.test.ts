@@ -28,8 +28,12 @@ beforeAll(async () => {
 })
 afterAll(() => running.close())
 
-/** Opens the events socket, sends `frames`, and resolves how it closed (or 'open' after `waitMs`). */
-function socket(frames: unknown[], waitMs = 400): Promise<{ code: number; reason: string } | 'open'> {
+/**
+ * Opens the events socket, sends `frames`, and resolves how it closed (or 'open' after `waitMs`).
+ * The default wait is long, so that a close is seen even on a stalled machine; a test that
+ * expects the socket to stay open passes a short one.
+ */
+function socket(frames: unknown[], waitMs = 5_000): Promise<{ code: number; reason: string } | 'open'> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`${running.url.replace('http', 'ws')}/data/events`)
     ws.on('open', () => {
@@ -62,7 +66,7 @@ describe('EyePop.dataEndpoint against the emulator', () => {
 
 describe('the /data/events WebSocket', () => {
   it('stays open after a valid authorization frame and a subscription to its account', async () => {
-    expect(await socket([{ authorization: `Bearer ${token}` }, { subscribe: { account_uuid: accountId } }])).toBe('open')
+    expect(await socket([{ authorization: `Bearer ${token}` }, { subscribe: { account_uuid: accountId } }], 400)).toBe('open')
   })
 
   it('closes with 1008 and a clear reason for a bad token', async () => {

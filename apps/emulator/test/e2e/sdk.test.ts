@@ -120,7 +120,16 @@ describe('a restart on the same data dir', () => {
     // Same data dir, same address: the issuer is the base URL, so a token is tied to it.
     const port = new URL(emulator.url).port
     await emulator.stop()
-    emulator = await startEmulatorProcess(['--data-dir', dataDir, '--port', port])
+    // Another process may take the freed port for a moment: try again a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        emulator = await startEmulatorProcess(['--data-dir', dataDir, '--port', port])
+        break
+      } catch (err) {
+        if (attempt >= 5 || !/EADDRINUSE/.test(String(err))) throw err
+        await new Promise((r) => setTimeout(r, 250))
+      }
+    }
 
     const config = await fetch(`${emulator.url}/pops/${popId}/config`, { headers: { Authorization: `Bearer ${before}` } })
     expect(config.status).toBe(200)

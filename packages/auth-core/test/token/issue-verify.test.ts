@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto'
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose'
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMemoryStore } from '../../src/store/memory-store.js'
 import type { Store } from '../../src/store/types.js'
 import { issueAccessToken, type IssueAccessTokenOptions } from '../../src/token/issue.js'
@@ -450,6 +450,9 @@ describe('createAccessTokenVerifier() with a revocation list', () => {
   })
 
   it('fails closed with ERR_REVOCATION_STALE once the revocation list is older than revocationMaxAgeMs', async () => {
+    // The list's age is monotonic time: faked, so that a stalled machine cannot make it stale
+    // before the first verification.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] })
     let calls = 0
     const revocations = await createRevocationList({
       source: async () => {
@@ -470,11 +473,12 @@ describe('createAccessTokenVerifier() with a revocation list', () => {
       })
       const { accessToken } = await issue({ keyId: 'key_live' })
       await expect(verify(accessToken)).resolves.toBeDefined()
-      await new Promise((resolve) => setTimeout(resolve, 120))
+      await vi.advanceTimersByTimeAsync(120)
       expect(calls).toBeGreaterThan(1)
       await expect(verify(accessToken)).rejects.toMatchObject({ code: 'ERR_REVOCATION_STALE' })
     } finally {
       revocations.stop()
+      vi.useRealTimers()
     }
   })
 })
