@@ -10,9 +10,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { DATABASE_FILENAME } from '@eyepop/emulator'
 import { httpJson } from './http-request.js'
 import { startBenchServer, startEmulator } from './launch.js'
 import type { LoadSpec } from './load-worker.js'
+import { setKeysLastUsed } from './keys-last-used.js'
 import { measureRevocation, type RevocationResult } from './measure-revocation.js'
 import { measureStartup, type StartupResult } from './measure-startup.js'
 import { readMemory } from './proc-stat.js'
@@ -235,8 +237,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     log('starting servers')
     await start('http', () => startBenchServer('http', 'bare-http'))
     await start('express', () => startBenchServer('express', 'bare-express'))
-    const emulatorOn = (name: string, dataDir: string) =>
-      startEmulator({ name, dataDir, ...(profileDir && { cpuProfDir: profileDir }) })
+    const dataDirs = new Map<ServerName, string>()
+    const emulatorOn = (name: ServerName, dataDir: string) => {
+      dataDirs.set(name, dataDir)
+      return startEmulator({ name, dataDir, ...(profileDir && { cpuProfDir: profileDir }) })
+    }
     await start('emulator', () => emulatorOn('emulator', mainDir))
     if (scaleDirs) {
       await start('emulator-scale', () => emulatorOn('emulator-scale', scaleDirs.large))
@@ -286,6 +291,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     })
     const loadOnce = async (m: Measurement, durationSeconds: number) => {
       await mintReused()
+      if (m.keysLastUsed) setKeysLastUsed(join(dataDirs.get(m.server)!, DATABASE_FILENAME), m.keysLastUsed)
       return runLoad({ spec: specOf(m, durationSeconds), serverPid: servers.get(m.server)!.pid, workDir })
     }
     if (options.warmupSeconds > 0) {

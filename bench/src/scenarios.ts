@@ -1,3 +1,5 @@
+import type { KeysLastUsed } from './keys-last-used.js'
+
 /**
  * The scenarios of issue 6, the load measurements they are made of, and their targets.
  *
@@ -50,6 +52,11 @@ export type ValueSet = 'keys' | 'scale-keys' | 'ten-keys' | 'tokens' | 'temporar
 
 /** A load measurement: one kind of request against one server. */
 export interface Measurement {
+  /**
+   * Set before each run of it: the stored last use of every key in its server's store (see
+   * {@link KeysLastUsed}). Without it, the store is left as the earlier runs left it.
+   */
+  keysLastUsed?: KeysLastUsed
   id: string
   /** `baseline` for the two ceilings. */
   scenario: ScenarioName | 'baseline'
@@ -97,8 +104,11 @@ export function loadMeasurements(popId: string): Measurement[] {
     { id: 'pop-open', scenario: 'verify', label: 'Express GET /pops/{id}/config, same JSON, no auth', server: 'express', method: 'GET', path: popPath, headers: BEARER, values: 'tokens' },
     { id: 'rs-protected', scenario: 'verify', label: 'resource server + requireAccessToken, 100 reused tokens', server: 'resource', method: 'GET', path: popPath, headers: BEARER, values: 'tokens' },
     { id: 'rs-open', scenario: 'verify', label: 'resource server, same route without it', server: 'resource', method: 'GET', path: `/open${popPath}`, headers: BEARER, values: 'tokens' },
-    { id: 'scale-large', scenario: 'scale', label: 'POST /v1/auth/authenticate, large store, every key in turn', server: 'emulator-scale', method: 'POST', path: '/v1/auth/authenticate', headers: BEARER, values: 'scale-keys' },
-    { id: 'scale-10', scenario: 'scale', label: 'POST /v1/auth/authenticate, 10 keys in the store', server: 'emulator-10', method: 'POST', path: '/v1/auth/authenticate', headers: BEARER, values: 'ten-keys' },
+    // Both stores as in service: every key's last use somewhere in the past hour.
+    { id: 'scale-large', scenario: 'scale', label: 'POST /v1/auth/authenticate, large store, every key in turn', server: 'emulator-scale', method: 'POST', path: '/v1/auth/authenticate', headers: BEARER, values: 'scale-keys', keysLastUsed: 'within-the-hour' },
+    { id: 'scale-10', scenario: 'scale', label: 'POST /v1/auth/authenticate, 10 keys in the store', server: 'emulator-10', method: 'POST', path: '/v1/auth/authenticate', headers: BEARER, values: 'ten-keys', keysLastUsed: 'within-the-hour' },
+    // The worst case: every key idle for a day, so every request is a key's first use in the hour.
+    { id: 'scale-large-first-use', scenario: 'scale', label: 'POST /v1/auth/authenticate, large store, every key idle a day (a write per request)', server: 'emulator-scale', method: 'POST', path: '/v1/auth/authenticate', headers: BEARER, values: 'scale-keys', keysLastUsed: 'a-day-ago' },
     { id: 'temporary-mint', scenario: 'temporary', label: 'POST /v1/auth/client-sessions, 1,000 keys in turn', server: 'emulator', method: 'POST', path: '/v1/auth/client-sessions', headers: { ...BEARER, ...JSON_BODY }, body: `{"pop_id":"${popId}"}`, values: 'keys' },
     { id: 'temporary-verify', scenario: 'temporary', label: 'emulator GET /pops/{id}/config, 100 reused temporary keys', server: 'emulator', method: 'GET', path: popPath, headers: BEARER, values: 'temporary-keys' },
   ]

@@ -29,7 +29,7 @@ describe('eyepop-bench run', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eyepop-bench-test-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  describe('with tiny durations and two scenarios', () => {
+  describe('with tiny durations and three scenarios', () => {
     it('measures every run against both ceilings and writes the results file', async () => {
       const out = join(dir, 'results.json')
       const { code, stdout, stderr } = await runCli([
@@ -37,7 +37,8 @@ describe('eyepop-bench run', () => {
         '--connections', '1',
         '--rounds', '1',
         '--warmup', '0',
-        '--scenarios', 'issuance,exchange',
+        '--scenarios', 'issuance,exchange,scale',
+        '--scale-keys', '20',
         '--json', out,
       ])
       expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' })
@@ -46,11 +47,23 @@ describe('eyepop-bench run', () => {
 
       const result = JSON.parse(readFileSync(out, 'utf8')) as BenchResult
       const ids = [...new Set(result.runs.map((r) => r.measurementId))].sort()
-      expect(ids).toEqual(['ceiling-express', 'ceiling-http', 'exchange', 'issue-authenticate', 'issue-legacy'])
+      expect(ids).toEqual([
+        'ceiling-express',
+        'ceiling-http',
+        'exchange',
+        'issue-authenticate',
+        'issue-legacy',
+        'scale-10',
+        'scale-large',
+        'scale-large-first-use',
+      ])
+      expect(stdout).toMatch(/issuance p99, 20 keys vs 10/)
       for (const { measurementId, run, ratioExpress, ratioHttp } of result.runs) {
         expect({ measurementId, failed: run.non2xx + run.errors + run.timeouts }).toEqual({ measurementId, failed: 0 })
         expect(run.requests).toBeGreaterThan(0)
         expect(Number.isFinite(run.cpuUsPerRequest)).toBe(true)
+        expect(run.latencyMs.p50).toBeGreaterThan(0)
+        expect(run.latencyMs.p99).toBeGreaterThanOrEqual(run.latencyMs.p50)
         expect(ratioExpress).toBeGreaterThan(0)
         expect(ratioHttp).toBeGreaterThan(0)
       }

@@ -1,0 +1,48 @@
+/**
+ * Sets the stored last use of every key in a seeded store, between load runs, while its emulator
+ * runs (WAL: the emulator reads the new values at its next lookup, and keeps no copy of them).
+ *
+ * @module
+ */
+import Database from 'better-sqlite3'
+
+/**
+ * - `within-the-hour`: spread evenly over the past hour, the state of keys in steady use (a
+ *   key's last use is written at most once an hour, so in a 10 s run about 1 key in 360 is
+ *   written, as in service).
+ * - `a-day-ago`: every key idle for a day, so that each request of the next run is its key's
+ *   first use in the hour and costs a write (the burst when idle keys all start at once).
+ */
+export type KeysLastUsed = 'within-the-hour' | 'a-day-ago'
+
+const HOUR_MS = 3_600_000
+
+/** Options of {@link setKeysLastUsed}. */
+export interface SetKeysLastUsedOptions {
+  /** The time the last uses are relative to (ms). Default is now. */
+  now?: number
+  /** How long (in milliseconds) to wait for the emulator's lock. Default is 5000. */
+  timeoutMs?: number
+}
+
+/**
+ * Writes every key's last use as `mode` says, then checkpoints the WAL into the database file, so
+ * the emulator's next reads come from the mapped file as before. Throws if the checkpoint could
+ * not complete (a reader held it).
+ */
+export function setKeysLastUsed(dbFile: string, mode: KeysLastUsed, options: SetKeysLastUsedOptions = {}): void {
+  const now = options.now ?? Date.now()
+  const db = new Database(dbFile, { timeout: options.timeoutMs ?? 5000 })
+  try {
+    if (mode === 'a-day-ago') {
+      db.prepare('UPDATE api_keys SET last_used_at = ?').run(now - 24 * HOUR_MS)
+    } else {
+      // Seconds 0-3599 before now, scattered over the keys in the order they are used.
+      db.prepare('UPDATE api_keys SET last_used_at = ? - ((rowid * 7919) % 3600) * 1000').run(now)
+    }
+    const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
+    if (result?.busy !== 0) throw new Error(`could not checkpoint ${dbFile} after setting the keys' last use`)
+  } finally {
+    db.close()
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The scale scenario's hook that sets every key's stored last use between runs: on a real SQLite
+ * store written by auth-core, with another connection open (as the running emulator's is).
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createApiKey, type Store } from '@eyepop/auth-core'
+import { createSqliteStore } from '@eyepop/auth-core/sqlite'
+import Database from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { setKeysLastUsed } from '../src/keys-last-used.js'
+
+const NOW = Date.UTC(2026, 10, 27, 12)
+const HOUR = 3_600_000
+const KEYS = 500
+
+describe('setKeysLastUsed()', () => {
+  let dir: string
+  let file: string
+  let store: Store
+  let ids: string[]
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'eyepop-bench-last-used-'))
+    file = join(dir, 'emulator.db')
+    store = createSqliteStore({ filename: file })
+    await store.accounts.create({ id: 'acct', email: 'bench@example.com', name: 'Bench', createdAt: NOW - HOUR, passwordHash: null })
+    const pepper = new Uint8Array(32).fill(7)
+    ids = []
+    for (let i = 0; i < KEYS; i++) {
+      const { record } = await createApiKey({ store, accountId: 'acct', name: `k${i}`, expiresAt: null, pepper, now: () => NOW - HOUR })
+      ids.push(record.id)
+    }
+  })
+
+  afterEach(async () => {
+    await store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const lastUses = async () => Promise.all(ids.map(async (id) => (await store.apiKeys.get(id))!.lastUsedAt!))
+
+  it('spreads the keys over the past hour, seen at once by a connection that stays open', async () => {
+    setKeysLastUsed(file, 'within-the-hour', { now: NOW })
+    const uses = await lastUses()
+    for (const at of uses) {
+      expect(at).toBeLessThanOrEqual(NOW)
+      expect(at).toBeGreaterThan(NOW - HOUR)
+    }
+    // Scattered: many distinct seconds, and the keys used next to each other are not written
+    // in the same minute.
+    expect(new Set(uses).size).toBeGreaterThan(KEYS * 0.9)
+    const sameMinute = uses.slice(1).filter((at, i) => Math.abs(at - uses[i]!) < 60_000).length
+    expect(sameMinute).toBeLessThan(KEYS / 10)
+  })
+
+  it('marks every key idle for a day', async () => {
+    setKeysLastUsed(file, 'within-the-hour', { now: NOW })
+    setKeysLastUsed(file, 'a-day-ago', { now: NOW })
+    expect(new Set(await lastUses())).toEqual(new Set([NOW - 24 * HOUR]))
+  })
+
+  it('leaves the write-ahead log empty (checkpointed into the database file)', () => {
+    setKeysLastUsed(file, 'a-day-ago', { now: NOW })
+    expect(statSync(`${file}-wal`).size).toBe(0)
+  })
+
+  it('throws when the checkpoint cannot complete because a reader holds an older snapshot', () => {
+    const reader = new Database(file, { readonly: true })
+    try {
+      reader.exec('BEGIN')
+      reader.prepare('SELECT count(*) FROM api_keys').get()
+      expect(() => setKeysLastUsed(file, 'a-day-ago', { now: NOW, timeoutMs: 50 })).toThrow(/could not checkpoint/)
+    } finally {
+      reader.exec('COMMIT')
+      reader.close()
+    }
+  })
+})
