@@ -42,9 +42,9 @@ const program = new Command('eyepop-bench').description('Benchmarks of the EyePo
 program
   .command('run', { isDefault: true })
   .description('run the benchmarks and write a JSON file of results')
-  .addOption(new Option('--duration <seconds>', 'seconds per load run').argParser(number(0.1, false)).default(10))
+  .addOption(new Option('--duration <seconds>', 'seconds per load run').argParser(number(0.1, false)).default(5))
   .addOption(new Option('--connections <n>', 'concurrent connections per load run').argParser(number(1, true)).default(50))
-  .addOption(new Option('--rounds <n>', 'interleaved rounds (every figure is a median over them)').argParser(number(1, true)).default(3))
+  .addOption(new Option('--rounds <n>', 'interleaved rounds (every figure is a median over them)').argParser(number(1, true)).default(5))
   .addOption(new Option('--warmup <seconds>', 'unrecorded load per measurement before the first round').argParser(number(0, false)).default(2))
   .addOption(new Option('--scenarios <list>', `comma-separated: ${SCENARIOS.join(',')}`).argParser(scenarioList).default([...SCENARIOS], 'all'))
   .addOption(new Option('--json <file>', 'results file (default: bench/results/<timestamp>.json)'))
