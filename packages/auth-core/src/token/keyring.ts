@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { calculateJwkThumbprint, type JSONWebKeySet, type JWK } from 'jose'
+import type { JSONWebKeySet, JWK } from 'jose'
+import { loadJose } from '../lib/jose.js'
 import type { Clock } from '../lib/time.js'
 import type { SigningKeyRecord, Store } from '../store/types.js'
 
@@ -58,7 +59,7 @@ export async function generateSigningKey(alg: SigningAlgorithm, now: number): Pr
       : generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const privateJwk = privateKey.export({ format: 'jwk' }) as JWK
   const publicJwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK
-  const kid = await calculateJwkThumbprint(publicJwk)
+  const kid = await (await loadJose()).calculateJwkThumbprint(publicJwk)
   return {
     kid,
     alg,

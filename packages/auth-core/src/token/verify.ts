@@ -1,5 +1,6 @@
-import { errors as joseErrors, jwtVerify, type JWTVerifyGetKey, type KeyObject } from 'jose'
+import type { JWTVerifyGetKey, KeyObject } from 'jose'
 import { RevocationStale, TokenClaimInvalid, TokenExpired, TokenInvalid, TokenRevoked } from '../errors.js'
+import { loadJose, type Jose } from '../lib/jose.js'
 import { epochSeconds, type Clock } from '../lib/time.js'
 import { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from './claims.js'
 import type { Keyring } from './keyring.js'
@@ -72,19 +73,20 @@ function isKeyring(source: VerificationKeySource): source is Keyring {
   return typeof source === 'object' && source !== null && 'verificationKey' in source
 }
 
-function keyGetter(source: VerificationKeySource): JWTVerifyGetKey {
+function keyGetter(source: VerificationKeySource, jose: Jose): JWTVerifyGetKey {
   if (!isKeyring(source)) return source
   return (header): KeyObject => {
     const key = header.kid === undefined ? undefined : source.verificationKey(header.kid)
     if (!key || key.alg !== header.alg) {
-      throw new joseErrors.JWKSNoMatchingKey('no applicable key found in the JSON Web Key Set')
+      throw new jose.errors.JWKSNoMatchingKey('no applicable key found in the JSON Web Key Set')
     }
     return key.key
   }
 }
 
 /** Maps jose's errors to auth-core's. The token itself never appears in a message. */
-function toAuthCoreError(err: unknown): Error {
+function toAuthCoreError(err: unknown, jose: Jose): Error {
+  const joseErrors = jose.errors
   if (err instanceof joseErrors.JWTExpired) return new TokenExpired('access token has expired', { cause: err })
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     return new TokenClaimInvalid(`access token "${err.claim}" claim is invalid`, err.claim, { cause: err })
@@ -140,7 +142,10 @@ const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'iat', 'exp', 'jti'] as const
  * ```
  */
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
-  const getKey = keyGetter(options.keys)
+  // jose is loaded in the background from here on; the first verification waits for it. A
+  // failure to load surfaces there, not as an unhandled rejection here.
+  loadJose().catch(() => undefined)
+  let getKey: JWTVerifyGetKey | undefined
   const algorithms = options.algorithms ?? ['EdDSA', 'ES256']
   const now = options.now
   const clockTolerance = options.clockToleranceSeconds ?? 5
@@ -211,8 +216,10 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     if (hit) return hit
     let payload: Record<string, unknown>
     let kid: string | undefined
+    const jose = await loadJose()
+    getKey ??= keyGetter(options.keys, jose)
     try {
-      const result = await jwtVerify(token, getKey, {
+      const result = await jose.jwtVerify(token, getKey, {
         issuer: options.issuer,
         audience: options.audience,
         algorithms,
@@ -225,7 +232,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       payload = result.payload
       kid = result.protectedHeader.kid
     } catch (err) {
-      throw toAuthCoreError(err)
+      throw toAuthCoreError(err, jose)
     }
     if (typeof payload.sub !== 'string') throw new TokenClaimInvalid('access token "sub" claim is invalid', 'sub')
     if (payload.key_id !== undefined && typeof payload.key_id !== 'string') {
