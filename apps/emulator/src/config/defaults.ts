@@ -95,7 +95,7 @@ export interface EmulatorConfig {
    * title: revocationPollMs
    * description: how often (in milliseconds) the server re-reads deleted keys from the store, so
    * a key deleted by the CLI stops working within this time plus one read.
-   * recommendation: keep it at 250 (at most 500) to keep the 1 s revocation guarantee.
+   * recommendation: keep it at 100 (at most 500) to keep the 1 s revocation guarantee.
    */
   revocationPollMs: number
   /**
@@ -151,7 +151,7 @@ export const defaults: Readonly<EmulatorConfig> = Object.freeze({
   allowBrowserApiKeys: false,
   maxBodyBytes: 64 * 1024,
   maxUploadBytes: 32 * 1024 * 1024,
-  revocationPollMs: 250,
+  revocationPollMs: 100,
   lastUsedFlushMs: 1000,
   maxKeysPerAccount: 20,
   defaultPassword: 'eyepop-dev',

@@ -8,7 +8,10 @@ export interface RevocationListOptions {
    * {@link createRemoteRevocationSource} for a resource server in another process.
    */
   source: (cursor: number) => Promise<RevocationPage>
-  /** How often (in milliseconds) the list polls its source. Default is 250. */
+  /**
+   * How often (in milliseconds) the list polls its source. Default is 100: a poll that finds
+   * nothing new is one small query (or request), and the interval is most of a deletion's delay.
+   */
   pollIntervalMs?: number
   /**
    * How long (in seconds) an entry is kept after its key's deletion: the longest access-token
@@ -56,7 +59,7 @@ export interface RevocationList {
  * ```
  */
 export async function createRevocationList(options: RevocationListOptions): Promise<RevocationList> {
-  const pollIntervalMs = options.pollIntervalMs ?? 250
+  const pollIntervalMs = options.pollIntervalMs ?? 100
   if (!Number.isInteger(pollIntervalMs) || pollIntervalMs <= 0) {
     throw new TypeError('"pollIntervalMs" option must be a positive integer')
   }

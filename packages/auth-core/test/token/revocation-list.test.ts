@@ -196,6 +196,15 @@ describe('createRevocationList()', () => {
       expect(feed.calls).toHaveLength(1 + 5)
     })
 
+    it('polls every 100 ms by default', async () => {
+      const list = await create({ pollIntervalMs: undefined })
+      feed.delete('key_a', T0)
+      await vi.advanceTimersByTimeAsync(99)
+      expect(list.isRevoked('key_a')).toBe(false)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(list.isRevoked('key_a')).toBe(true)
+    })
+
     it('calls onError when a poll fails and keeps its state', async () => {
       feed.delete('key_a', T0)
       const onError = vi.fn()
