@@ -135,14 +135,27 @@ function selectMeasurements(all: Measurement[], scenarios: ScenarioName[]): Meas
 }
 
 /**
- * The order of one round: the ceilings, then two measurements, the ceilings again, and so on, so
- * every measurement has a ceiling run next to it. Odd rounds run in reverse order.
+ * The measurements in the groups a round runs back to back: each scenario's, two at a time, so
+ * that the two sides of a comparison (protected and open, 100,000 and 10 keys) run next to each
+ * other and never beside another scenario's measurement.
  */
-export function roundOrder(ids: readonly string[], round: number): string[] {
-  const order: string[] = ['ceiling-http', 'ceiling-express']
-  for (let i = 0; i < ids.length; i += 2) {
-    order.push(...ids.slice(i, i + 2), 'ceiling-express', 'ceiling-http')
+export function pairsOf(measurements: readonly Pick<Measurement, 'id' | 'scenario'>[]): string[][] {
+  const byScenario = new Map<string, string[]>()
+  for (const m of measurements) byScenario.set(m.scenario, [...(byScenario.get(m.scenario) ?? []), m.id])
+  const pairs: string[][] = []
+  for (const ids of byScenario.values()) {
+    for (let i = 0; i < ids.length; i += 2) pairs.push(ids.slice(i, i + 2))
   }
+  return pairs
+}
+
+/**
+ * The order of one round: the ceilings, then a pair of measurements, the ceilings again, and so
+ * on, so every measurement has a ceiling run next to it. Odd rounds run in reverse order.
+ */
+export function roundOrder(pairs: readonly (readonly string[])[], round: number): string[] {
+  const order: string[] = ['ceiling-http', 'ceiling-express']
+  for (const pair of pairs) order.push(...pair, 'ceiling-express', 'ceiling-http')
   return round % 2 ? order.reverse() : order
 }
 
@@ -298,10 +311,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       log(`warming up (${options.warmupSeconds} s per measurement)`)
       for (const m of [...BASELINES, ...measurements]) await loadOnce(m, options.warmupSeconds)
     }
-    const ids = measurements.map((m) => m.id)
+    const pairs = pairsOf(measurements)
     const raw: Array<Omit<RunRecord, 'ratioHttp' | 'ratioExpress'>> = []
     for (let round = 0; round < options.rounds; round++) {
-      const order = roundOrder(ids, round)
+      const order = roundOrder(pairs, round)
       log(`round ${round + 1}/${options.rounds} (${order.length} runs of ${options.durationSeconds} s, load average ${loadavg()[0]!.toFixed(2)})`)
       for (const [position, id] of order.entries()) {
         const m = byId.get(id)!

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { compare, evaluateTargets, summarize } from '../src/report.js'
-import { roundOrder, type BenchResult, type RunRecord } from '../src/run-bench.js'
-import { BASELINES, loadMeasurements } from '../src/scenarios.js'
+import { pairsOf, roundOrder, type BenchResult, type RunRecord } from '../src/run-bench.js'
+import { BASELINES, loadMeasurements, type Measurement } from '../src/scenarios.js'
 
 function record(round: number, position: number, measurementId: string, rps: number, ratioExpress: number): RunRecord {
   return {
@@ -40,15 +40,31 @@ function resultOf(runs: RunRecord[]): BenchResult {
   }
 }
 
+describe('pairsOf', () => {
+  it("pairs each scenario's measurements, two at a time, never across scenarios", () => {
+    const m = (id: string, scenario: Measurement['scenario']) => ({ id, scenario })
+    expect(
+      pairsOf([
+        m('auth', 'issuance'),
+        m('legacy', 'issuance'),
+        m('exchange', 'exchange'),
+        m('large', 'scale'),
+        m('ten', 'scale'),
+        m('first-use', 'scale'),
+      ]),
+    ).toEqual([['auth', 'legacy'], ['exchange'], ['large', 'ten'], ['first-use']])
+  })
+})
+
 describe('roundOrder', () => {
-  it('puts the ceilings before, between every two measurements and after', () => {
-    expect(roundOrder(['a', 'b', 'c'], 0)).toEqual([
+  it('puts the ceilings before, between every pair and after', () => {
+    expect(roundOrder([['a', 'b'], ['c']], 0)).toEqual([
       'ceiling-http', 'ceiling-express', 'a', 'b', 'ceiling-express', 'ceiling-http', 'c', 'ceiling-express', 'ceiling-http',
     ])
   })
 
   it('reverses odd rounds', () => {
-    expect(roundOrder(['a', 'b'], 1)).toEqual(['ceiling-http', 'ceiling-express', 'b', 'a', 'ceiling-express', 'ceiling-http'])
+    expect(roundOrder([['a', 'b']], 1)).toEqual(['ceiling-http', 'ceiling-express', 'b', 'a', 'ceiling-express', 'ceiling-http'])
   })
 })
 
