@@ -8,8 +8,10 @@ import Database from 'better-sqlite3'
 
 /**
  * - `within-the-hour`: spread evenly over the past hour, the state of keys in steady use (a
- *   key's last use is written at most once an hour, so in a 10 s run about 1 key in 360 is
- *   written, as in service).
+ *   key's last use is written at most once an hour, so in a 5 s run about 1 key in 720 is
+ *   written, as in service). Only keys not used within the hour are set (all of them the first
+ *   time): a run keeps the others in that state by itself, and those that passed their hour while
+ *   the store sat idle between runs are put back within it.
  * - `a-day-ago`: every key idle for a day, so that each request of the next run is its key's
  *   first use in the hour and costs a write (the burst when idle keys all start at once).
  */
@@ -38,7 +40,10 @@ export function setKeysLastUsed(dbFile: string, mode: KeysLastUsed, options: Set
       db.prepare('UPDATE api_keys SET last_used_at = ?').run(now - 24 * HOUR_MS)
     } else {
       // Seconds 0-3599 before now, scattered over the keys in the order they are used.
-      db.prepare('UPDATE api_keys SET last_used_at = ? - ((rowid * 7919) % 3600) * 1000').run(now)
+      db.prepare(
+        `UPDATE api_keys SET last_used_at = @now - ((rowid * 7919) % 3600) * 1000
+         WHERE last_used_at IS NULL OR last_used_at <= @now - ${HOUR_MS}`,
+      ).run({ now })
     }
     const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
     if (result?.busy !== 0) throw new Error(`could not checkpoint ${dbFile} after setting the keys' last use`)

@@ -6,7 +6,7 @@
  * @module
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -204,11 +204,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       valueFiles.set(set, file)
     }
     writeValues('keys', main.keys.map((k) => k.key))
-    let scaleDirs: { large: string; ten: string } | undefined
+    let scaleDirs: { large: string; idle: string; ten: string } | undefined
     if (selected.has('scale')) {
-      scaleDirs = { large: join(workDir, 'scale-large'), ten: join(workDir, 'scale-10') }
+      scaleDirs = { large: join(workDir, 'scale-large'), idle: join(workDir, 'scale-idle'), ten: join(workDir, 'scale-10') }
       log(`seeding the scale stores (${options.scaleKeys.toLocaleString('en')} keys and 10 keys)`)
       const large = await seedStore(scaleDirs.large, options.scaleKeys, join(workDir, 'scale-large-seed.json'))
+      // The same keys (and pepper) for the all-idle measurement's emulator.
+      cpSync(scaleDirs.large, scaleDirs.idle, { recursive: true })
       const ten = await seedStore(scaleDirs.ten, 10, join(workDir, 'scale-10-seed.json'))
       seedMs.scaleLarge = large.seedMs
       seedMs.scale10 = ten.seedMs
@@ -259,6 +261,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     if (scaleDirs) {
       await start('emulator-scale', () => emulatorOn('emulator-scale', scaleDirs.large))
       await start('emulator-10', () => emulatorOn('emulator-10', scaleDirs.ten))
+      await start('emulator-scale-idle', () => emulatorOn('emulator-scale-idle', scaleDirs.idle))
     }
     await start('peer-rs256', () => startBenchServer('peer-rs256', 'oauth2-peer', ['--alg', 'RS256']))
     await start('peer-eddsa', () => startBenchServer('peer-eddsa', 'oauth2-peer', ['--alg', 'EdDSA']))
@@ -358,7 +361,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     for (const server of servers.values()) await server.stop()
     servers.clear()
     if (profileDir) {
-      for (const name of ['emulator', 'emulator-scale', 'emulator-10', 'resource']) {
+      for (const name of ['emulator', 'emulator-scale', 'emulator-10', 'emulator-scale-idle', 'resource']) {
         if (needed.has(name as ServerName)) cpuProfiles.push(join(profileDir, `${name}.cpuprofile`))
       }
     }

@@ -55,6 +55,25 @@ describe('setKeysLastUsed()', () => {
     expect(sameMinute).toBeLessThan(KEYS / 10)
   })
 
+  it('leaves the keys used within the hour as they are, and puts back those past it', async () => {
+    setKeysLastUsed(file, 'within-the-hour', { now: NOW })
+    const before = await lastUses()
+    await store.apiKeys.recordUse([{ id: ids[0]!, at: NOW + 10_000 }])
+    const later = NOW + 20 * 60_000
+    setKeysLastUsed(file, 'within-the-hour', { now: later })
+    const after = await lastUses()
+    expect(after[0]).toBe(NOW + 10_000)
+    let moved = 0
+    for (const [i, at] of after.entries()) {
+      expect(at).toBeGreaterThan(later - HOUR)
+      expect(at).toBeLessThanOrEqual(later)
+      if (i > 0 && at !== before[i]) moved++
+    }
+    // About a third had passed their hour in those 20 minutes.
+    expect(moved).toBeGreaterThan(KEYS * 0.25)
+    expect(moved).toBeLessThan(KEYS * 0.42)
+  })
+
   it('marks every key idle for a day', async () => {
     setKeysLastUsed(file, 'within-the-hour', { now: NOW })
     setKeysLastUsed(file, 'a-day-ago', { now: NOW })
