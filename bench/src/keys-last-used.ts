@@ -1,5 +1,5 @@
 /**
- * Sets the stored last use of every key in a seeded store, between load runs, while its emulator
+ * Sets the stored last use of the keys in a seeded store, between load runs, while its emulator
  * runs (WAL: the emulator reads the new values at its next lookup, and keeps no copy of them).
  *
  * @module
@@ -28,7 +28,7 @@ export interface SetKeysLastUsedOptions {
 }
 
 /**
- * Writes every key's last use as `mode` says, then checkpoints the WAL into the database file, so
+ * Writes the keys' last use as `mode` says, then checkpoints the WAL into the database file, so
  * the emulator's next reads come from the mapped file as before. Throws if the checkpoint could
  * not complete (a reader held it).
  */

@@ -53,11 +53,6 @@ export type ValueSet = 'keys' | 'scale-keys' | 'ten-keys' | 'tokens' | 'temporar
 
 /** A load measurement: one kind of request against one server. */
 export interface Measurement {
-  /**
-   * Set before each run of it: the stored last use of every key in its server's store (see
-   * {@link KeysLastUsed}). Without it, the store is left as the earlier runs left it.
-   */
-  keysLastUsed?: KeysLastUsed
   id: string
   /** `baseline` for the two ceilings. */
   scenario: ScenarioName | 'baseline'
@@ -68,6 +63,11 @@ export interface Measurement {
   headers?: Record<string, string>
   body?: string
   values?: ValueSet
+  /**
+   * The stored last use of the keys in its server's store, set before each run of it (see
+   * {@link KeysLastUsed}). Without it, the store is left as the earlier runs left it.
+   */
+  keysLastUsed?: KeysLastUsed
 }
 
 const TOKEN_EXCHANGE_BODY = [

@@ -3,7 +3,8 @@
  * store (so the key-hash pepper, the default account and the signing key are the emulator's),
  * then `count` API keys are written through auth-core's `createApiKey`, the function the key
  * service uses, without the service's per-account limit (20), and one Pop is created. The keys
- * are marked as last used a day earlier, the state of keys in service.
+ * are marked as used before (a day earlier), so that no load measures their first use (an audit
+ * event); scenario 5 then sets its stores' last uses itself (`keys-last-used.ts`).
  *
  * Usage: `node dist/seed-store.js --data-dir DIR --keys N --out seed.json`. The output file holds
  * the keys in clear: it lives in the run's temporary folder.
@@ -56,8 +57,8 @@ try {
     })
     keys.push({ id: record.id, key })
   }
-  // The keys have been used before (a day ago), as the keys of a store in service: the first use
-  // of a key (an audit event, once per key) is not what the load measures.
+  // The keys have been used before (a day ago): the first use of a key (an audit event, once per
+  // key) is not what the load measures.
   const ids = keys.map((k) => k.id)
   for (let i = 0; i < ids.length; i += 1000) {
     await services.store.apiKeys.recordUse(ids.slice(i, i + 1000).map((id) => ({ id, at: now - 86_400_000 })))
