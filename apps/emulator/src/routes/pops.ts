@@ -45,11 +45,13 @@ export function popConfigRoute(deps: { verify: AccessTokenVerifier; pops: PopSer
     async handle(req, res) {
       let authorized = false
       let failure: unknown
-      // The middleware answers a refused token itself; it calls next() for a valid one.
-      await requireToken(req, res, (err) => {
+      // The middleware answers a refused token itself; it calls next() for a valid one (before it
+      // returns, for a token it has verified before).
+      const pending = requireToken(req, res, (err) => {
         if (err) failure = err
         else authorized = true
       })
+      if (pending) await pending
       if (failure !== undefined) throw failure
       if (!authorized) return
       const request = req as Request

@@ -81,45 +81,8 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
   const realm = options.realm ?? 'eyepop'
   const required = options.scopes ?? []
 
-  return async function requireAccessTokenMiddleware(
-    req: IncomingMessage,
-    res: ServerResponse,
-    next: Next,
-  ): Promise<void> {
-    const header = req.headers.authorization
-    if (header !== undefined && countHeader(req.rawHeaders, 'authorization') > 1) {
-      challenge(res, 400, realm, 'invalid_request', 'authorization header must be sent once')
-      return
-    }
-    if (header === undefined || header === '') {
-      challenge(res, 401, realm, undefined, 'access token must be provided in the Authorization header')
-      return
-    }
-    const match = BEARER_RE.exec(header)
-    if (!match) {
-      challenge(res, 400, realm, 'invalid_request', 'authorization header must use the Bearer scheme')
-      return
-    }
-    let verified: VerifiedAccessToken
-    try {
-      // A reused token is answered from the verifier's cache without waiting (its expiry and
-      // revocation are checked again all the same).
-      verified = options.verify.cached?.(match[1]!) ?? (await options.verify(match[1]!))
-    } catch (err) {
-      if (!isAuthCoreError(err)) {
-        next(err)
-        return
-      }
-      if (err.code === 'ERR_REVOCATION_STALE') {
-        res.statusCode = 503
-        res.setHeader('Content-Type', 'application/json; charset=utf-8')
-        res.setHeader('Retry-After', '1')
-        res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: err.message }))
-        return
-      }
-      challenge(res, 401, realm, 'invalid_token', err.message)
-      return
-    }
+  /** Answers a request whose token verified: scopes, then the Pop and origin of a temporary key. */
+  function admit(req: IncomingMessage, res: ServerResponse, next: Next, verified: VerifiedAccessToken): void {
     const missing = required.filter((scope) => !verified.scopes.includes(scope))
     if (missing.length > 0) {
       challenge(res, 403, realm, 'insufficient_scope', 'access token lacks a required scope', required.join(' '))
@@ -130,7 +93,10 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
       if (popId !== undefined) assertPopAccess(verified.claims, popId)
       assertOriginAllowed(verified.claims, req.headers.origin)
     } catch (err) {
-      if (!isAuthCoreError(err)) throw err
+      if (!isAuthCoreError(err)) {
+        next(err)
+        return
+      }
       challenge(res, 403, realm, 'insufficient_scope', err.message)
       return
     }
@@ -140,5 +106,63 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
       keyId: verified.claims.key_id,
     }
     next()
+  }
+
+  /** Answers a request whose token did not verify. */
+  function refuse(res: ServerResponse, next: Next, err: unknown): void {
+    if (!isAuthCoreError(err)) {
+      next(err)
+      return
+    }
+    if (err.code === 'ERR_REVOCATION_STALE') {
+      res.statusCode = 503
+      res.setHeader('Content-Type', 'application/json; charset=utf-8')
+      res.setHeader('Retry-After', '1')
+      res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: err.message }))
+      return
+    }
+    challenge(res, 401, realm, 'invalid_token', err.message)
+  }
+
+  // Not an async function: a reused token is answered from the verifier's cache (its expiry and
+  // revocation checked again all the same) without a promise, which Express would otherwise wait on.
+  return function requireAccessTokenMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): Promise<void> | undefined {
+    const header = req.headers.authorization
+    if (header !== undefined && countHeader(req.rawHeaders, 'authorization') > 1) {
+      challenge(res, 400, realm, 'invalid_request', 'authorization header must be sent once')
+      return undefined
+    }
+    if (header === undefined || header === '') {
+      challenge(res, 401, realm, undefined, 'access token must be provided in the Authorization header')
+      return undefined
+    }
+    const match = BEARER_RE.exec(header)
+    if (!match) {
+      challenge(res, 400, realm, 'invalid_request', 'authorization header must use the Bearer scheme')
+      return undefined
+    }
+    const token = match[1]!
+    let verified: VerifiedAccessToken | undefined
+    try {
+      verified = options.verify.cached?.(token)
+    } catch (err) {
+      refuse(res, next, err)
+      return undefined
+    }
+    if (verified) {
+      admit(req, res, next, verified)
+      return undefined
+    }
+    let pending: Promise<VerifiedAccessToken>
+    try {
+      pending = options.verify(token)
+    } catch (err) {
+      refuse(res, next, err)
+      return undefined
+    }
+    return pending.then(
+      (result) => admit(req, res, next, result),
+      (err: unknown) => refuse(res, next, err),
+    )
   }
 }

@@ -29,6 +29,7 @@ let store: Store
 let keyring: Keyring
 let revocations: RevocationList
 let staleRevocations: RevocationList
+let verify: AccessTokenVerifier
 let server: Server
 let baseUrl: string
 
@@ -38,7 +39,7 @@ function route(
     req: IncomingMessage,
     res: ServerResponse,
     next: (err?: unknown) => void,
-  ) => Promise<void>,
+  ) => Promise<void> | undefined,
 ) {
   return (req: IncomingMessage, res: ServerResponse) => {
     void middleware(req, res, (err) => {
@@ -94,7 +95,7 @@ beforeAll(async () => {
     pollIntervalMs: 60_000,
     now: () => clock,
   })
-  const verify = createAccessTokenVerifier({
+  verify = createAccessTokenVerifier({
     issuer: ISSUER,
     audience: AUDIENCE,
     keys: keyring,
@@ -372,6 +373,64 @@ describe('requireAccessToken()', () => {
         req.end()
       })
       expect(status).toBe(400)
+    })
+  })
+
+  describe('called directly, on a token it has verified before', () => {
+    /** A request with one Authorization header, and a response that records what was sent. */
+    function exchange(token: string) {
+      const authorization = `Bearer ${token}`
+      const req = { headers: { authorization }, rawHeaders: ['Authorization', authorization] } as unknown as IncomingMessage
+      const sent: { status?: number; body?: string } = {}
+      const res = {
+        statusCode: 200,
+        setHeader() {},
+        end(body: string) {
+          sent.status = res.statusCode
+          sent.body = body
+        },
+      } as unknown as ServerResponse
+      const calls: unknown[] = []
+      return { req, res, sent, calls, next: (err?: unknown) => calls.push(err) }
+    }
+
+    it('admits it before returning, without a promise; a first token is verified asynchronously', async () => {
+      const middleware = requireAccessToken({ verify, scopes: ['access:inference-api'] })
+      const token = await issue()
+      const first = exchange(token)
+      const pending = middleware(first.req, first.res, first.next)
+      expect(pending).toBeInstanceOf(Promise)
+      expect(first.calls).toEqual([])
+      await pending
+      expect(first.calls).toEqual([undefined])
+
+      const again = exchange(token)
+      expect(middleware(again.req, again.res, again.next)).toBeUndefined()
+      expect(again.calls).toEqual([undefined])
+      expect((again.req as AuthenticatedRequest).auth).toMatchObject({ accountId: ACCOUNT_ID, keyId: 'key_live' })
+    })
+
+    it('refuses it before returning once it is revoked, or when it lacks a scope', async () => {
+      const middleware = requireAccessToken({ verify, scopes: ['access:inference-api'] })
+      const strict = requireAccessToken({ verify, scopes: ['admin'] })
+      const token = await issue()
+      const first = exchange(token)
+      await middleware(first.req, first.res, first.next)
+      expect(first.calls).toEqual([undefined])
+
+      const unscoped = exchange(token)
+      expect(strict(unscoped.req, unscoped.res, unscoped.next)).toBeUndefined()
+      expect(unscoped.calls).toEqual([])
+      expect(unscoped.sent.status).toBe(403)
+
+      const { jti, exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { jti: string; exp: number }
+      await store.revocations.revokeToken(jti, exp * 1000, T0)
+      await revocations.sync()
+      const revoked = exchange(token)
+      expect(middleware(revoked.req, revoked.res, revoked.next)).toBeUndefined()
+      expect(revoked.calls).toEqual([])
+      expect(revoked.sent.status).toBe(401)
+      expect(JSON.parse(revoked.sent.body!)).toEqual({ error: 'invalid_token', error_description: 'access token has been revoked' })
     })
   })
 })
