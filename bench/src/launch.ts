@@ -7,8 +7,8 @@
 import { fileURLToPath } from 'node:url'
 import { spawnServer, type ServerProcess } from './spawn-server.js'
 
-/** The emulator's CLI (`dist/cli.js` of the built `@eyepop/emulator`). */
-export const EMULATOR_CLI = fileURLToPath(new URL('./cli.js', import.meta.resolve('@eyepop/emulator')))
+/** The `eyepop-emulator` command as installed (`bin/eyepop-emulator.js` of the built `@eyepop/emulator`). */
+export const EMULATOR_CLI = fileURLToPath(new URL('../bin/eyepop-emulator.js', import.meta.resolve('@eyepop/emulator')))
 
 /**
  * The environment of a server: production mode, and none of the emulator's own variables (the

@@ -4,11 +4,14 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { SourceMap } from 'node:module'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 interface ProfileNode {
   id: number
-  callFrame: { functionName: string; url: string; lineNumber: number }
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number }
   children?: number[]
 }
 
@@ -57,6 +60,35 @@ function where(url: string): { file: string; pkg: string } {
   return { file: path, pkg: 'other' }
 }
 
+/**
+ * Maps a position in bundled code (the emulator's command, `dist/bin/`) back to the module it came
+ * from, through the bundle's source map, so that self time lands on the right package. Code
+ * without a source map keeps its own place.
+ */
+function createOriginalPosition(): (url: string, line: number, column: number) => { url: string; line: number } {
+  const maps = new Map<string, SourceMap | null>()
+  const mapOf = (url: string): SourceMap | null => {
+    if (!maps.has(url)) {
+      let map: SourceMap | null = null
+      if (url.startsWith('file://') && url.endsWith('.js')) {
+        const file = `${fileURLToPath(url)}.map`
+        if (existsSync(file)) map = new SourceMap(JSON.parse(readFileSync(file, 'utf8')) as ConstructorParameters<typeof SourceMap>[0])
+      }
+      maps.set(url, map)
+    }
+    return maps.get(url)!
+  }
+  return (url, line, column) => {
+    const map = mapOf(url)
+    const entry = map?.findEntry(line, column) as { originalSource?: string; originalLine?: number } | undefined
+    if (!entry?.originalSource) return { url, line }
+    const source = entry.originalSource.startsWith('file://')
+      ? entry.originalSource
+      : pathToFileURL(resolve(dirname(fileURLToPath(url)), entry.originalSource)).href
+    return { url: source, line: entry.originalLine ?? line }
+  }
+}
+
 /** Summarizes a `.cpuprofile` file. */
 export function summarizeProfile(file: string, top = 25): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
@@ -66,10 +98,12 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
   const byPackage = new Map<string, number>()
   let idleMs = 0
   let busyMs = 0
+  const originalPosition = createOriginalPosition()
   for (const node of profile.nodes) {
     const time = self.get(node.id) ?? 0
     if (time === 0) continue
-    const { functionName, url, lineNumber } = node.callFrame
+    const { functionName } = node.callFrame
+    const { url, line: lineNumber } = originalPosition(node.callFrame.url, node.callFrame.lineNumber, node.callFrame.columnNumber ?? 0)
     if (functionName === '(idle)') {
       idleMs += time
       continue

@@ -8,7 +8,8 @@ import {
   type Keyring,
   type Store,
 } from '@eyepop/auth-core'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { RequestListener } from 'node:http'
 import express, { type Express } from 'express'
@@ -84,8 +85,19 @@ function isProviderRequest(method: string, path: string): boolean {
   return (method === 'GET' || method === 'POST') && (under('/auth') || under('/session/end') || under('/device'))
 }
 
-/** Static files shipped with the package: the dashboard and the login page's stylesheet. */
-const PACKAGE_DIR = fileURLToPath(new URL('../', import.meta.url))
+/**
+ * Static files shipped with the package: the dashboard and the login page's stylesheet. The
+ * package's folder is the nearest one up with a package.json: this module runs from src/, dist/
+ * or, bundled into the command, dist/bin/.
+ */
+const PACKAGE_DIR = packageDirOf(fileURLToPath(new URL('.', import.meta.url)))
+
+function packageDirOf(dir: string): string {
+  for (let at = dir; ; at = dirname(at)) {
+    if (existsSync(join(at, 'package.json'))) return at
+    if (dirname(at) === at) throw new Error(`no package.json above ${dir}`)
+  }
+}
 
 /** The Content-Security-Policy of the pages the emulator serves. */
 const PAGE_SECURITY = helmet({

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-/** The built CLI (`npm test` builds first). */
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
+/** The installed command, which runs the built bundle (`npm test` builds first). */
+export const CLI = fileURLToPath(new URL('../../bin/eyepop-emulator.js', import.meta.url))
 
 /** Runs a CLI command to completion. */
 export function runCli(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
