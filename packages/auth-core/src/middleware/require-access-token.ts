@@ -35,6 +35,7 @@ type Next = (err?: unknown) => void
 
 // The scheme is case-insensitive (RFC 7235 §2.1); the token is RFC 6750 §2.1's b64token.
 const BEARER_RE = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
+const BEARER_SCHEME_RE = /^Bearer /i
 
 /** `value` without the characters RFC 6750 §3 forbids in a challenge parameter (`"`, `\`, non-ASCII). */
 function quotable(value: string): string {
@@ -136,15 +137,12 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
       challenge(res, 401, realm, undefined, 'access token must be provided in the Authorization header')
       return undefined
     }
-    const match = BEARER_RE.exec(header)
-    if (!match) {
-      challenge(res, 400, realm, 'invalid_request', 'authorization header must use the Bearer scheme')
-      return undefined
-    }
-    const token = match[1]!
+    // A token verified before is looked up first: it passed the syntax check the first time (a
+    // verified token is three base64url parts), so only a new one is checked here.
+    const candidate = BEARER_SCHEME_RE.test(header) ? header.slice(7) : undefined
     let verified: VerifiedAccessToken | undefined
     try {
-      verified = options.verify.cached?.(token)
+      verified = candidate === undefined ? undefined : options.verify.cached?.(candidate)
     } catch (err) {
       refuse(res, next, err)
       return undefined
@@ -153,6 +151,12 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
       admit(req, res, next, verified)
       return undefined
     }
+    const match = BEARER_RE.exec(header)
+    if (!match) {
+      challenge(res, 400, realm, 'invalid_request', 'authorization header must use the Bearer scheme')
+      return undefined
+    }
+    const token = match[1]!
     let pending: Promise<VerifiedAccessToken>
     try {
       pending = options.verify(token)

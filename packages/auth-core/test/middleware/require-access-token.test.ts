@@ -410,6 +410,22 @@ describe('requireAccessToken()', () => {
       expect((again.req as AuthenticatedRequest).auth).toMatchObject({ accountId: ACCOUNT_ID, keyId: 'key_live' })
     })
 
+    it('still refuses a malformed header around it', async () => {
+      const middleware = requireAccessToken({ verify })
+      const token = await issue()
+      const first = exchange(token)
+      await middleware(first.req, first.res, first.next)
+      expect(first.calls).toEqual([undefined])
+      for (const header of [`Bearer  ${token}`, `Bearer ${token}"`, `Bearer ${token},x`, `Basic ${token}`, `Bearer${token}`]) {
+        const bad = exchange(token)
+        ;(bad.req.headers as Record<string, string>).authorization = header
+        bad.req.rawHeaders[1] = header
+        expect(middleware(bad.req, bad.res, bad.next), header).toBeUndefined()
+        expect(bad.calls, header).toEqual([])
+        expect(bad.sent.status, header).toBe(400)
+      }
+    })
+
     it('refuses it before returning once it is revoked, or when it lacks a scope', async () => {
       const middleware = requireAccessToken({ verify, scopes: ['access:inference-api'] })
       const strict = requireAccessToken({ verify, scopes: ['admin'] })

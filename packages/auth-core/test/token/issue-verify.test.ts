@@ -542,6 +542,22 @@ describe('createAccessTokenVerifier() cache of verified tokens', () => {
     expect(counter.calls).toBe(2)
   })
 
+  it('never serves a token with a cached signature and another payload, nor evicts the cached one', async () => {
+    const { counter, getKey } = countingKeys()
+    const verify = verifierWith(getKey)
+    const { accessToken } = await issue()
+    await verify(accessToken)
+    const [h, p, s] = accessToken.split('.') as [string, string, string]
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: 'someone-else' })).toString('base64url')}.${s}`
+    expect(verify.cached!(forged)).toBeUndefined()
+    await expect(verify(forged)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+    expect(counter.calls).toBe(2)
+    expect(verify.cached!(accessToken)?.claims.sub).toBe(claims.sub)
+    await verify(accessToken)
+    expect(counter.calls).toBe(2)
+  })
+
   it('refuses a cached token once it expires', async () => {
     const { getKey } = countingKeys()
     const verify = verifierWith(getKey)
