@@ -46,6 +46,7 @@ program
   .addOption(new Option('--connections <n>', 'concurrent connections per load run').argParser(number(1, true)).default(50))
   .addOption(new Option('--rounds <n>', 'interleaved rounds (every figure is a median over them)').argParser(number(1, true)).default(5))
   .addOption(new Option('--warmup <seconds>', 'unrecorded load per measurement before the first round').argParser(number(0, false)).default(2))
+  .addOption(new Option('--run-warmup <seconds>', 'unrecorded load just before every recorded run').argParser(number(0, false)).default(1))
   .addOption(new Option('--scenarios <list>', `comma-separated: ${SCENARIOS.join(',')}`).argParser(scenarioList).default([...SCENARIOS], 'all'))
   .addOption(new Option('--json <file>', 'results file (default: bench/results/<timestamp>.json)'))
   .addOption(new Option('--scale-keys <n>', 'keys in the large store of the scale scenario').argParser(number(11, true)).default(100_000))
@@ -59,6 +60,7 @@ program
       connections: opts.connections,
       rounds: opts.rounds,
       warmupSeconds: opts.warmup,
+      runWarmupSeconds: opts.runWarmup,
       scenarios: opts.scenarios,
       scaleKeys: opts.scaleKeys,
       startupRuns: opts.startupRuns,

@@ -1,7 +1,8 @@
 /**
- * The load generator's process: runs autocannon once against one URL and prints JSON lines on
- * stdout: `{"event":"start"}` when the connections open and `{"event":"done","result":…}` at the
- * end, so the harness can read the server's CPU time over exactly the loaded interval.
+ * The load generator's process: runs autocannon against one URL and prints JSON lines on stdout:
+ * `{"event":"start"}` when the recorded run's connections open and `{"event":"done","result":…}`
+ * at its end, so the harness can read the server's CPU time over exactly the loaded interval. An
+ * unrecorded warm-up, when the spec asks for one, runs first with the same requests.
  *
  * Usage: `node dist/load-worker.js <spec.json>` (a {@link LoadSpec}).
  *
@@ -18,6 +19,11 @@ export interface LoadSpec {
   connections: number
   /** Seconds; autocannon stops at the next whole-second tick after it. */
   durationSeconds: number
+  /**
+   * Seconds of unrecorded load just before the recorded run (0 or absent: none). A server that sat
+   * idle while other runs went on starts slower for a second or so; so does this process.
+   */
+  warmupSeconds?: number
   method: string
   path: string
   headers?: Record<string, string>
@@ -60,7 +66,8 @@ function main(): void {
     ...(spec.body !== undefined && { body: spec.body }),
   }
   if (values && values.length > 0) {
-    // One counter for all connections: the values are used in turn across the whole run.
+    // One counter for all connections (and for the warm-up and the recorded run): the values are
+    // used in turn across the whole run.
     let next = 0
     const fill = (text: string, value: string) => text.replaceAll(PLACEHOLDER, value)
     base.setupRequest = (req) => {
@@ -75,48 +82,58 @@ function main(): void {
       }
     }
   }
-  // Microseconds, 3 significant digits (0.1% error), up to a minute.
-  const latencyUs = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
-  const ms = (us: number) => Math.round(us) / 1000
-  const instance = autocannon(
-    {
-      url: spec.url,
-      connections: spec.connections,
-      duration: spec.durationSeconds,
-      timeout: 10,
-      requests: [base],
-    },
-    (err, result) => {
+  const record = () => {
+    // Microseconds, 3 significant digits (0.1% error), up to a minute.
+    const latencyUs = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
+    const ms = (us: number) => Math.round(us) / 1000
+    const instance = autocannon(
+      { url: spec.url, connections: spec.connections, duration: spec.durationSeconds, timeout: 10, requests: [base] },
+      (err, result) => {
+        if (err) {
+          process.stderr.write(`${err.message}\n`)
+          process.exitCode = 1
+          return
+        }
+        const statusCodes: Record<string, number> = {}
+        for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stat.count
+        const out: LoadWorkerResult = {
+          durationSeconds: result.duration,
+          requests: result.requests.total,
+          ok: result['2xx'],
+          non2xx: result.non2xx,
+          errors: result.errors,
+          timeouts: result.timeouts,
+          statusCodes,
+          latencyMs: {
+            p50: ms(latencyUs.getValueAtPercentile(50)),
+            p90: ms(latencyUs.getValueAtPercentile(90)),
+            p99: ms(latencyUs.getValueAtPercentile(99)),
+            mean: ms(latencyUs.mean),
+            max: ms(latencyUs.maxValue),
+          },
+        }
+        process.stdout.write(`${JSON.stringify({ event: 'done', result: out })}\n`)
+      },
+    )
+    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
+      if (statusCode >= 200 && statusCode < 300) latencyUs.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)))
+    })
+    instance.once('start', () => process.stdout.write(`${JSON.stringify({ event: 'start' })}\n`))
+  }
+
+  if (spec.warmupSeconds && spec.warmupSeconds > 0) {
+    const warmup = { url: spec.url, connections: spec.connections, duration: spec.warmupSeconds, timeout: 10, requests: [base] }
+    autocannon(warmup, (err) => {
       if (err) {
-        process.stderr.write(`${err.message}\n`)
+        process.stderr.write(`warm-up failed: ${err.message}\n`)
         process.exitCode = 1
         return
       }
-      const statusCodes: Record<string, number> = {}
-      for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statusCodes[code] = stat.count
-      const out: LoadWorkerResult = {
-        durationSeconds: result.duration,
-        requests: result.requests.total,
-        ok: result['2xx'],
-        non2xx: result.non2xx,
-        errors: result.errors,
-        timeouts: result.timeouts,
-        statusCodes,
-        latencyMs: {
-          p50: ms(latencyUs.getValueAtPercentile(50)),
-          p90: ms(latencyUs.getValueAtPercentile(90)),
-          p99: ms(latencyUs.getValueAtPercentile(99)),
-          mean: ms(latencyUs.mean),
-          max: ms(latencyUs.maxValue),
-        },
-      }
-      process.stdout.write(`${JSON.stringify({ event: 'done', result: out })}\n`)
-    },
-  )
-  instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
-    if (statusCode >= 200 && statusCode < 300) latencyUs.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)))
-  })
-  instance.once('start', () => process.stdout.write(`${JSON.stringify({ event: 'start' })}\n`))
+      record()
+    })
+  } else {
+    record()
+  }
 }
 
 main()

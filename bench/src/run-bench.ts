@@ -40,6 +40,13 @@ export interface BenchOptions {
   rounds: number
   /** Seconds of unrecorded load per measurement before the first round (0: none). */
   warmupSeconds: number
+  /**
+   * Seconds of unrecorded load just before every recorded run, from the same load process (0:
+   * none). Without it, the first of two measurements on one server (the resource server's pair)
+   * ran on a process that had sat idle through the runs before it, and read ≈ 15 points lower
+   * than when it ran second.
+   */
+  runWarmupSeconds: number
   scenarios: ScenarioName[]
   /** Keys in the large store of the scale scenario. */
   scaleKeys: number
@@ -295,20 +302,21 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
 
     // 5. Warm-up, then the rounds.
     const byId = new Map([...BASELINES, ...measurements].map((m) => [m.id, m]))
-    const specOf = (m: Measurement, durationSeconds: number): LoadSpec => ({
+    const specOf = (m: Measurement, durationSeconds: number, warmupSeconds = 0): LoadSpec => ({
       url: servers.get(m.server)!.url,
       connections: options.connections,
       durationSeconds,
+      ...(warmupSeconds > 0 && { warmupSeconds }),
       method: m.method,
       path: m.path,
       ...(m.headers && { headers: m.headers }),
       ...(m.body !== undefined && { body: m.body }),
       ...(m.values && { valuesFile: valueFiles.get(m.values)! }),
     })
-    const loadOnce = async (m: Measurement, durationSeconds: number) => {
+    const loadOnce = async (m: Measurement, durationSeconds: number, warmupSeconds = 0) => {
       await mintReused()
       if (m.keysLastUsed) setKeysLastUsed(join(dataDirs.get(m.server)!, DATABASE_FILENAME), m.keysLastUsed)
-      return runLoad({ spec: specOf(m, durationSeconds), serverPid: servers.get(m.server)!.pid, workDir })
+      return runLoad({ spec: specOf(m, durationSeconds, warmupSeconds), serverPid: servers.get(m.server)!.pid, workDir })
     }
     if (options.warmupSeconds > 0) {
       log(`warming up (${options.warmupSeconds} s per measurement)`)
@@ -318,11 +326,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const raw: Array<Omit<RunRecord, 'ratioHttp' | 'ratioExpress'>> = []
     for (let round = 0; round < options.rounds; round++) {
       const order = roundOrder(pairs, round)
-      log(`round ${round + 1}/${options.rounds} (${order.length} runs of ${options.durationSeconds} s, load average ${loadavg()[0]!.toFixed(2)})`)
+      log(`round ${round + 1}/${options.rounds} (${order.length} runs of ${options.durationSeconds} s after ${options.runWarmupSeconds} s unrecorded, load average ${loadavg()[0]!.toFixed(2)})`)
       for (const [position, id] of order.entries()) {
         const m = byId.get(id)!
         const loadAverage = loadavg()[0]!
-        const run = await loadOnce(m, options.durationSeconds)
+        const run = await loadOnce(m, options.durationSeconds, options.runWarmupSeconds)
         raw.push({ round, position, measurementId: id, run, loadAverage })
         const bad = run.non2xx + run.errors + run.timeouts
         log(

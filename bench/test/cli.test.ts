@@ -37,6 +37,7 @@ describe('eyepop-bench run', () => {
         '--connections', '1',
         '--rounds', '1',
         '--warmup', '0',
+        '--run-warmup', '0',
         '--scenarios', 'issuance,exchange,scale',
         '--scale-keys', '20',
         '--json', out,

@@ -32,7 +32,7 @@ function resultOf(runs: RunRecord[]): BenchResult {
   return {
     startedAt: '',
     finishedAt: '',
-    options: { durationSeconds: 10, connections: 50, rounds: 2, warmupSeconds: 0, scenarios: ['issuance', 'peer'], scaleKeys: 100_000, startupRuns: 1 },
+    options: { durationSeconds: 10, connections: 50, rounds: 2, warmupSeconds: 0, runWarmupSeconds: 0, scenarios: ['issuance', 'peer'], scaleKeys: 100_000, startupRuns: 1 },
     machine: { git: null, cores: 2, model: 'test', memoryGb: 1, node: 'v20', loadAverageStart: [0, 0, 0], loadAverageEnd: [0, 0, 0] },
     measurements: [...BASELINES, ...loadMeasurements('0'.repeat(32))],
     runs,

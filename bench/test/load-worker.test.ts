@@ -1,0 +1,83 @@
+/**
+ * The load generator's process (`load-worker.ts`, through `runLoad`) against a real `node:http`
+ * server: the recorded run starts after the warm-up, and only its requests are counted.
+ */
+import { createServer, type Server } from 'node:http'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+// The built module, typed as its source: it starts the built worker next to it (`npm test` builds first).
+const { runLoad } = (await import('../dist/run-load.js' as string)) as typeof import('../src/run-load.js')
+
+describe('runLoad()', () => {
+  let dir: string
+  let server: Server
+  let url: string
+  /** Requests the server answered, with the time each arrived. */
+  const seen: Array<{ at: number; key: string | undefined }> = []
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'eyepop-bench-load-'))
+    server = createServer((req, res) => {
+      seen.push({ at: performance.now(), key: req.headers['x-key'] as string | undefined })
+      res.setHeader('Content-Type', 'application/json')
+      res.end('{"ok":true}')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('runs the warm-up first, unrecorded, then the recorded run, with values in turn across both', async () => {
+    seen.length = 0
+    const valuesFile = join(dir, 'values.json')
+    writeFileSync(valuesFile, JSON.stringify(['a', 'b', 'c']))
+    let startedAt = NaN
+    const run = await runLoad({
+      spec: {
+        url,
+        connections: 1,
+        durationSeconds: 1,
+        warmupSeconds: 1,
+        method: 'GET',
+        path: '/',
+        headers: { 'x-key': '{{value}}' },
+        valuesFile,
+      },
+      serverPid: process.pid,
+      workDir: dir,
+      onStart: () => (startedAt = performance.now()),
+    })
+    const before = seen.filter((r) => r.at < startedAt).length
+    expect(before).toBeGreaterThan(0)
+    expect(run.ok).toBeGreaterThan(0)
+    expect(run.non2xx + run.errors + run.timeouts).toBe(0)
+    // The recorded figures count only the requests after the start (allow the ones in flight).
+    expect(run.requests).toBeLessThanOrEqual(seen.length - before + 1)
+    expect(run.requests).toBeGreaterThanOrEqual(seen.length - before - 1)
+    // One counter for both: the keys go a, b, c, a, … without restarting at the recorded run.
+    const keys = seen.map((r) => r.key)
+    expect(keys.slice(0, 6)).toEqual(['a', 'b', 'c', 'a', 'b', 'c'])
+    expect(keys.every((k, i) => k === ['a', 'b', 'c'][i % 3])).toBe(true)
+  })
+
+  it('starts the recorded run at once without a warm-up', async () => {
+    seen.length = 0
+    let startedAt = NaN
+    const run = await runLoad({
+      spec: { url, connections: 1, durationSeconds: 1, method: 'GET', path: '/' },
+      serverPid: process.pid,
+      workDir: dir,
+      onStart: () => (startedAt = performance.now()),
+    })
+    expect(seen.filter((r) => r.at < startedAt).length).toBeLessThanOrEqual(1)
+    expect(run.ok).toBeGreaterThan(0)
+  })
+})
