@@ -29,24 +29,26 @@ export interface SetKeysLastUsedOptions {
 
 /**
  * Writes the keys' last use as `mode` says, then checkpoints the WAL into the database file, so
- * the emulator's next reads come from the mapped file as before. Throws if the checkpoint could
- * not complete (a reader held it).
+ * the emulator's next reads come from the mapped file as before. Returns how many keys it set.
+ * Throws if the checkpoint could not complete (a reader held it).
  */
-export function setKeysLastUsed(dbFile: string, mode: KeysLastUsed, options: SetKeysLastUsedOptions = {}): void {
+export function setKeysLastUsed(dbFile: string, mode: KeysLastUsed, options: SetKeysLastUsedOptions = {}): number {
   const now = options.now ?? Date.now()
   const db = new Database(dbFile, { timeout: options.timeoutMs ?? 5000 })
   try {
+    let changed: number
     if (mode === 'a-day-ago') {
-      db.prepare('UPDATE api_keys SET last_used_at = ?').run(now - 24 * HOUR_MS)
+      changed = db.prepare('UPDATE api_keys SET last_used_at = ?').run(now - 24 * HOUR_MS).changes
     } else {
       // Seconds 0-3599 before now, scattered over the keys in the order they are used.
-      db.prepare(
+      changed = db.prepare(
         `UPDATE api_keys SET last_used_at = @now - ((rowid * 7919) % 3600) * 1000
          WHERE last_used_at IS NULL OR last_used_at <= @now - ${HOUR_MS}`,
-      ).run({ now })
+      ).run({ now }).changes
     }
     const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>
     if (result?.busy !== 0) throw new Error(`could not checkpoint ${dbFile} after setting the keys' last use`)
+    return changed
   } finally {
     db.close()
   }

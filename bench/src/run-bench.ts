@@ -81,6 +81,8 @@ export interface RunRecord {
   ratioExpress: number
   /** The 1-minute load average when it started. */
   loadAverage: number
+  /** The keys whose stored last use was set just before the run (see `keysLastUsed`), and how long it took. */
+  keysLastUsedSet?: { keys: number; ms: number }
 }
 
 /** Everything a run measured. */
@@ -315,8 +317,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     })
     const loadOnce = async (m: Measurement, durationSeconds: number, warmupSeconds = 0) => {
       await mintReused()
-      if (m.keysLastUsed) setKeysLastUsed(join(dataDirs.get(m.server)!, DATABASE_FILENAME), m.keysLastUsed)
-      return runLoad({ spec: specOf(m, durationSeconds, warmupSeconds), serverPid: servers.get(m.server)!.pid, workDir })
+      let keysLastUsedSet: { keys: number; ms: number } | undefined
+      if (m.keysLastUsed) {
+        const startedAt = performance.now()
+        const keys = setKeysLastUsed(join(dataDirs.get(m.server)!, DATABASE_FILENAME), m.keysLastUsed)
+        keysLastUsedSet = { keys, ms: performance.now() - startedAt }
+      }
+      const run = await runLoad({ spec: specOf(m, durationSeconds, warmupSeconds), serverPid: servers.get(m.server)!.pid, workDir })
+      return { run, keysLastUsedSet }
     }
     if (options.warmupSeconds > 0) {
       log(`warming up (${options.warmupSeconds} s per measurement)`)
@@ -330,11 +338,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       for (const [position, id] of order.entries()) {
         const m = byId.get(id)!
         const loadAverage = loadavg()[0]!
-        const run = await loadOnce(m, options.durationSeconds, options.runWarmupSeconds)
-        raw.push({ round, position, measurementId: id, run, loadAverage })
+        const { run, keysLastUsedSet } = await loadOnce(m, options.durationSeconds, options.runWarmupSeconds)
+        raw.push({ round, position, measurementId: id, run, loadAverage, ...(keysLastUsedSet && { keysLastUsedSet }) })
         const bad = run.non2xx + run.errors + run.timeouts
         log(
-          `  ${id.padEnd(18)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.latencyMs.p50} ms  p99 ${run.latencyMs.p99} ms  ${run.cpuUsPerRequest.toFixed(0)} µs CPU/req${bad ? `  (${bad} not 2xx or failed: ${JSON.stringify(run.statusCodes)})` : ''}`,
+          `  ${id.padEnd(18)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.latencyMs.p50} ms  p99 ${run.latencyMs.p99} ms  ${run.cpuUsPerRequest.toFixed(0)} µs CPU/req${keysLastUsedSet ? `  (last use set on ${keysLastUsedSet.keys} keys in ${keysLastUsedSet.ms.toFixed(0)} ms before it)` : ''}${bad ? `  (${bad} not 2xx or failed: ${JSON.stringify(run.statusCodes)})` : ''}`,
         )
       }
     }

@@ -42,7 +42,7 @@ describe('setKeysLastUsed()', () => {
   const lastUses = async () => Promise.all(ids.map(async (id) => (await store.apiKeys.get(id))!.lastUsedAt!))
 
   it('spreads the keys over the past hour, seen at once by a connection that stays open', async () => {
-    setKeysLastUsed(file, 'within-the-hour', { now: NOW })
+    expect(setKeysLastUsed(file, 'within-the-hour', { now: NOW })).toBe(KEYS)
     const uses = await lastUses()
     for (const at of uses) {
       expect(at).toBeLessThanOrEqual(NOW)
@@ -60,7 +60,7 @@ describe('setKeysLastUsed()', () => {
     const before = await lastUses()
     await store.apiKeys.recordUse([{ id: ids[0]!, at: NOW + 10_000 }])
     const later = NOW + 20 * 60_000
-    setKeysLastUsed(file, 'within-the-hour', { now: later })
+    const set = setKeysLastUsed(file, 'within-the-hour', { now: later })
     const after = await lastUses()
     expect(after[0]).toBe(NOW + 10_000)
     let moved = 0
@@ -70,13 +70,14 @@ describe('setKeysLastUsed()', () => {
       if (i > 0 && at !== before[i]) moved++
     }
     // About a third had passed their hour in those 20 minutes.
+    expect(set).toBe(moved)
     expect(moved).toBeGreaterThan(KEYS * 0.25)
     expect(moved).toBeLessThan(KEYS * 0.42)
   })
 
   it('marks every key idle for a day', async () => {
     setKeysLastUsed(file, 'within-the-hour', { now: NOW })
-    setKeysLastUsed(file, 'a-day-ago', { now: NOW })
+    expect(setKeysLastUsed(file, 'a-day-ago', { now: NOW })).toBe(KEYS)
     expect(new Set(await lastUses())).toEqual(new Set([NOW - 24 * HOUR]))
   })
 
