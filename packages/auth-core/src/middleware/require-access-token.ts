@@ -71,7 +71,10 @@ function challenge(
  * - a temporary key is used on its own Pop and from an origin it allows, else 403
  *   `insufficient_scope`.
  *
- * On success the principal is attached as `req.auth`.
+ * On success the principal is attached as `req.auth`. A token the verifier has verified before
+ * (see its `cache` option) is answered before the middleware returns; a new one is verified
+ * asynchronously, and the middleware returns that promise (verification errors that are not
+ * auth-core's go to `next(err)`, not to the promise).
  *
  * @example
  * ```ts
