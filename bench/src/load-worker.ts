@@ -82,12 +82,14 @@ function main(): void {
       }
     }
   }
+  const load = (durationSeconds: number) =>
+    ({ url: spec.url, connections: spec.connections, duration: durationSeconds, timeout: 10, requests: [base] })
   const record = () => {
     // Microseconds, 3 significant digits (0.1% error), up to a minute.
     const latencyUs = buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
     const ms = (us: number) => Math.round(us) / 1000
     const instance = autocannon(
-      { url: spec.url, connections: spec.connections, duration: spec.durationSeconds, timeout: 10, requests: [base] },
+      load(spec.durationSeconds),
       (err, result) => {
         if (err) {
           process.stderr.write(`${err.message}\n`)
@@ -122,8 +124,7 @@ function main(): void {
   }
 
   if (spec.warmupSeconds && spec.warmupSeconds > 0) {
-    const warmup = { url: spec.url, connections: spec.connections, duration: spec.warmupSeconds, timeout: 10, requests: [base] }
-    autocannon(warmup, (err) => {
+    autocannon(load(spec.warmupSeconds), (err) => {
       if (err) {
         process.stderr.write(`warm-up failed: ${err.message}\n`)
         process.exitCode = 1

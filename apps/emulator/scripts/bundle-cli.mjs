@@ -5,6 +5,8 @@
 // is native. The library entry (dist/index.js) is not bundled.
 import { readFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 
@@ -14,7 +16,7 @@ const dependencies = (dir) => {
   const manifest = JSON.parse(readFileSync(`${dir}/package.json`, 'utf8'))
   return Object.keys({ ...manifest.dependencies, ...manifest.peerDependencies })
 }
-const coreDir = fileURLToPath(new URL('../../../packages/auth-core', import.meta.url))
+const coreDir = dirname(createRequire(import.meta.url).resolve('@eyepop/auth-core/package.json'))
 const external = [...dependencies(packageDir), ...dependencies(coreDir)].filter((name) => !name.startsWith('@eyepop/'))
 
 await rm(outdir, { recursive: true, force: true })
