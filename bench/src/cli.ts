@@ -47,6 +47,7 @@ program
   .addOption(new Option('--rounds <n>', 'interleaved rounds (every figure is a median over them)').argParser(number(1, true)).default(5))
   .addOption(new Option('--warmup <seconds>', 'unrecorded load per measurement before the first round').argParser(number(0, false)).default(2))
   .addOption(new Option('--run-warmup <seconds>', 'unrecorded load just before every recorded run').argParser(number(0, false)).default(1))
+  .addOption(new Option('--slice <seconds>', 'the two measurements of a pair run in alternating slices of this length').argParser(number(0.1, false)).default(1))
   .addOption(new Option('--scenarios <list>', `comma-separated: ${SCENARIOS.join(',')}`).argParser(scenarioList).default([...SCENARIOS], 'all'))
   .addOption(new Option('--json <file>', 'results file (default: bench/results/<timestamp>.json)'))
   .addOption(new Option('--scale-keys <n>', 'keys in the large store of the scale scenario').argParser(number(11, true)).default(100_000))
@@ -61,6 +62,7 @@ program
       rounds: opts.rounds,
       warmupSeconds: opts.warmup,
       runWarmupSeconds: opts.runWarmup,
+      sliceSeconds: opts.slice,
       scenarios: opts.scenarios,
       scaleKeys: opts.scaleKeys,
       startupRuns: opts.startupRuns,

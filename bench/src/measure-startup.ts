@@ -11,7 +11,7 @@ import { httpJson, httpRequest } from './http-request.js'
 import { startBenchServer, startEmulator } from './launch.js'
 import { readMemory } from './proc-stat.js'
 import { runLoad, type LoadRun } from './run-load.js'
-import type { LoadSpec } from './load-worker.js'
+import type { LoadSpec } from './load-plan.js'
 import { track } from './spawn-server.js'
 import { median } from './stats.js'
 

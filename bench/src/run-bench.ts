@@ -13,12 +13,12 @@ import { fileURLToPath } from 'node:url'
 import { DATABASE_FILENAME } from '@eyepop/emulator'
 import { httpJson } from './http-request.js'
 import { startBenchServer, startEmulator } from './launch.js'
-import type { LoadSpec } from './load-worker.js'
+import type { LoadSpec } from './load-plan.js'
 import { setKeysLastUsed } from './keys-last-used.js'
 import { measureRevocation, type RevocationResult } from './measure-revocation.js'
 import { measureStartup, type StartupResult } from './measure-startup.js'
 import { readMemory } from './proc-stat.js'
-import { runLoad, type LoadRun } from './run-load.js'
+import { runAlternating, runLoad, type LoadRun } from './run-load.js'
 import {
   BASELINES,
   COMPARISON_NEEDS,
@@ -47,6 +47,11 @@ export interface BenchOptions {
    * than when it ran second.
    */
   runWarmupSeconds: number
+  /**
+   * Seconds per slice when the two measurements of a pair run together: each side's recorded time
+   * is cut into slices run A B B A A B B A …, so both sample the same moments of the machine.
+   */
+  sliceSeconds: number
   scenarios: ScenarioName[]
   /** Keys in the large store of the scale scenario. */
   scaleKeys: number
@@ -159,13 +164,14 @@ export function pairsOf(measurements: readonly Pick<Measurement, 'id' | 'scenari
 }
 
 /**
- * The order of one round: the ceilings, then a pair of measurements, the ceilings again, and so
- * on, so every measurement has a ceiling run next to it. Odd rounds run in reverse order.
+ * The order of one round, as groups run one after the other: the ceilings, then a pair of
+ * measurements (run together, in alternating slices), the ceilings again, and so on, so every
+ * measurement has a ceiling run next to it. Odd rounds run in reverse order, a pair's sides too.
  */
-export function roundOrder(pairs: readonly (readonly string[])[], round: number): string[] {
-  const order: string[] = ['ceiling-http', 'ceiling-express']
-  for (const pair of pairs) order.push(...pair, 'ceiling-express', 'ceiling-http')
-  return round % 2 ? order.reverse() : order
+export function roundOrder(pairs: readonly (readonly string[])[], round: number): string[][] {
+  const order: string[][] = [['ceiling-http'], ['ceiling-express']]
+  for (const pair of pairs) order.push([...pair], ['ceiling-express'], ['ceiling-http'])
+  return round % 2 ? order.reverse().map((group) => group.reverse()) : order
 }
 
 /** Ratio of each run to the nearest runs of a ceiling before and after it, in its round. */
@@ -315,35 +321,48 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       ...(m.body !== undefined && { body: m.body }),
       ...(m.values && { valuesFile: valueFiles.get(m.values)! }),
     })
-    const loadOnce = async (m: Measurement, durationSeconds: number, warmupSeconds = 0) => {
+    const setLastUse = (m: Measurement) => {
+      if (!m.keysLastUsed) return undefined
+      const startedAt = performance.now()
+      const keys = setKeysLastUsed(join(dataDirs.get(m.server)!, DATABASE_FILENAME), m.keysLastUsed)
+      return { keys, ms: performance.now() - startedAt }
+    }
+    /** Runs one measurement, or a pair in alternating slices. */
+    const loadGroup = async (group: Measurement[], durationSeconds: number, warmupSeconds = 0) => {
       await mintReused()
-      let keysLastUsedSet: { keys: number; ms: number } | undefined
-      if (m.keysLastUsed) {
-        const startedAt = performance.now()
-        const keys = setKeysLastUsed(join(dataDirs.get(m.server)!, DATABASE_FILENAME), m.keysLastUsed)
-        keysLastUsedSet = { keys, ms: performance.now() - startedAt }
-      }
-      const run = await runLoad({ spec: specOf(m, durationSeconds, warmupSeconds), serverPid: servers.get(m.server)!.pid, workDir })
-      return { run, keysLastUsedSet }
+      const keysLastUsedSet = group.map(setLastUse)
+      const pidOf = (m: Measurement) => servers.get(m.server)!.pid
+      const runs =
+        group.length === 1
+          ? [await runLoad({ spec: specOf(group[0]!, durationSeconds, warmupSeconds), serverPid: pidOf(group[0]!), workDir })]
+          : await runAlternating({
+              sides: group.map((m) => ({ spec: specOf(m, durationSeconds, warmupSeconds), serverPid: pidOf(m) })),
+              slices: Math.max(1, Math.round(durationSeconds / options.sliceSeconds)),
+              workDir,
+            })
+      return runs.map((run, i) => ({ run, keysLastUsedSet: keysLastUsedSet[i] }))
     }
     if (options.warmupSeconds > 0) {
       log(`warming up (${options.warmupSeconds} s per measurement)`)
-      for (const m of [...BASELINES, ...measurements]) await loadOnce(m, options.warmupSeconds)
+      for (const m of [...BASELINES, ...measurements]) await loadGroup([m], options.warmupSeconds)
     }
     const pairs = pairsOf(measurements)
     const raw: Array<Omit<RunRecord, 'ratioHttp' | 'ratioExpress'>> = []
     for (let round = 0; round < options.rounds; round++) {
       const order = roundOrder(pairs, round)
-      log(`round ${round + 1}/${options.rounds} (${order.length} runs of ${options.durationSeconds} s after ${options.runWarmupSeconds} s unrecorded, load average ${loadavg()[0]!.toFixed(2)})`)
-      for (const [position, id] of order.entries()) {
-        const m = byId.get(id)!
+      log(`round ${round + 1}/${options.rounds} (${order.flat().length} runs of ${options.durationSeconds} s after ${options.runWarmupSeconds} s unrecorded, load average ${loadavg()[0]!.toFixed(2)})`)
+      let position = 0
+      for (const group of order) {
         const loadAverage = loadavg()[0]!
-        const { run, keysLastUsedSet } = await loadOnce(m, options.durationSeconds, options.runWarmupSeconds)
-        raw.push({ round, position, measurementId: id, run, loadAverage, ...(keysLastUsedSet && { keysLastUsedSet }) })
-        const bad = run.non2xx + run.errors + run.timeouts
-        log(
-          `  ${id.padEnd(18)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.latencyMs.p50} ms  p99 ${run.latencyMs.p99} ms  ${run.cpuUsPerRequest.toFixed(0)} µs CPU/req${keysLastUsedSet ? `  (last use set on ${keysLastUsedSet.keys} keys in ${keysLastUsedSet.ms.toFixed(0)} ms before it)` : ''}${bad ? `  (${bad} not 2xx or failed: ${JSON.stringify(run.statusCodes)})` : ''}`,
-        )
+        const results = await loadGroup(group.map((id) => byId.get(id)!), options.durationSeconds, options.runWarmupSeconds)
+        for (const [i, { run, keysLastUsedSet }] of results.entries()) {
+          const id = group[i]!
+          raw.push({ round, position: position++, measurementId: id, run, loadAverage, ...(keysLastUsedSet && { keysLastUsedSet }) })
+          const bad = run.non2xx + run.errors + run.timeouts
+          log(
+            `  ${id.padEnd(18)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.latencyMs.p50} ms  p99 ${run.latencyMs.p99} ms  ${run.cpuUsPerRequest.toFixed(0)} µs CPU/req${run.sliceRps.length > 1 ? `  slices ${run.sliceRps.join(' ')}` : ''}${keysLastUsedSet ? `  (last use set on ${keysLastUsedSet.keys} keys in ${keysLastUsedSet.ms.toFixed(0)} ms before it)` : ''}${bad ? `  (${bad} not 2xx or failed: ${JSON.stringify(run.statusCodes)})` : ''}`,
+          )
+        }
       }
     }
     const runs: RunRecord[] = raw.map((r, i) => ({

@@ -38,6 +38,7 @@ describe('eyepop-bench run', () => {
         '--rounds', '1',
         '--warmup', '0',
         '--run-warmup', '0',
+        '--slice', '0.1',
         '--scenarios', 'issuance,exchange,scale',
         '--scale-keys', '20',
         '--json', out,
@@ -68,6 +69,9 @@ describe('eyepop-bench run', () => {
         expect(ratioExpress).toBeGreaterThan(0)
         expect(ratioHttp).toBeGreaterThan(0)
       }
+      // A pair runs in alternating slices (0.3 s in slices of 0.1 s: three each); a single measurement in one.
+      const slicesOf = (id: string) => result.runs.find((r) => r.measurementId === id)!.run.sliceRps.length
+      expect([slicesOf('scale-large'), slicesOf('scale-10'), slicesOf('scale-large-first-use'), slicesOf('ceiling-http')]).toEqual([3, 3, 1, 1])
       expect(result.machine.cores).toBeGreaterThan(0)
     })
   })

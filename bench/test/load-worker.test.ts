@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 // The built module, typed as its source: it starts the built worker next to it (`npm test` builds first).
-const { runLoad } = (await import('../dist/run-load.js' as string)) as typeof import('../src/run-load.js')
+const { runAlternating, runLoad } = (await import('../dist/run-load.js' as string)) as typeof import('../src/run-load.js')
+const { sliceOrder } = await import('../src/load-plan.js')
 
 describe('runLoad()', () => {
   let dir: string
@@ -79,5 +80,38 @@ describe('runLoad()', () => {
     })
     expect(seen.filter((r) => r.at < startedAt).length).toBeLessThanOrEqual(1)
     expect(run.ok).toBeGreaterThan(0)
+  })
+
+  it('runs two loads in alternating slices, A B B A, each slice counted to its own side', async () => {
+    seen.length = 0
+    const [a, b] = await runAlternating({
+      sides: [
+        { spec: { url, connections: 1, durationSeconds: 1, method: 'GET', path: '/', headers: { 'x-key': 'A' } }, serverPid: process.pid },
+        { spec: { url, connections: 1, durationSeconds: 1, method: 'GET', path: '/', headers: { 'x-key': 'B' } }, serverPid: process.pid },
+      ],
+      slices: 2,
+      workDir: dir,
+    })
+    // The requests the server saw, run-length encoded by side: A, B, A (the two B slices are adjacent).
+    const runs = seen.map((r) => r.key).filter((k, i, all) => i === 0 || k !== all[i - 1])
+    expect(runs).toEqual(['A', 'B', 'A'])
+    for (const [side, run] of [['A', a!], ['B', b!]] as const) {
+      expect(run.sliceRps).toHaveLength(2)
+      expect(run.durationSeconds).toBeGreaterThanOrEqual(0.9)
+      expect(run.durationSeconds).toBeLessThan(1.5)
+      const served = seen.filter((r) => r.key === side).length
+      expect(run.requests).toBeGreaterThanOrEqual(served - 2)
+      expect(run.requests).toBeLessThanOrEqual(served)
+      expect(run.non2xx + run.errors + run.timeouts).toBe(0)
+    }
+  })
+})
+
+describe('sliceOrder()', () => {
+  it('gives each of two sides the same number of slices, A B B A A B B A …', () => {
+    expect(sliceOrder(2, 1)).toEqual([0, 1])
+    expect(sliceOrder(2, 5)).toEqual([0, 1, 1, 0, 0, 1, 1, 0, 0, 1])
+    expect(sliceOrder(1, 3)).toEqual([0, 0, 0])
+    expect(() => sliceOrder(3, 1)).toThrow(RangeError)
   })
 })

@@ -20,6 +20,7 @@ function record(round: number, position: number, measurementId: string, rps: num
       timeouts: 0,
       statusCodes: { 200: rps * 10 },
       latencyMs: { p50: 2, p90: 4, p99: 8, mean: 2, max: 20 },
+      sliceRps: [rps],
       rps,
       serverCpuSeconds: 1,
       cpuUsPerRequest: 100,
@@ -32,7 +33,7 @@ function resultOf(runs: RunRecord[]): BenchResult {
   return {
     startedAt: '',
     finishedAt: '',
-    options: { durationSeconds: 10, connections: 50, rounds: 2, warmupSeconds: 0, runWarmupSeconds: 0, scenarios: ['issuance', 'peer'], scaleKeys: 100_000, startupRuns: 1 },
+    options: { durationSeconds: 10, connections: 50, rounds: 2, warmupSeconds: 0, runWarmupSeconds: 0, sliceSeconds: 1, scenarios: ['issuance', 'peer'], scaleKeys: 100_000, startupRuns: 1 },
     machine: { git: null, cores: 2, model: 'test', memoryGb: 1, node: 'v20', loadAverageStart: [0, 0, 0], loadAverageEnd: [0, 0, 0] },
     measurements: [...BASELINES, ...loadMeasurements('0'.repeat(32))],
     runs,
@@ -57,14 +58,14 @@ describe('pairsOf', () => {
 })
 
 describe('roundOrder', () => {
-  it('puts the ceilings before, between every pair and after', () => {
+  it('puts the ceilings before, between every pair and after, a pair as one group', () => {
     expect(roundOrder([['a', 'b'], ['c']], 0)).toEqual([
-      'ceiling-http', 'ceiling-express', 'a', 'b', 'ceiling-express', 'ceiling-http', 'c', 'ceiling-express', 'ceiling-http',
+      ['ceiling-http'], ['ceiling-express'], ['a', 'b'], ['ceiling-express'], ['ceiling-http'], ['c'], ['ceiling-express'], ['ceiling-http'],
     ])
   })
 
-  it('reverses odd rounds', () => {
-    expect(roundOrder([['a', 'b']], 1)).toEqual(['ceiling-http', 'ceiling-express', 'b', 'a', 'ceiling-express', 'ceiling-http'])
+  it('reverses odd rounds, the sides of a pair too', () => {
+    expect(roundOrder([['a', 'b']], 1)).toEqual([['ceiling-http'], ['ceiling-express'], ['b', 'a'], ['ceiling-express'], ['ceiling-http']])
   })
 })
 

@@ -18,6 +18,8 @@ declare module 'autocannon' {
     duration?: number
     pipelining?: number
     timeout?: number
+    /** Milliseconds between samples; a run stops at the first sample after its duration. */
+    sampleInt?: number
     requests?: AutocannonRequest[]
   }
 
