@@ -5,12 +5,14 @@
  *
  * @module
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { formatReport } from './report.js'
-import { runBench, uptime, type BenchResult } from './run-bench.js'
+import { measureKeyLookup } from './measure-lookup.js'
+import { runBench, seedStore, uptime, type BenchResult } from './run-bench.js'
 import { SCENARIOS, type ScenarioName } from './scenarios.js'
 import { killAllSpawned } from './spawn-server.js'
 import { formatProfileSummary, summarizeProfile } from './summarize-profile.js'
@@ -87,6 +89,30 @@ program
   .action((file: string) => {
     const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult
     console.log(formatReport(result, { markdown: true }))
+  })
+
+program
+  .command('lookup')
+  .description("the key lookup alone, in this process: a store of many keys against one of 10 (scenario 5's cost without HTTP)")
+  .addOption(new Option('--keys <n>', 'keys in the large store').argParser(number(11, true)).default(100_000))
+  .addOption(new Option('--rounds <n>', 'interleaved rounds').argParser(number(1, true)).default(10))
+  .addOption(new Option('--lookups <n>', 'lookups per store per round').argParser(number(1, true)).default(100_000))
+  .addOption(new Option('--concurrency <n>', 'lookups asked for at once').argParser(number(1, true)).default(1))
+  .action(async (opts) => {
+    const dir = mkdtempSync(join(tmpdir(), 'eyepop-bench-lookup-'))
+    try {
+      console.log(`seeding ${opts.keys.toLocaleString('en')} keys and 10 keys in ${dir}`)
+      await seedStore(join(dir, 'large'), opts.keys, join(dir, 'large.json'))
+      await seedStore(join(dir, 'ten'), 10, join(dir, 'ten.json'))
+      const r = await measureKeyLookup({ largeDir: join(dir, 'large'), tenDir: join(dir, 'ten'), rounds: opts.rounds, lookups: opts.lookups, concurrency: opts.concurrency })
+      const us = (values: number[]) => values.map((v) => v.toFixed(2)).join(' ')
+      console.log(`findByHash, every key in turn, ${opts.concurrency} at a time, µs of CPU per lookup over ${opts.rounds} interleaved rounds of ${opts.lookups.toLocaleString('en')}:`)
+      console.log(`  ${r.keys.large.toLocaleString('en')} keys: median ${r.medianLargeUs.toFixed(2)} (${us(r.largeUs)})`)
+      console.log(`  ${r.keys.ten} keys: median ${r.medianTenUs.toFixed(2)} (${us(r.tenUs)})`)
+      console.log(`  large / 10, round by round: median ${(r.ratio * 100).toFixed(0)}%`)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
 program

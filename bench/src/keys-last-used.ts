@@ -40,9 +40,11 @@ export function setKeysLastUsed(dbFile: string, mode: KeysLastUsed, options: Set
     if (mode === 'a-day-ago') {
       changed = db.prepare('UPDATE api_keys SET last_used_at = ?').run(now - 24 * HOUR_MS).changes
     } else {
-      // Seconds 0-3599 before now, scattered over the keys in the order they are used.
+      // Seconds 0-3599 before now, scattered over the keys by the last three characters of
+      // their random ids (the table has no rowid: it is ordered by key hash).
       changed = db.prepare(
-        `UPDATE api_keys SET last_used_at = @now - ((rowid * 7919) % 3600) * 1000
+        `UPDATE api_keys SET last_used_at = @now - (((unicode(substr(id, -1)) * 3844
+           + unicode(substr(id, -2, 1)) * 62 + unicode(substr(id, -3, 1))) * 7919) % 3600) * 1000
          WHERE last_used_at IS NULL OR last_used_at <= @now - ${HOUR_MS}`,
       ).run({ now }).changes
     }

@@ -136,7 +136,8 @@ export function machineInfo(): MachineInfo {
   }
 }
 
-async function seedStore(dataDir: string, keys: number, out: string): Promise<SeedFile> {
+/** Seeds an emulator data dir with `keys` keys in another process (`seed-store.ts`). */
+export async function seedStore(dataDir: string, keys: number, out: string): Promise<SeedFile> {
   await runNodeScript([SEEDER, '--data-dir', dataDir, '--keys', String(keys), '--out', out], `seeding ${dataDir}`)
   return JSON.parse(readFileSync(out, 'utf8')) as SeedFile
 }

@@ -125,6 +125,28 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX audit_events_account ON audit_events(account_id, id);
   `,
+  // 5: keys stored in the order of their hash (a WITHOUT ROWID table), so that authenticating a
+  // key reads one B-tree, not the hash index and then the table: in a store of 100,000 keys, half
+  // the pages touched per lookup. The unused revocation_seq column (moved to the feed by
+  // migration 2) is dropped.
+  `
+  CREATE TABLE api_keys_by_hash (
+    hash TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    name TEXT NOT NULL,
+    hint TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    last_used_at INTEGER,
+    deleted_at INTEGER
+  ) STRICT, WITHOUT ROWID;
+  INSERT INTO api_keys_by_hash (hash, id, account_id, name, hint, created_at, expires_at, last_used_at, deleted_at)
+    SELECT hash, id, account_id, name, hint, created_at, expires_at, last_used_at, deleted_at FROM api_keys;
+  DROP TABLE api_keys;
+  ALTER TABLE api_keys_by_hash RENAME TO api_keys;
+  CREATE INDEX api_keys_account ON api_keys(account_id, created_at);
+  `,
 ]
 
 /** The schema version this code writes. */
@@ -173,6 +195,15 @@ function toApiKey(row: ApiKeyRow | undefined): ApiKeyRecord | undefined {
     lastUsedAt: row.last_used_at,
     deletedAt: row.deleted_at,
   }
+}
+
+/** A row of `keyByHash`: id, account_id, name, hash, hint, created_at, expires_at, last_used_at, deleted_at. */
+type ApiKeyRawRow = [string, string, string, string, string, number, number | null, number | null, number | null]
+
+function toApiKeyFromRaw(row: ApiKeyRawRow | undefined): ApiKeyRecord | undefined {
+  if (!row) return undefined
+  const [id, accountId, name, hash, hint, createdAt, expiresAt, lastUsedAt, deletedAt] = row
+  return { id, accountId, name, hash, hint, createdAt, expiresAt, lastUsedAt, deletedAt }
 }
 
 function toSigningKey(row: SigningKeyRow): SigningKeyRecord {
@@ -300,7 +331,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
        VALUES (@id, @accountId, @name, @hash, @hint, @createdAt, @expiresAt, @lastUsedAt, @deletedAt)`,
     ),
     keyGet: db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE id = ?'),
-    keyByHash: db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE hash = ?'),
+    // Rows as arrays (cheaper than objects for the hottest read), in the order of toApiKeyFromRaw.
+    keyByHash: db
+      .prepare<[string], ApiKeyRawRow>(
+        `SELECT id, account_id, name, hash, hint, created_at, expires_at, last_used_at, deleted_at
+         FROM api_keys WHERE hash = ?`,
+      )
+      .raw(true),
     keyList: db.prepare<[string], ApiKeyRow>(
       'SELECT * FROM api_keys WHERE account_id = ? AND deleted_at IS NULL ORDER BY created_at, id',
     ),
@@ -397,6 +434,27 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       })
     }
   })
+  /**
+   * Lookups by hash (one per token request) issued in the same turn of the event loop, read
+   * together at its end (`setImmediate`) in one read transaction. Each statement outside a
+   * transaction is a transaction of its own, and starting one costs more than the lookup itself
+   * (the WAL read lock is two `fcntl` calls; then a size check of the mapped file): under load,
+   * many requests arrive per turn and share that cost. A lookup still reads the store as it is
+   * after the request that asked for it, never an older state.
+   */
+  let lookups: Array<{ hash: string; resolve: (r: ApiKeyRecord | undefined) => void; reject: (e: unknown) => void }> = []
+  const readKeys = db.transaction((hashes: readonly string[]) => hashes.map((hash) => s.keyByHash.get(hash)))
+  const flushLookups = () => {
+    const batch = lookups
+    lookups = []
+    if (batch.length === 0) return
+    try {
+      const rows = batch.length === 1 ? [s.keyByHash.get(batch[0]!.hash)] : readKeys(batch.map((l) => l.hash))
+      for (const [i, lookup] of batch.entries()) lookup.resolve(toApiKeyFromRaw(rows[i]))
+    } catch (err) {
+      for (const lookup of batch) lookup.reject(err)
+    }
+  }
   const parsePayload = (row: { payload: string } | undefined) =>
     row ? (JSON.parse(row.payload) as OidcPayload) : undefined
   let closed = false
@@ -428,8 +486,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       async get(id) {
         return toApiKey(s.keyGet.get(id))
       },
-      async findByHash(hash) {
-        return toApiKey(s.keyByHash.get(hash))
+      findByHash(hash) {
+        if (closed) return Promise.reject(new StoreError('the store is closed'))
+        return new Promise((resolve, reject) => {
+          if (lookups.length === 0) setImmediate(flushLookups)
+          lookups.push({ hash, resolve, reject })
+        })
       },
       async list(accountId, listOptions = {}) {
         const rows = (listOptions.includeDeleted ? s.keyListAll : s.keyList).all(accountId)
@@ -553,6 +615,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async close() {
       if (closed) return
+      flushLookups()
       closed = true
       s.oidcPurge.run(now())
       s.revocationPurge.run(now())

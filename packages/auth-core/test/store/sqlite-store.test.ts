@@ -348,6 +348,89 @@ describe('createSqliteStore()', () => {
     })
   })
 
+  describe('lookups by hash issued in one turn of the event loop (read together)', () => {
+    it('answers each with its own key or undefined, whatever the mix', async () => {
+      const store = openStore(newFile())
+      await store.accounts.create({ id: ALICE, email: 'a@example.com', name: 'A', createdAt: T0, passwordHash: null })
+      const keys = Array.from({ length: 20 }, (_, i): ApiKeyRecord => ({ ...key, id: `key_${i}`, hash: `hash-${i}`, lastUsedAt: i % 3 ? T0 + i : null }))
+      for (const k of keys) await store.apiKeys.create(k)
+      const wanted = keys.flatMap((k, i) => [k.hash, `missing-${i}`]).reverse()
+      const found = await Promise.all(wanted.map((hash) => store.apiKeys.findByHash(hash)))
+      expect(found).toEqual(wanted.map((hash) => keys.find((k) => k.hash === hash)))
+      // A single lookup in its turn too.
+      expect(await store.apiKeys.findByHash('hash-7')).toEqual(keys[7])
+    })
+
+    it("sees a deletion another connection committed after the lookups were asked for, before the turn's end", async () => {
+      const filename = newFile()
+      const store = openStore(filename)
+      const other = openStore(filename)
+      await store.accounts.create({ id: ALICE, email: 'a@example.com', name: 'A', createdAt: T0, passwordHash: null })
+      await store.apiKeys.create(key)
+      await store.apiKeys.create({ ...key, id: 'key_b', hash: 'hash-b' })
+      const pending = [store.apiKeys.findByHash('hash-a'), store.apiKeys.findByHash('hash-b')]
+      expect(await other.apiKeys.markDeleted('key_a', T0 + 1)).toBe(true)
+      const [a, b] = await Promise.all(pending)
+      expect(a).toMatchObject({ id: 'key_a', deletedAt: T0 + 1 })
+      expect(b).toMatchObject({ id: 'key_b', deletedAt: null })
+    })
+
+    it('answers lookups pending at close, and refuses new ones after it', async () => {
+      const store = openStore(newFile())
+      await store.accounts.create({ id: ALICE, email: 'a@example.com', name: 'A', createdAt: T0, passwordHash: null })
+      await store.apiKeys.create(key)
+      const pending = store.apiKeys.findByHash('hash-a')
+      await store.close()
+      expect(await pending).toEqual(key)
+      await expect(store.apiKeys.findByHash('hash-a')).rejects.toMatchObject({ code: 'ERR_STORE' })
+    })
+  })
+
+  describe('migration 5 (keys ordered by hash)', () => {
+    it('moves every key of a version 4 file, fields and order kept, and finds a key by hash in one B-tree', async () => {
+      const filename = newFile()
+      mkdirSync(join(filename, '..'), { recursive: true })
+      const v4 = new Database(filename)
+      for (const migration of SQLITE_MIGRATIONS.slice(0, 4)) v4.exec(migration)
+      v4.pragma('user_version = 4')
+      v4.prepare("INSERT INTO accounts (id, email, name, created_at) VALUES (?, 'a@example.com', 'A', ?)").run(ALICE, T0)
+      const insert = v4.prepare(
+        `INSERT INTO api_keys (id, account_id, name, hash, hint, created_at, expires_at, last_used_at, deleted_at, revocation_seq)
+         VALUES (@id, @accountId, @name, @hash, @hint, @createdAt, @expiresAt, @lastUsedAt, @deletedAt, NULL)`,
+      )
+      const keys: ApiKeyRecord[] = [
+        { id: 'key_b', accountId: ALICE, name: 'CI', hash: 'hash-z', hint: 'abcd', createdAt: T0, expiresAt: null, lastUsedAt: T0 + 5, deletedAt: null },
+        { id: 'key_a', accountId: ALICE, name: 'Old', hash: 'hash-y', hint: 'efgh', createdAt: T0, expiresAt: T0 + 100, lastUsedAt: null, deletedAt: T0 + 50 },
+        { id: 'key_c', accountId: ALICE, name: 'Web', hash: 'hash-x', hint: 'ijkl', createdAt: T0 + 1, expiresAt: T0 + 9e9, lastUsedAt: null, deletedAt: null },
+      ]
+      for (const k of keys) insert.run(k)
+      v4.close()
+
+      const store = openStore(filename)
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+      for (const k of keys) {
+        expect(await store.apiKeys.findByHash(k.hash)).toEqual(k)
+        expect(await store.apiKeys.get(k.id)).toEqual(k)
+      }
+      expect((await store.apiKeys.list(ALICE, { includeDeleted: true })).map((k) => k.id)).toEqual(['key_a', 'key_b', 'key_c'])
+      // Ids and hashes stay unique.
+      await expect(store.apiKeys.create({ ...keys[0]!, hash: 'hash-new' })).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
+      await expect(store.apiKeys.create({ ...keys[0]!, id: 'key_new' })).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
+
+      const db = new Database(filename, { readonly: true })
+      try {
+        const table = db.prepare("SELECT wr, strict FROM pragma_table_list WHERE name = 'api_keys'").get()
+        expect(table).toEqual({ wr: 1, strict: 1 })
+        const plan = db.prepare('EXPLAIN QUERY PLAN SELECT * FROM api_keys WHERE hash = ?').all('hash-x') as Array<{ detail: string }>
+        expect(plan.map((p) => p.detail)).toEqual(['SEARCH api_keys USING PRIMARY KEY (hash=?)'])
+        const columns = db.prepare("SELECT name FROM pragma_table_info('api_keys')").pluck().all()
+        expect(columns).not.toContain('revocation_seq')
+      } finally {
+        db.close()
+      }
+    })
+  })
+
   describe('with two connections on one file, the audit log', () => {
     it('numbers events appended by either connection in one sequence', async () => {
       const filename = newFile()
