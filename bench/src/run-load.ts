@@ -65,6 +65,7 @@ function runPlan(plan: LoadPlan, serverPids: number[], workDir: string, onStart?
     const cpu = serverPids.map(() => 0)
     const wall = serverPids.map(() => 0)
     let open: { side: number; cpu: number; wall: number } | undefined
+    let started = false
     let runs: LoadRun[] | undefined
     const lines = createInterface({ input: child.stdout! })
     lines.on('line', (line) => {
@@ -76,7 +77,10 @@ function runPlan(plan: LoadPlan, serverPids: number[], workDir: string, onStart?
       }
       const side = message.side ?? 0
       if (message.event === 'start') {
-        if (!open && onStart && wall.every((w) => w === 0)) onStart()
+        if (!started) {
+          started = true
+          onStart?.()
+        }
         open = { side, cpu: readCpuSeconds(serverPids[side]!), wall: performance.now() }
       } else if (message.event === 'stop' && open?.side === side) {
         cpu[side]! += readCpuSeconds(serverPids[side]!) - open.cpu

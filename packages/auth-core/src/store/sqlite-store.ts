@@ -152,18 +152,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
 /** The schema version this code writes. */
 export const SQLITE_SCHEMA_VERSION = SQLITE_MIGRATIONS.length
 
-interface ApiKeyRow {
-  id: string
-  account_id: string
-  name: string
-  hash: string
-  hint: string
-  created_at: number
-  expires_at: number | null
-  last_used_at: number | null
-  deleted_at: number | null
-}
-
 interface AuditEventRow {
   id: number
   account_id: string
@@ -182,25 +170,11 @@ interface SigningKeyRow {
   retired_at: number | null
 }
 
+/** The columns every read of `api_keys` selects, as an array (cheaper than an object per row). */
+const API_KEY_COLUMNS = 'id, account_id, name, hash, hint, created_at, expires_at, last_used_at, deleted_at'
+type ApiKeyRow = [string, string, string, string, string, number, number | null, number | null, number | null]
+
 function toApiKey(row: ApiKeyRow | undefined): ApiKeyRecord | undefined {
-  if (!row) return undefined
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    name: row.name,
-    hash: row.hash,
-    hint: row.hint,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    lastUsedAt: row.last_used_at,
-    deletedAt: row.deleted_at,
-  }
-}
-
-/** A row of `keyByHash`: id, account_id, name, hash, hint, created_at, expires_at, last_used_at, deleted_at. */
-type ApiKeyRawRow = [string, string, string, string, string, number, number | null, number | null, number | null]
-
-function toApiKeyFromRaw(row: ApiKeyRawRow | undefined): ApiKeyRecord | undefined {
   if (!row) return undefined
   const [id, accountId, name, hash, hint, createdAt, expiresAt, lastUsedAt, deletedAt] = row
   return { id, accountId, name, hash, hint, createdAt, expiresAt, lastUsedAt, deletedAt }
@@ -330,20 +304,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       `INSERT INTO api_keys (id, account_id, name, hash, hint, created_at, expires_at, last_used_at, deleted_at)
        VALUES (@id, @accountId, @name, @hash, @hint, @createdAt, @expiresAt, @lastUsedAt, @deletedAt)`,
     ),
-    keyGet: db.prepare<[string], ApiKeyRow>('SELECT * FROM api_keys WHERE id = ?'),
-    // Rows as arrays (cheaper than objects for the hottest read), in the order of toApiKeyFromRaw.
-    keyByHash: db
-      .prepare<[string], ApiKeyRawRow>(
-        `SELECT id, account_id, name, hash, hint, created_at, expires_at, last_used_at, deleted_at
-         FROM api_keys WHERE hash = ?`,
+    keyGet: db.prepare<[string], ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = ?`).raw(true),
+    keyByHash: db.prepare<[string], ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE hash = ?`).raw(true),
+    keyList: db
+      .prepare<[string], ApiKeyRow>(
+        `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE account_id = ? AND deleted_at IS NULL ORDER BY created_at, id`,
       )
       .raw(true),
-    keyList: db.prepare<[string], ApiKeyRow>(
-      'SELECT * FROM api_keys WHERE account_id = ? AND deleted_at IS NULL ORDER BY created_at, id',
-    ),
-    keyListAll: db.prepare<[string], ApiKeyRow>(
-      'SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at, id',
-    ),
+    keyListAll: db
+      .prepare<[string], ApiKeyRow>(`SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE account_id = ? ORDER BY created_at, id`)
+      .raw(true),
     keyCountLive: db.prepare<[string], { n: number }>(
       'SELECT count(*) AS n FROM api_keys WHERE account_id = ? AND deleted_at IS NULL',
     ),
@@ -450,7 +420,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     if (batch.length === 0) return
     try {
       const rows = batch.length === 1 ? [s.keyByHash.get(batch[0]!.hash)] : readKeys(batch.map((l) => l.hash))
-      for (const [i, lookup] of batch.entries()) lookup.resolve(toApiKeyFromRaw(rows[i]))
+      for (const [i, lookup] of batch.entries()) lookup.resolve(toApiKey(rows[i]))
     } catch (err) {
       for (const lookup of batch) lookup.reject(err)
     }
