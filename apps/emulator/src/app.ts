@@ -29,9 +29,11 @@ import { manageApiRoutes } from './routes/manage-api.js'
 import { openApiRoutes } from './routes/openapi.js'
 import { eyepopTokenRoutes, revocationFeedRoutes } from './routes/eyepop-auth.js'
 import { computeSessionRoutes } from './routes/compute-sessions.js'
+import { MAX_SESSIONS_PER_ACCOUNT } from './services/compute-sessions.js'
 import { dataRoutes, eventsSocket, type EventsSocket } from './routes/data.js'
 import { popConfigRoute, popRoutes } from './routes/pops.js'
 import { clientSessionRoute, temporaryKeyRoutes } from './routes/temporary-keys.js'
+import { createComputeSessions } from './services/compute-sessions.js'
 import { createPipelineRegistry } from './services/pipelines.js'
 import { loadPredictionCatalog } from './services/predictions.js'
 import { loadAccountsFile } from './services/accounts.js'
@@ -120,7 +122,7 @@ const PAGE_SECURITY = helmet({
 })
 
 /** Paths that browsers may call cross-origin (they answer CORS preflights themselves). */
-const CORS_PATHS = ['/pops', '/workers', '/worker', '/data', '/v1/sessions', '/v1/configs']
+const CORS_PATHS = ['/pops', '/workers', '/worker', '/data', '/v1/sessions', '/v1/configs', '/configs']
 
 /**
  * Builds the emulator's Express app without listening.
@@ -252,7 +254,18 @@ export async function createApp(
     else res.status(204).end()
   })
   const respond = errorResponder(logger)
-  const pipelines = createPipelineRegistry(now)
+  const idleTimeoutMs = config.sessionIdleTimeoutSeconds * 1000
+  const pipelines = createPipelineRegistry({ now, idleTimeoutMs })
+  const computeSessions = createComputeSessions({
+    pipelines,
+    maxPerAccount: MAX_SESSIONS_PER_ACCOUNT,
+    idleTimeoutMs,
+    idleTimeoutSeconds: config.sessionIdleTimeoutSeconds,
+  })
+  // Idle pipelines (and the sessions they end) are also dropped when a request looks them up;
+  // this sweep bounds what no request comes back for.
+  const sweeper = setInterval(() => pipelines.sweep(), Math.min(60_000, idleTimeoutMs))
+  sweeper.unref()
   const tokenRoutes = eyepopTokenRoutes({ tokens, maxBodyBytes, allowBrowserApiKeys })
   const clientSession = clientSessionRoute({ tokens, issuer, maxBodyBytes, allowBrowserApiKeys })
   const popConfig = popConfigRoute({ verify, pops: services.pops, pipelines })
@@ -294,10 +307,9 @@ export async function createApp(
     computeSessionRoutes({
       tokens,
       verify,
-      keyring,
+      sessions: computeSessions,
+      findPop: (id) => services.pops.find(id),
       issuer,
-      audience: config.audience,
-      tokenTtlSeconds: config.tokenTtlSeconds,
       maxBodyBytes,
       allowBrowserApiKeys,
       corsOrigins: config.corsOrigins,
@@ -345,6 +357,7 @@ export async function createApp(
       closed = true
       // Not while the provider is still being built on this store.
       await ready.catch(() => undefined)
+      clearInterval(sweeper)
       events.close()
       revocations.stop()
       await usage.close()

@@ -70,6 +70,7 @@ export function buildCli(): Command {
     .addOption(new Option('--predictions <file>', 'JSON file of canned predictions per Pop').env('EYEPOP_EMULATOR_PREDICTIONS'))
     .addOption(new Option('--accounts <file>', 'JSON file of development accounts to create: [{email, password, name, id?}]').env('EYEPOP_EMULATOR_ACCOUNTS'))
     .addOption(new Option('--max-keys-per-account <n>', 'the most live API keys an account may have').env('EYEPOP_EMULATOR_MAX_KEYS_PER_ACCOUNT').argParser(parseInteger(1, 10_000)))
+    .addOption(new Option('--session-idle-timeout <seconds>', 'how long a compute session or transient pipeline may go unused before it ends (default 300)').env('EYEPOP_EMULATOR_SESSION_IDLE_TIMEOUT').argParser(parseInteger(1, 86_400)))
     .addOption(new Option('--log-level <level>', 'log level').env('EYEPOP_EMULATOR_LOG_LEVEL').default('info'))
     .action(async (opts) => {
       const dataDir = opts.memory ? null : (opts.dataDir as string)
@@ -88,6 +89,7 @@ export function buildCli(): Command {
         predictionsFile: opts.predictions,
         accountsFile: opts.accounts,
         maxKeysPerAccount: opts.maxKeysPerAccount,
+        sessionIdleTimeoutSeconds: opts.sessionIdleTimeout,
         logLevel: opts.logLevel,
       })
       const { url, emulator } = running

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { createApp, type CreateAppOptions, type EmulatorApp } from './app.js'
 import type { EmulatorConfig } from './config/defaults.js'
 import { issuerOf, resolveConfig } from './config/schema.js'
+import { errorBody } from './http/to-error-body.js'
 
 /** Options of {@link startServer}. */
 export type StartServerOptions = CreateAppOptions
@@ -36,10 +37,7 @@ export async function startServer(
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
-    const body = JSON.stringify({
-      error: 'invalid_request',
-      error_description: tooLarge ? 'request headers are too large' : 'request is not valid HTTP',
-    })
+    const body = JSON.stringify(errorBody('invalid_request', tooLarge ? 'request headers are too large' : 'request is not valid HTTP'))
     const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'
     socket.end(
       `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

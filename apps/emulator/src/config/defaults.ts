@@ -126,6 +126,17 @@ export interface EmulatorConfig {
    */
   accountsFile?: string
   /**
+   * title: sessionIdleTimeoutSeconds
+   * description: how long (in seconds) a compute session (the EyePop SDK 3.x) or a transient
+   * pipeline may go unused before it ends. Neither SDK deletes its session on `disconnect()`; a
+   * session whose pipeline is deleted (which both do) ends at once, one left connected ends after
+   * this time, so an account's 20 live sessions are never used up by clients that are gone.
+   * recommendation: keep 300 (the idle time the Python SDK asks for its pipelines): long enough for
+   * a paused debugger or a slow test, short enough that a crashed test run frees its sessions
+   * within minutes.
+   */
+  sessionIdleTimeoutSeconds: number
+  /**
    * title: logLevel
    * description: pino log level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`).
    */
@@ -155,5 +166,6 @@ export const defaults: Readonly<EmulatorConfig> = Object.freeze({
   lastUsedFlushMs: 1000,
   maxKeysPerAccount: 20,
   defaultPassword: 'eyepop-dev',
+  sessionIdleTimeoutSeconds: 300,
   logLevel: 'info',
 })

@@ -127,8 +127,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   }
 }
 
-/** Answers unknown routes with a JSON 404. */
+/**
+ * Answers unknown routes with a JSON 404 that says the emulator does not emulate them (an EyePop
+ * route it lacks, such as `POST /v1/deployments`, must not look like a missing resource).
+ */
 export const notFoundHandler: RequestHandler = function notFound(req, res) {
   // The path is not repeated: it may hold a key someone pasted into a URL.
-  sendError(res, new NotFoundError(`no route for ${req.method} at this path`))
+  sendError(res, new NotFoundError(`the emulator does not emulate ${req.method} at this path (GET /openapi.json lists what it serves)`))
 }

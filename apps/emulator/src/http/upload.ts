@@ -1,13 +1,30 @@
+import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy'
 import type { Request, RequestHandler } from 'express'
 import { InvalidRequest } from './errors.js'
 
 const UPLOAD_TYPES = /^(image\/|video\/|multipart\/form-data|application\/octet-stream)/i
+const MULTIPART = /^multipart\/form-data/i
+
+/** The most media items one upload may carry (an image group). */
+export const MAX_UPLOAD_ITEMS = 64
+
+/** What {@link readUpload} leaves on `res.locals.upload`. */
+export interface UploadSummary {
+  /** Bytes read. */
+  bytes: number
+  /**
+   * How many media items it carried: 1 for a raw body, the number of `file` parts of a multipart
+   * form (several make an image group, processed as one source).
+   */
+  items: number
+}
 
 /**
  * Reads (and discards) an upload of at most `limit` bytes, the way the mock Pop "processes" an image
- * or video: it must be an image, a video, a multipart form or raw bytes, and not empty. The byte
- * count is left on `res.locals.uploadBytes`. An oversized upload is answered at once and the
- * connection closed, so the rest is never read into memory.
+ * or video: it must be an image, a video, a multipart form with at least one `file` part (and at
+ * most {@link MAX_UPLOAD_ITEMS}), or raw bytes, and not empty. An oversized upload is answered at
+ * once and the connection closed, so the rest is never read into memory. Multipart forms are read
+ * with busboy as a stream; part contents are never kept.
  */
 export function readUpload(limit: number): RequestHandler {
   return function readUploadBody(req: Request, res, next) {
@@ -23,12 +40,42 @@ export function readUpload(limit: number): RequestHandler {
       return
     }
     let bytes = 0
+    let items = MULTIPART.test(type) ? 0 : 1
     let settled = false
+    let pending = MULTIPART.test(type) ? 2 : 1
     const settle = (err?: unknown) => {
       if (settled) return
+      if (err === undefined && --pending > 0) return
       settled = true
-      if (err === undefined) res.locals.uploadBytes = bytes
+      if (err === undefined) {
+        if (bytes === 0) err = new InvalidRequest('upload must not be empty')
+        else if (items === 0) err = new InvalidRequest('a multipart upload must have a part named "file"')
+        else res.locals.upload = { bytes, items } satisfies UploadSummary
+      }
+      if (err !== undefined) req.unpipe()
       next(err)
+    }
+    if (MULTIPART.test(type)) {
+      let form: BusboyInstance
+      try {
+        // Part contents are discarded: a field is cut at 1 KiB, files are drained.
+        form = Busboy({ headers: req.headers as BusboyHeaders, limits: { fieldSize: 1024, parts: 1000, files: MAX_UPLOAD_ITEMS + 10 } })
+      } catch {
+        next(new InvalidRequest('multipart upload must name its boundary (Content-Type)'))
+        return
+      }
+      const countPart = (name: string) => {
+        if (name !== 'file') return
+        if (++items > MAX_UPLOAD_ITEMS) settle(new InvalidRequest(`an upload carries at most ${MAX_UPLOAD_ITEMS} files`))
+      }
+      form.on('file', (name, stream) => {
+        countPart(name)
+        stream.resume()
+      })
+      form.on('field', (name) => countPart(name))
+      form.on('finish', () => settle())
+      form.on('error', () => settle(new InvalidRequest('multipart upload is malformed')))
+      req.pipe(form)
     }
     req.on('data', (chunk: Buffer) => {
       bytes += chunk.length
@@ -37,7 +84,7 @@ export function readUpload(limit: number): RequestHandler {
         settle(new InvalidRequest(`upload is larger than ${limit} bytes`))
       }
     })
-    req.on('end', () => settle(bytes === 0 ? new InvalidRequest('upload must not be empty') : undefined))
+    req.on('end', () => settle())
     req.on('error', () => settle(new InvalidRequest('upload could not be read')))
   }
 }

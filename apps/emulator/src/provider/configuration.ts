@@ -7,6 +7,7 @@ import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeHandler }
 
 // The names other modules use without loading oidc-provider.
 export * from './constants.js'
+import { errorBody } from '../http/to-error-body.js'
 import { CLI_CLIENT_ID, DASHBOARD_CLIENT_ID, DEVICE_CODE_GRANT, MANAGE_SCOPE, USER_TOKEN_TTL_SECONDS, manageResource } from './constants.js'
 
 /** What the provider is built from. */
@@ -28,7 +29,7 @@ export interface CreateProviderOptions {
 function renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): void {
   if (ctx.accepts('json', 'html') === 'json') {
     ctx.type = 'json'
-    ctx.body = { error: out.error, error_description: out.error_description ?? out.error }
+    ctx.body = errorBody(out.error, out.error_description ?? out.error)
     return
   }
   const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)

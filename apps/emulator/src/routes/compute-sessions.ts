@@ -1,43 +1,40 @@
-import { randomUUID } from 'node:crypto'
-import {
-  EYEPOP_SDK_CLIENT_ID,
-  issueAccessToken,
-  type AccessTokenVerifier,
-  type Clock,
-  type Keyring,
-} from '@eyepop/auth-core'
+import type { AccessTokenVerifier, Clock, PopRecord } from '@eyepop/auth-core'
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import { refuseBrowser } from '../http/browser-origin.js'
 import { bearerCredential } from '../http/bearer.js'
 import { popCors } from '../http/cors.js'
-import { AccessDenied, InsufficientScope, InvalidRequest, InvalidToken, NotFoundError, OAuthError } from '../http/errors.js'
+import { AccessDenied, InsufficientScope, InvalidRequest, InvalidTarget, InvalidToken, NotFoundError } from '../http/errors.js'
 import { jsonObjectBody } from '../http/json-body.js'
+import type { ComputeSession, ComputeSessions } from '../services/compute-sessions.js'
 import { isApiKeyCredential, type TokenService } from '../services/tokens.js'
 import { DATASETS_SCOPE, DATA_BASE_PATH } from './data.js'
 import { INFERENCE_SCOPE, WORKER_BASE_PATH } from './pops.js'
 
-/** The most compute sessions one account may hold at once. */
-export const MAX_SESSIONS_PER_ACCOUNT = 20
-
 /** Where the mock VLM API would live (relative to the emulator's base URL); nothing answers there yet. */
 export const VLM_BASE_PATH = '/vlm'
 
-/** A compute session as the 3.x SDKs read it (eyepop-auth-protocol.md §2.2). */
+/**
+ * A compute session as the 3.x SDKs read it (eyepop-auth-protocol.md §2.2 and section B): every
+ * string the Python SDK's model types as `str` is a string, never `null`.
+ */
 export interface ComputeSessionBody {
   session_uuid: string
   /** The worker base: the mock worker, `{issuer}/worker`. */
   session_endpoint: string
+  /** The session's own pipeline on the worker, where the SDKs send their jobs. */
   pipeline_uuid: string
-  pipelines: Array<{ pipeline_id: string }>
+  pipelines: Array<{ id: string; pipeline_id: string }>
   session_status: 'running'
   session_message: string
-  session_name: string | null
+  /** The name asked for, or `''`. */
+  session_name: string
   user_uuid: string
   created_at: string
   /** Nanoseconds since creation (the Python SDK's unit). */
   uptime: number
   pipeline_ttl: null
-  pipeline_version: string | null
+  /** The pipeline version asked for, or `''`. */
+  pipeline_version: string
   session_active: true
   persistent: false
   /** A token for the session's worker calls: inference only, never outliving the credential. */
@@ -50,18 +47,16 @@ export interface ComputeSessionBody {
 
 /** What the routes need of the emulator. */
 export interface ComputeSessionRoutesDeps {
-  /** Verifies API keys presented directly as bearer (§2.7). */
+  /** Verifies API keys presented directly as bearer (§2.7) and issues the sessions' tokens. */
   tokens: TokenService
   /** Verifies access tokens (from `/v1/auth/authenticate`, a session, or a temporary key). */
   verify: AccessTokenVerifier
-  /** Signs the sessions' access tokens. */
-  keyring: Keyring
-  /** The issuer: `iss` of the tokens and the base of `session_endpoint`. */
+  /** The live compute sessions. */
+  sessions: ComputeSessions
+  /** Finds a Pop, for a session opened on one of the account's Pops. */
+  findPop: (id: string) => Promise<PopRecord | undefined>
+  /** The issuer: the base of `session_endpoint`. */
   issuer: string
-  /** `aud` of the tokens. */
-  audience: string
-  /** Lifetime (in seconds) of a session's access token, capped by the credential's own expiry. */
-  tokenTtlSeconds: number
   /** The largest JSON body (in bytes) `POST /v1/sessions` reads. */
   maxBodyBytes: number
   /** Whether API keys are accepted from browsers (not recommended). */
@@ -81,15 +76,6 @@ interface Caller {
   notAfter: number | null
 }
 
-interface StoredSession {
-  readonly uuid: string
-  readonly accountId: string
-  readonly pipelineUuid: string
-  readonly name: string | null
-  readonly pipelineVersion: string | null
-  readonly createdAt: number
-}
-
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 function callerOf(res: Response): Caller {
@@ -104,9 +90,10 @@ function booleanQuery(req: Request, name: string): boolean | undefined {
   throw new InvalidRequest(`${name} must be true or false`)
 }
 
-function optionalString(body: Record<string, unknown>, name: string, maxLength: number): string | null {
+/** A string field of the body, `''` when absent. */
+function optionalString(body: Record<string, unknown>, name: string, maxLength: number): string {
   const value = body[name]
-  if (value === undefined || value === null) return null
+  if (value === undefined || value === null) return ''
   if (typeof value !== 'string' || value.length === 0 || value.length > maxLength) {
     throw new InvalidRequest(`${name} must be a string of 1 to ${maxLength} characters`)
   }
@@ -114,32 +101,35 @@ function optionalString(body: Record<string, unknown>, name: string, maxLength: 
 }
 
 /**
- * The compute API of the EyePop SDK 3.x (eyepop-auth-protocol.md §2.2, §2.3 and §2.5), backed by
- * the mock worker:
- * - `GET /v1/sessions` → 200 with the account's sessions as a JSON array, or 404 with the JSON
- *   string `"no sessions"` when there are none (both SDKs read that as an empty list);
- * - `POST /v1/sessions?wait=true` (optional JSON body `{session_name, pipeline_image,
- *   pipeline_version, pop}`) → 200 with a JSON array holding the new session; it is running at once;
- * - `GET /v1/sessions/{uuid}` → 200 with the session, 404 when it is unknown or another account's;
+ * The compute API of the EyePop SDK 3.x (eyepop-auth-protocol.md §2.2, §2.3, §2.5 and section B),
+ * backed by the mock worker:
+ * - `GET /v1/sessions` → 200 with the account's live sessions as a JSON array, `[]` when there are
+ *   none (the Python SDK fails on a 404 here);
+ * - `POST /v1/sessions?wait=true[&transient=true]` (optional JSON body `{session_name,
+ *   pipeline_image, pipeline_version, pop}`) → 200 with a JSON array holding the new session; it is
+ *   running at once, its pipeline (`pipeline_uuid`) exists on the worker and answers the SDKs' jobs;
+ * - `GET /v1/sessions/{uuid}` → 200 with the session, 404 when it has ended or is another account's;
  * - `DELETE /v1/sessions/{uuid}` → 204, 404 when already gone;
  * - `GET {session_endpoint}/health` (the mock worker's `/worker/health`) → `{"message": "I'm fine"}`;
- * - `GET /v1/configs` → `{dataset_api_url, vlm_api_url}`, relative to the emulator's base URL.
+ * - `GET /v1/configs` (and `/configs`, where the Python SDK looks without an API key) →
+ *   `{dataset_api_url, vlm_api_url}`, relative to the emulator's base URL.
  *
  * The session routes accept the API key itself as bearer, as the SDKs send it (§2.7), or an access
  * token of it (from `/v1/auth/authenticate`, or a session's own token, which a browser holds after
  * a hand-off). Temporary keys are bound to one Pop and are refused (403). An API key from a browser
  * is refused (403) as on every API-key route. Each session object carries a fresh `access_token`
  * for the worker: an access token of the same API key, narrowed to `access:inference-api` and never
- * outliving the credential that asked. Sessions live in memory and are lost on restart.
+ * outliving the credential that asked. Sessions live in memory and end as
+ * `services/compute-sessions.ts` says.
  */
 export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Router {
   const router = Router()
-  const sessions = new Map<string, StoredSession>()
+  const { sessions } = deps
   const jsonBody = Router().use(...jsonObjectBody(deps.maxBodyBytes))
   const rawBody = express.raw({ type: () => true, limit: deps.maxBodyBytes })
   const sessionEndpoint = `${deps.issuer.replace(/\/+$/, '')}${WORKER_BASE_PATH}`
 
-  router.use(['/v1/sessions', '/v1/configs', `${WORKER_BASE_PATH}/health`], popCors(deps.corsOrigins))
+  router.use(['/v1/sessions', '/v1/configs', '/configs', `${WORKER_BASE_PATH}/health`], popCors(deps.corsOrigins))
 
   /**
    * Authenticates the bearer of the session routes:
@@ -212,39 +202,27 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Router {
     })
   }
 
-  function ownedSession(req: Request, res: Response): StoredSession {
+  function ownedSession(req: Request, res: Response): ComputeSession {
     const uuid = String(req.params.sessionUuid)
-    const session = UUID_RE.test(uuid) ? sessions.get(uuid) : undefined
+    const session = UUID_RE.test(uuid) ? sessions.find(callerOf(res).accountId, uuid, true) : undefined
     // Another account's session is reported exactly like a missing one.
-    if (!session || session.accountId !== callerOf(res).accountId) throw new NotFoundError('compute session not found')
+    if (!session) throw new NotFoundError('compute session not found')
     return session
   }
 
-  async function toBody(session: StoredSession, caller: Caller): Promise<ComputeSessionBody> {
-    const issued = await issueAccessToken({
-      keyring: deps.keyring,
-      issuer: deps.issuer,
-      audience: deps.audience,
-      subject: caller.accountId,
-      keyId: caller.keyId,
-      clientId: EYEPOP_SDK_CLIENT_ID,
-      scopes: [INFERENCE_SCOPE],
-      ttlSeconds: deps.tokenTtlSeconds,
-      notAfter: caller.notAfter,
-      now: deps.now,
-    })
-    if (issued.expiresIn <= 0) throw new InvalidToken('the credential expires too soon to open a compute session')
+  async function toBody(session: ComputeSession, caller: Caller, now: number): Promise<ComputeSessionBody> {
+    const issued = await deps.tokens.issueSessionToken(caller)
     return {
       session_uuid: session.uuid,
       session_endpoint: sessionEndpoint,
-      pipeline_uuid: session.pipelineUuid,
-      pipelines: [{ pipeline_id: session.pipelineUuid }],
+      pipeline_uuid: session.pipelineId,
+      pipelines: [{ id: session.pipelineId, pipeline_id: session.pipelineId }],
       session_status: 'running',
       session_message: 'running',
       session_name: session.name,
       user_uuid: session.accountId,
       created_at: new Date(session.createdAt).toISOString(),
-      uptime: Math.max(0, deps.now() - session.createdAt) * 1_000_000,
+      uptime: Math.max(0, now - session.createdAt) * 1_000_000,
       pipeline_ttl: null,
       pipeline_version: session.pipelineVersion,
       session_active: true,
@@ -255,55 +233,51 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Router {
     }
   }
 
-  function sessionsOf(accountId: string): StoredSession[] {
-    return [...sessions.values()].filter((s) => s.accountId === accountId)
+  /** The `pop` of a new session: a pipeline definition, or the id of one of the account's Pops. */
+  async function popOf(body: Record<string, unknown>, accountId: string): Promise<{ pop: unknown; popId: string | null }> {
+    const pop = body.pop
+    if (pop === undefined || pop === null) return { pop: null, popId: null }
+    if (typeof pop === 'string') {
+      const found = /^[0-9a-f]{32}$/.test(pop) ? await deps.findPop(pop) : undefined
+      // Another account's Pop is reported exactly like a missing one.
+      if (!found || found.accountId !== accountId) throw new InvalidTarget('pop not found')
+      return { pop: { components: [] }, popId: found.id }
+    }
+    if (typeof pop !== 'object' || Array.isArray(pop)) {
+      throw new InvalidRequest('pop must be a pop id or a pop definition object')
+    }
+    return { pop, popId: null }
   }
 
   router.get('/v1/sessions', authenticateCaller, async function listSessions(_req, res) {
     const caller = callerOf(res)
-    const own = sessionsOf(caller.accountId)
-    if (own.length === 0) {
-      // §2.2: both SDKs read 404 as "no sessions"; their tests answer with this JSON string.
-      res.status(404).json('no sessions')
-      return
-    }
-    res.json(await Promise.all(own.map((s) => toBody(s, caller))))
+    const at = deps.now()
+    // Section B: `[]` when there are none; the Python SDK raises on a 404 before reading it.
+    res.json(await Promise.all(sessions.list(caller.accountId).map((s) => toBody(s, caller, at))))
   })
 
   router.post('/v1/sessions', authenticateCaller, optionalJsonBody, async function createSession(req, res) {
-    // `wait=false` is accepted too: a session here is running as soon as it exists.
+    // `wait=false` is accepted too: a session here is running as soon as it exists. Every session
+    // here is transient (the Python SDK says so with `transient=true`).
     booleanQuery(req, 'wait')
     booleanQuery(req, 'transient')
     const body = req.body as Record<string, unknown>
     const name = optionalString(body, 'session_name', 100)
     optionalString(body, 'pipeline_image', 500)
     const pipelineVersion = optionalString(body, 'pipeline_version', 100)
-    if (body.pop !== undefined && body.pop !== null && typeof body.pop !== 'string' && (typeof body.pop !== 'object' || Array.isArray(body.pop))) {
-      throw new InvalidRequest('pop must be a pop id or a pop definition object')
-    }
     const caller = callerOf(res)
-    if (sessionsOf(caller.accountId).length >= MAX_SESSIONS_PER_ACCOUNT) {
-      throw new OAuthError(409, 'limit_exceeded', `this account has reached its limit of ${MAX_SESSIONS_PER_ACCOUNT} compute sessions; delete one first`)
-    }
-    const session: StoredSession = {
-      uuid: randomUUID(),
-      accountId: caller.accountId,
-      pipelineUuid: randomUUID(),
-      name,
-      pipelineVersion,
-      createdAt: deps.now(),
-    }
-    sessions.set(session.uuid, session)
+    const { pop, popId } = await popOf(body, caller.accountId)
+    const session = sessions.open(caller.accountId, { name, pipelineVersion, pop, popId })
     // §2.2: the SDKs read element [0] of an array, and Node requires exactly 200.
-    res.status(200).json([await toBody(session, caller)])
+    res.status(200).json([await toBody(session, caller, session.createdAt)])
   })
 
   router.get('/v1/sessions/:sessionUuid', authenticateCaller, async function getSession(req, res) {
-    res.json(await toBody(ownedSession(req, res), callerOf(res)))
+    res.json(await toBody(ownedSession(req, res), callerOf(res), deps.now()))
   })
 
   router.delete('/v1/sessions/:sessionUuid', authenticateCaller, function deleteSession(req, res) {
-    sessions.delete(ownedSession(req, res).uuid)
+    sessions.end(callerOf(res).accountId, ownedSession(req, res).uuid)
     res.status(204).end()
   })
 
@@ -312,7 +286,8 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Router {
     res.json({ message: "I'm fine" })
   })
 
-  router.get('/v1/configs', authenticateDataCaller, function configs(req, res) {
+  // Section B: without an API key the Python SDK reads `/configs`, with one `/v1/configs`.
+  router.get(['/v1/configs', '/configs'], authenticateDataCaller, function configs(req, res) {
     const accountId = req.query.account_uuid
     if (accountId !== undefined) {
       if (typeof accountId !== 'string') throw new InvalidRequest('account_uuid must be a single value')

@@ -7,7 +7,7 @@ import {
   type AccessTokenVerifier,
   type VerifiedAccessToken,
 } from '@eyepop/auth-core'
-import { Router, type Request, type RequestHandler } from 'express'
+import express, { Router, type Request, type RequestHandler } from 'express'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { popCors } from '../http/cors.js'
 import { AccessDenied, InvalidRequest } from '../http/errors.js'
@@ -24,17 +24,30 @@ const INVALID_PAYLOAD = 1007
 /** How long a new socket has to send its authorization frame. */
 const AUTH_TIMEOUT_MS = 5_000
 
+/** The paths of the events WebSocket: Node's SDKs join `events` to the data API's URL, Python's resolve it. */
+export const EVENTS_PATHS = [`${DATA_BASE_PATH}/events`, '/events'] as const
+
+/** The largest request trace (in bytes) `POST /events` takes. */
+const MAX_TRACE_BYTES = 1024 * 1024
+
 /**
  * The data endpoint the EyePop SDK's `dataEndpoint()` connects to:
  * - `GET /data/config?account_uuid=…` → `{base_url: "/data"}` (an access token with
  *   `access:datasets`, of that account);
  * - `GET /data/security/check?set_cookie=true` → 204;
- * - the `/data/events` WebSocket.
+ * - the events WebSocket, at `/data/events` and `/events` (see {@link eventsSocket});
+ * - `POST /events`: the request traces the Python SDK sends without an API key (a flatbuffer of
+ *   timings), taken with any valid access token and discarded (204).
  */
 export function dataRoutes(deps: { verify: AccessTokenVerifier; corsOrigins: readonly string[] }): Router {
   const router = Router()
   const requireToken = requireAccessToken({ verify: deps.verify, scopes: [DATASETS_SCOPE] }) as unknown as RequestHandler
+  const requireAnyToken = requireAccessToken({ verify: deps.verify }) as unknown as RequestHandler
   router.use(['/data'], popCors(deps.corsOrigins))
+
+  router.post('/events', requireAnyToken, express.raw({ type: () => true, limit: MAX_TRACE_BYTES }), function discardTrace(_req, res) {
+    res.status(204).end()
+  })
 
   router.get('/data/config', requireToken, function dataConfig(req: Request, res) {
     const accountId = req.query.account_uuid
@@ -66,7 +79,7 @@ export interface EventsSocket {
 }
 
 /**
- * The `/data/events` WebSocket. Its first frame must be `{"authorization": "Bearer <token>"}`
+ * The events WebSocket (at each of {@link EVENTS_PATHS}). Its first frame must be `{"authorization": "Bearer <token>"}`
  * within 5 seconds; a token that does not verify (or lacks `access:datasets`) closes the socket
  * with 1008 and a reason such as `invalid_token: access token has expired`. Subscriptions must name
  * the token's own account. Open sockets are re-checked every `recheckMs`, so a socket whose token
@@ -145,7 +158,7 @@ export function eventsSocket(deps: { verify: AccessTokenVerifier; recheckMs: num
   return {
     handleUpgrade(req, socket, head) {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname
-      if (path !== `${DATA_BASE_PATH}/events`) {
+      if (!(EVENTS_PATHS as readonly string[]).includes(path)) {
         socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"not_found","error_description":"no websocket at this path"}')
         return
       }

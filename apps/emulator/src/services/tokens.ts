@@ -11,12 +11,13 @@ import {
   type AccessTokenVerifier,
   type ApiKeyRecord,
   type Clock,
+  type IssueAccessTokenResult,
   type Keyring,
   type PopRecord,
   type Store,
 } from '@eyepop/auth-core'
 import { isOriginPattern } from '../config/schema.js'
-import { AccessDenied, InvalidRequest, InvalidScope, InvalidTarget } from '../http/errors.js'
+import { AccessDenied, InvalidRequest, InvalidScope, InvalidTarget, InvalidToken } from '../http/errors.js'
 import type { AuditRecorder } from './audit.js'
 import type { UsageRecorder } from './usage-recorder.js'
 
@@ -81,7 +82,26 @@ export interface TokenService {
   mintTemporaryKey(subject: TemporaryKeySubject, request: TemporaryKeyRequest): Promise<TemporaryKey>
   /** Verifies an API key (format, known, not deleted, not expired) and returns its record. */
   authenticateApiKey(key: unknown): Promise<ApiKeyRecord>
+  /**
+   * Issues the token of a compute session's worker calls (the SDK 3.x): an access token of the
+   * caller's API key narrowed to `access:inference-api`, never outliving `caller.notAfter`.
+   *
+   * @throws {InvalidToken} when the caller's credential expires too soon to issue one
+   */
+  issueSessionToken(caller: SessionTokenCaller): Promise<IssueAccessTokenResult>
 }
+
+/** Who a compute session's token is issued for. */
+export interface SessionTokenCaller {
+  accountId: string
+  /** The API key the caller's credential derives from. */
+  keyId: string
+  /** The latest time (ms) the token may live to; `null` for no limit. */
+  notAfter: number | null
+}
+
+/** The scope of a compute session's worker token: inference only. */
+const SESSION_TOKEN_SCOPE = 'access:inference-api'
 
 /** Whether a bearer credential is an API key (else it is an access token). */
 export function isApiKeyCredential(credential: string): boolean {
@@ -188,6 +208,22 @@ export function createTokenService(deps: {
 
   return {
     authenticateApiKey: (key) => verifyKey(key),
+    async issueSessionToken(caller) {
+      const issued = await issueAccessToken({
+        keyring,
+        issuer,
+        audience,
+        subject: caller.accountId,
+        keyId: caller.keyId,
+        clientId: EYEPOP_SDK_CLIENT_ID,
+        scopes: [SESSION_TOKEN_SCOPE],
+        ttlSeconds,
+        notAfter: caller.notAfter,
+        now,
+      })
+      if (issued.expiresIn <= 0) throw new InvalidToken('the credential expires too soon to open a compute session')
+      return issued
+    },
     async mintTemporaryKey(subject, request) {
       if (typeof request.popId !== 'string' || request.popId === '') {
         throw new InvalidRequest('pop_id must be provided')

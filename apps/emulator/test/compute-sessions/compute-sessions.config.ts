@@ -2,6 +2,8 @@ import express, { type Express } from 'express'
 import { pino } from 'pino'
 import { errorHandler, notFoundHandler } from '../../src/http/error-handler.js'
 import { computeSessionRoutes, type ComputeSessionRoutesDeps } from '../../src/routes/compute-sessions.js'
+import { createComputeSessions, MAX_SESSIONS_PER_ACCOUNT } from '../../src/services/compute-sessions.js'
+import { createPipelineRegistry, type PipelineRegistry } from '../../src/services/pipelines.js'
 import { createTestEmulator, type TestEmulator } from '../helpers.js'
 
 /** The emulator's services, and an app serving only the compute-session routes over them. */
@@ -9,6 +11,8 @@ export interface ComputeSessionsFixture {
   readonly emulator: TestEmulator
   /** The compute-session router alone, with the emulator's 404 and error handlers. */
   readonly app: Express
+  /** The mock worker's pipelines behind {@link app}'s sessions. */
+  readonly pipelines: PipelineRegistry
   close(): Promise<void>
 }
 
@@ -18,26 +22,29 @@ export interface ComputeSessionsFixture {
  */
 export async function createComputeSessionsFixture(
   overrides: Partial<ComputeSessionRoutesDeps> = {},
+  now: () => number = Date.now,
 ): Promise<ComputeSessionsFixture> {
   const emulator = await createTestEmulator()
+  const idleTimeoutSeconds = emulator.config.sessionIdleTimeoutSeconds
+  const pipelines = createPipelineRegistry({ now, idleTimeoutMs: idleTimeoutSeconds * 1000 })
+  const sessions = createComputeSessions({ pipelines, maxPerAccount: MAX_SESSIONS_PER_ACCOUNT, idleTimeoutMs: idleTimeoutSeconds * 1000, idleTimeoutSeconds })
   const app = express()
   app.disable('x-powered-by')
   app.use(
     computeSessionRoutes({
       tokens: emulator.tokens,
       verify: emulator.verify,
-      keyring: emulator.keyring,
+      sessions,
+      findPop: (id) => emulator.services.pops.find(id),
       issuer: emulator.issuer,
-      audience: emulator.config.audience,
-      tokenTtlSeconds: emulator.config.tokenTtlSeconds,
       maxBodyBytes: emulator.config.maxBodyBytes,
       allowBrowserApiKeys: emulator.config.allowBrowserApiKeys,
       corsOrigins: emulator.config.corsOrigins,
-      now: Date.now,
+      now,
       ...overrides,
     }),
   )
   app.use(notFoundHandler)
   app.use(errorHandler(pino({ level: 'silent' })))
-  return { emulator, app, close: () => emulator.close() }
+  return { emulator, app, pipelines, close: () => emulator.close() }
 }

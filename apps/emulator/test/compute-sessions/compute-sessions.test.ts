@@ -6,7 +6,8 @@
 import { decodeJwt } from 'jose'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MAX_SESSIONS_PER_ACCOUNT } from '../../src/routes/compute-sessions.js'
+import { MAX_SESSIONS_PER_ACCOUNT } from '../../src/services/compute-sessions.js'
+import { createTestEmulator } from '../helpers.js'
 import { createComputeSessionsFixture, type ComputeSessionsFixture } from './compute-sessions.config.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -136,9 +137,9 @@ describe('POST /v1/sessions?wait=true', () => {
 
 describe('GET /v1/sessions', () => {
   describe('when the account has no session', () => {
-    it('responds 404 with the JSON string "no sessions", which both SDKs read as an empty list', async () => {
-      const res = await request(fixture.app).get('/v1/sessions').set(bearer(await freshAccount())).expect(404)
-      expect(res.body).toBe('no sessions')
+    it('responds 200 with an empty array (the Python SDK fails on a 404 here)', async () => {
+      const res = await request(fixture.app).get('/v1/sessions').set(bearer(await freshAccount())).expect(200)
+      expect(res.body).toEqual([])
     })
   })
 
@@ -268,5 +269,90 @@ describe('mounted by createApp (the real emulator)', () => {
       .set('Access-Control-Request-Headers', 'authorization')
     expect(preflight.status).toBe(204)
     expect(preflight.headers['access-control-allow-origin']).toBe('http://localhost:3000')
+  })
+})
+
+describe('a session and its pipeline (createApp: the compute API and the mock worker together)', () => {
+  const app = () => fixture.emulator.app
+
+  async function openSession(credential: string, body?: object): Promise<{ session_uuid: string; pipeline_uuid: string; access_token: string }> {
+    const req = request(app()).post('/v1/sessions?wait=true').set(bearer(credential))
+    return (await (body ? req.send(body) : req).expect(200)).body[0]
+  }
+
+  it('names a pipeline that exists on the worker and answers the SDKs’ jobs with predictions', async () => {
+    const session = await openSession(await freshAccount())
+    const res = await request(app())
+      .patch(`/worker/pipelines/${session.pipeline_uuid}/source?mode=queue&processing=sync`)
+      .set(bearer(session.access_token))
+      .send({ sourceType: 'URL', url: 'https://images.invalid/a.jpg' })
+      .expect(200)
+    expect(JSON.parse(res.text.trim())).toMatchObject({ source_width: 640, objects: [expect.objectContaining({ classLabel: 'person' })] })
+  })
+
+  it('reports strings, never null, for the name and pipeline version it was not given (the Python model wants str)', async () => {
+    const session = (await request(app()).post('/v1/sessions').set(bearer(key.key)).expect(200)).body[0]
+    expect(session).toMatchObject({ session_name: '', pipeline_version: '', pipelines: [{ id: session.pipeline_uuid, pipeline_id: session.pipeline_uuid }] })
+  })
+
+  it('ends when its pipeline is deleted (what both SDKs do on disconnect), and is listed no more', async () => {
+    const apiKey = await freshAccount()
+    const session = await openSession(apiKey)
+    await request(app()).delete(`/worker/pipelines/${session.pipeline_uuid}`).set(bearer(session.access_token)).expect(204)
+    expectError(await request(app()).get(`/v1/sessions/${session.session_uuid}`).set(bearer(apiKey)), 404, 'not_found')
+    expect((await request(app()).get('/v1/sessions').set(bearer(apiKey)).expect(200)).body).toEqual([])
+  })
+
+  it('stops its pipeline when deleted: a job on it then gets 404 (the SDKs reconnect on it)', async () => {
+    const apiKey = await freshAccount()
+    const session = await openSession(apiKey)
+    await request(app()).delete(`/v1/sessions/${session.session_uuid}`).set(bearer(apiKey)).expect(204)
+    const res = await request(app()).patch(`/worker/pipelines/${session.pipeline_uuid}/source`).set(bearer(session.access_token)).send({ sourceType: 'URL', url: 'https://images.invalid/a.jpg' })
+    expectError(res, 404, 'not_found')
+  })
+
+  it('counts live sessions only against the cap, and its 409 says how to free one', async () => {
+    const apiKey = await freshAccount()
+    const opened = []
+    for (let i = 0; i < MAX_SESSIONS_PER_ACCOUNT; i++) opened.push(await openSession(apiKey))
+    const refused = await request(app()).post('/v1/sessions?wait=true').set(bearer(apiKey))
+    expectError(refused, 409, 'limit_exceeded')
+    expect(refused.body.message).toBe(refused.body.error_description)
+    expect(refused.body.error_description).toMatch(/20 live compute sessions.*DELETE \/v1\/sessions\/\{uuid\}.*disconnect\(\).*300 s/)
+    await request(app()).delete(`/worker/pipelines/${opened[0]!.pipeline_uuid}`).set(bearer(opened[0]!.access_token)).expect(204)
+    await openSession(apiKey)
+  })
+
+  it("runs one of the account's Pops when `pop` is its id (its canned predictions), and refuses another account's", async () => {
+    const pop = await fixture.emulator.createPop('session pop')
+    const session = await openSession(key.key, { pop: pop.id })
+    await request(app()).get(`/worker/pipelines/${session.pipeline_uuid}`).set(bearer(session.access_token)).expect(200)
+    const theirs = await fixture.emulator.createOtherAccount()
+    expectError(await request(app()).post('/v1/sessions').set(bearer(key.key)).send({ pop: theirs.pop.id }), 400, 'invalid_target')
+    expectError(await request(app()).post('/v1/sessions').set(bearer(key.key)).send({ pop: [1] }), 400, 'invalid_request')
+  })
+})
+
+describe('a session left unused', () => {
+  it('ends after the idle time (its pipeline stops); one in use does not', async () => {
+    let now = Date.now()
+    const emulator = await createTestEmulator({ sessionIdleTimeoutSeconds: 60 }, { now: () => now })
+    try {
+      const apiKey = (await emulator.createKey('idle')).key
+      const open = async () => (await request(emulator.app).post('/v1/sessions').set(bearer(apiKey)).expect(200)).body[0]
+      const idle = await open()
+      const busy = await open()
+      now += 40_000
+      // A job on its pipeline counts as use.
+      await request(emulator.app).patch(`/worker/pipelines/${busy.pipeline_uuid}/source`).set(bearer(busy.access_token)).send({ sourceType: 'NONE' }).expect(204)
+      now += 30_000
+      const listed = (await request(emulator.app).get('/v1/sessions').set(bearer(apiKey)).expect(200)).body
+      expect(listed.map((s: { session_uuid: string }) => s.session_uuid)).toEqual([busy.session_uuid])
+      expectError(await request(emulator.app).get(`/worker/pipelines/${idle.pipeline_uuid}`).set(bearer(idle.access_token)), 404, 'not_found')
+      now += 61_000
+      expect((await request(emulator.app).get('/v1/sessions').set(bearer(apiKey)).expect(200)).body).toEqual([])
+    } finally {
+      await emulator.close()
+    }
   })
 })

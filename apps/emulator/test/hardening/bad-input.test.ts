@@ -188,17 +188,17 @@ describe('revocation across a restart', () => {
 
 describe('the pipeline registry', () => {
   it('drops an account own oldest pipeline at its cap, never another account', () => {
-    const registry = createPipelineRegistry(Date.now, 100, 3)
-    const other = registry.startTransient('b', {}, {})
-    const mine = [1, 2, 3, 4].map(() => registry.startTransient('a', {}, {}))
+    const registry = createPipelineRegistry({ now: Date.now, max: 100, maxPerAccount: 3 })
+    const other = registry.start('b', { pop: {} })
+    const mine = [1, 2, 3, 4].map(() => registry.start('a', { pop: {} }))
     expect(registry.get(mine[0]!.id)).toBeUndefined()
     for (const p of mine.slice(1)) expect(registry.get(p.id)).toBeDefined()
     expect(registry.get(other.id)).toBeDefined()
   })
 
   it('keeps at most its global cap', () => {
-    const registry = createPipelineRegistry(Date.now, 5, 5)
-    const all = ['a', 'b', 'c', 'd', 'e', 'f'].map((account) => registry.startTransient(account, {}, {}))
+    const registry = createPipelineRegistry({ now: Date.now, max: 5, maxPerAccount: 5 })
+    const all = ['a', 'b', 'c', 'd', 'e', 'f'].map((account) => registry.start(account, { pop: {} }))
     expect(registry.get(all[0]!.id)).toBeUndefined()
     expect(registry.get(all[5]!.id)).toBeDefined()
   })

@@ -45,7 +45,7 @@ describe.each(TARGETS)('through %s', (_name, target) => {
     describe('with a token of the Pop account', () => {
       it('responds 200 with a relative base_url, a pipeline id and the name', async () => {
         const res = await request(target()).get(`/pops/${popId}/config?auto_start=false`).set(auth(token)).expect(200)
-        expect(res.body).toMatchObject({ base_url: '/worker', pipeline_id: expect.stringMatching(/^[0-9a-f]{32}$/), name: 'People counter' })
+        expect(res.body).toMatchObject({ base_url: '/worker', pipeline_id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/), name: 'People counter' })
       })
       it('gives the same pipeline on every call', async () => {
         const a = await request(target()).get(`/pops/${popId}/config`).set(auth(token))
