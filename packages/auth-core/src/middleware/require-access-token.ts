@@ -38,6 +38,14 @@ const BEARER_RE = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
 const BEARER_SCHEME_RE = /^Bearer /i
 
 /** `value` without the characters RFC 6750 §3 forbids in a challenge parameter (`"`, `\`, non-ASCII). */
+/**
+ * The JSON body of a refusal: OAuth's `error` and `error_description`, and the description again as
+ * `message`, which the EyePop Node SDK 3.x prints after the code.
+ */
+function errorBody(error: string, description: string): string {
+  return JSON.stringify({ error, error_description: description, message: description })
+}
+
 function quotable(value: string): string {
   return value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'")
 }
@@ -57,7 +65,7 @@ function challenge(
   res.setHeader('WWW-Authenticate', `Bearer ${params.join(', ')}`)
   res.setHeader('Content-Type', 'application/json; charset=utf-8')
   res.setHeader('Cache-Control', 'no-store')
-  res.end(JSON.stringify({ error: error ?? 'invalid_request', error_description: description }))
+  res.end(errorBody(error ?? 'invalid_request', description))
 }
 
 /**
@@ -122,7 +130,7 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
       res.statusCode = 503
       res.setHeader('Content-Type', 'application/json; charset=utf-8')
       res.setHeader('Retry-After', '1')
-      res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: err.message }))
+      res.end(errorBody('temporarily_unavailable', err.message))
       return
     }
     challenge(res, 401, realm, 'invalid_token', err.message)

@@ -159,6 +159,7 @@ describe('requireAccessToken()', () => {
         expect(res.body).toEqual({
           error: 'invalid_request',
           error_description: 'access token must be provided in the Authorization header',
+          message: 'access token must be provided in the Authorization header',
         })
       })
 
@@ -211,6 +212,7 @@ describe('requireAccessToken()', () => {
         expect(res.body).toEqual({
           error: 'invalid_token',
           error_description: 'access token has expired',
+          message: 'access token has expired',
         })
       })
 
@@ -221,7 +223,7 @@ describe('requireAccessToken()', () => {
         clock = T0 + 65_000
         const res = await get('/inference', `Bearer ${token}`)
         expect(res.status).toBe(401)
-        expect(res.body).toEqual({ error: 'invalid_token', error_description: 'access token has expired' })
+        expect(res.body).toEqual({ error: 'invalid_token', error_description: 'access token has expired', message: 'access token has expired' })
       })
 
       it('responds 401 invalid_token to a token that is not a JWT', async () => {
@@ -355,6 +357,7 @@ describe('requireAccessToken()', () => {
       expect(res.body).toEqual({
         error: 'temporarily_unavailable',
         error_description: 'revocation status is unknown: the revocation list could not be refreshed',
+        message: 'revocation status is unknown: the revocation list could not be refreshed',
       })
     })
   })
@@ -446,7 +449,7 @@ describe('requireAccessToken()', () => {
       expect(middleware(revoked.req, revoked.res, revoked.next)).toBeUndefined()
       expect(revoked.calls).toEqual([])
       expect(revoked.sent.status).toBe(401)
-      expect(JSON.parse(revoked.sent.body!)).toEqual({ error: 'invalid_token', error_description: 'access token has been revoked' })
+      expect(JSON.parse(revoked.sent.body!)).toEqual({ error: 'invalid_token', error_description: 'access token has been revoked', message: 'access token has been revoked' })
     })
   })
 })

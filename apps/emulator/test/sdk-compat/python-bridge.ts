@@ -1,0 +1,63 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { pythonSdk } from '@eyepop/real-sdks'
+
+/** What a flow of `python/flows.py` answered: its result, or the SDK's exception as a user sees it. */
+export type FlowAnswer = { ok: true; result: unknown } | { ok: false; error: string }
+
+/** The real Python SDK in a process of its own, running the flows of `python/flows.py` one at a time. */
+export interface PythonSdk {
+  run(flow: string, args: Record<string, unknown>): Promise<FlowAnswer>
+  /** What the SDK logged (stderr), for failure messages. */
+  log(): string
+  close(): Promise<void>
+}
+
+/** The SDK's own environment variables, which would change what it does: cleared. */
+const SDK_ENV = /^EYEPOP_/
+
+/** Starts `python/flows.py` with the real Python SDK 3.25.0 (installed by `@eyepop/real-sdks`). */
+export function startPythonSdk(): PythonSdk {
+  const { python } = pythonSdk()
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SDK_ENV.test(name)))
+  const child: ChildProcessWithoutNullStreams = spawn(python, [fileURLToPath(new URL('./python/flows.py', import.meta.url))], {
+    env: { ...env, PYTHONUNBUFFERED: '1' },
+  })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => {
+    // The last 64 KiB are enough to explain a failure.
+    stderr = (stderr + d.toString()).slice(-65_536)
+  })
+  const waiting = new Map<number, (answer: FlowAnswer) => void>()
+  let exited: string | undefined
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const { id, ...answer } = JSON.parse(line) as FlowAnswer & { id: number }
+    waiting.get(id)?.(answer)
+    waiting.delete(id)
+  })
+  child.on('exit', (code, signal) => {
+    exited = `the Python SDK process exited (${code ?? signal}):\n${stderr}`
+    for (const settle of waiting.values()) settle({ ok: false, error: exited })
+    waiting.clear()
+  })
+  let next = 0
+  return {
+    run(flow, args) {
+      if (exited) return Promise.resolve({ ok: false, error: exited })
+      const id = next++
+      return new Promise((resolve) => {
+        waiting.set(id, resolve)
+        child.stdin.write(`${JSON.stringify({ id, flow, args })}\n`)
+      })
+    },
+    log: () => stderr,
+    close() {
+      if (child.exitCode !== null) return Promise.resolve()
+      return new Promise((resolve) => {
+        child.once('exit', () => resolve())
+        child.stdin.end()
+      })
+    },
+  }
+}
