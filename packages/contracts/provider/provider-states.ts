@@ -164,8 +164,8 @@ export function providerStates(server: RunningServer): Pick<VerifierOptions, 'st
         method: 'POST',
         headers: { Authorization: `Bearer ${need('apiKey', 'a compute session exists')}` },
       })
-      const [session] = created as unknown as Array<{ session_uuid: string; access_token: string }>
-      return { sessionUuid: session!.session_uuid, sessionAccessToken: session!.access_token }
+      const [session] = created as unknown as Array<{ session_uuid: string; access_token: string; pipeline_uuid: string }>
+      return { sessionUuid: session!.session_uuid, sessionAccessToken: session!.access_token, pipelineId: session!.pipeline_uuid }
     },
 
     'a user named {name} is signed in to the dashboard': async (params): Promise<Values> => {

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { startServer, type RunningServer } from '@eyepop/emulator'
 import { Verifier } from '@pact-foundation/pact'
 import { pino } from 'pino'
-import { PACT_DIR, PROVIDER, pactLogLevel } from '../src/participants.js'
+import { PACT_DIR, PROVIDER, RECORDED_DIR, pactLogLevel } from '../src/participants.js'
 import { providerStates } from './provider-states.js'
 
 /** Starts the real emulator on a free port with an in-memory store, quiet. */
@@ -14,17 +14,20 @@ export function startEmulator(): Promise<RunningServer> {
   return startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
 }
 
-/** Every pact file in `pacts/`. */
+/** Every pact file: those written by this run in `pacts/`, and the recorded ones in `recorded/`. */
 export function pactFiles(): string[] {
-  if (!existsSync(PACT_DIR)) return []
-  return readdirSync(PACT_DIR)
-    .filter((file) => file.endsWith('.json'))
-    .sort()
-    .map((file) => join(PACT_DIR, file))
+  return [PACT_DIR, RECORDED_DIR].flatMap((dir) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((file) => file.endsWith('.json'))
+          .sort()
+          .map((file) => join(dir, file))
+      : [],
+  )
 }
 
 /**
- * Verifies every pact in `pacts/` against `providerBaseUrl`, seeding states into `server`. It
+ * Verifies every pact (see {@link pactFiles}) against `providerBaseUrl`, seeding states into `server`. It
  * rejects if any interaction fails. Results are published to a Pact Broker only when
  * `PACT_BROKER_BASE_URL` is set and `CI` is `true` (see the README), never by default.
  */

@@ -1,6 +1,8 @@
 /**
  * The participants of the contracts and where their pacts live: one file per consumer,
- * `pacts/<Consumer>-EyePopAuth.json`, written by `consumers/` and read by `provider/`.
+ * `<Consumer>-EyePopAuth.json`, written by `consumers/` and read by `provider/`. Most are written
+ * into `pacts/` on every run; the pacts of {@link RECORDED_CONSUMERS} are recorded from a real
+ * client into `recorded/` and committed (see {@link pactFileOf}).
  *
  * @module
  */
@@ -20,12 +22,24 @@ export const CONSUMERS = ['AuthCoreClient', 'EyePopNodeSdk', 'EyePopNodeSdkV3', 
 /** One of {@link CONSUMERS}. */
 export type Consumer = (typeof CONSUMERS)[number]
 
+/**
+ * The consumers whose pact is recorded by driving a real client that only some machines have (the
+ * EyePop Node SDK 3.17.2, from ../shared/real-sdks), and committed, so the provider verification
+ * checks the emulator against what that client sends on any machine. Re-record with
+ * `npm run record -w @eyepop/contracts`; every `npm test` records again into a temporary folder
+ * and fails if the client's interactions differ from the committed ones.
+ */
+export const RECORDED_CONSUMERS: readonly Consumer[] = ['EyePopNodeSdkV3']
+
 /** The folder the consumer suites write to (a turbo output of `test:consumer`). */
 export const PACT_DIR = fileURLToPath(new URL('../pacts/', import.meta.url))
 
-/** The pact file of a consumer: `pacts/<Consumer>-EyePopAuth.json`. */
-export function pactFileOf(consumer: Consumer): string {
-  return join(PACT_DIR, `${consumer}-${PROVIDER}.json`)
+/** The folder of the committed, recorded pacts. */
+export const RECORDED_DIR = fileURLToPath(new URL('../recorded/', import.meta.url))
+
+/** The pact file of a consumer: `recorded/` or `pacts/`, then `<Consumer>-EyePopAuth.json`. */
+export function pactFileOf(consumer: Consumer, dir = RECORDED_CONSUMERS.includes(consumer) ? RECORDED_DIR : PACT_DIR): string {
+  return join(dir, `${consumer}-${PROVIDER}.json`)
 }
 
 /** Pact's log level: `PACT_LOG_LEVEL` (`trace` to `error`), default `error`. */
@@ -35,9 +49,10 @@ export function pactLogLevel(): 'trace' | 'debug' | 'info' | 'warn' | 'error' {
 }
 
 /**
- * A Pact V4 builder for one consumer against {@link PROVIDER}, writing into {@link PACT_DIR}.
+ * A Pact V4 builder for one consumer against {@link PROVIDER}, writing into `dir`.
  *
  * @param consumer the consumer's name
+ * @param dir where its pact is written. Default is {@link PACT_DIR}.
  * @example
  * ```ts
  * const pact = createPact('AuthCoreClient')
@@ -46,11 +61,11 @@ export function pactLogLevel(): 'trace' | 'debug' | 'info' | 'warn' | 'error' {
  *   .executeTest(async (mockServer) => { … })
  * ```
  */
-export function createPact(consumer: Consumer): PactV4 {
+export function createPact(consumer: Consumer, dir = PACT_DIR): PactV4 {
   return new PactV4({
     consumer,
     provider: PROVIDER,
-    dir: PACT_DIR,
+    dir,
     spec: SpecificationVersion.SPECIFICATION_VERSION_V4,
     logLevel: pactLogLevel(),
   })
