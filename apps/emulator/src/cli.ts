@@ -107,9 +107,10 @@ export function buildCli(): Command {
           : '(the password set when this data dir was created)'
       console.log(`  sign in:  ${url}/dashboard as ${defaultAccount.email} / ${signInWith} (development only)`)
       console.log('')
-      console.log('Point the EyePop SDK at it:')
-      console.log(`  EyePop.workerEndpoint({ eyepopUrl: '${url}', auth: { secretKey: process.env.EYEPOP_SECRET_KEY }, popId })`)
-      console.log(`  or set EYEPOP_URL=${url}`)
+      console.log('Point the EyePop SDK at it (or set EYEPOP_URL):')
+      console.log(`  Node 3.x:   EyePop.workerEndpoint({ eyepopUrl: '${url}', apiKey: process.env.EYEPOP_API_KEY, pop: { components: [] } })`)
+      console.log(`  Python 3.x: EyePopSdk.sync_worker(eyepop_url='${url}', api_key=os.environ['EYEPOP_API_KEY'])`)
+      console.log(`  Node 1.x:   EyePop.workerEndpoint({ eyepopUrl: '${url}', auth: { secretKey: process.env.EYEPOP_SECRET_KEY }, popId })`)
       if (dataDir !== null) {
         const dirFlag = dataDir === DEFAULT_DATA_DIR ? '' : ` --data-dir ${dataDir}`
         console.log('Create a key and a Pop:')

@@ -11,6 +11,7 @@ import express, { Router, type Request, type RequestHandler } from 'express'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { popCors } from '../http/cors.js'
 import { AccessDenied, InvalidRequest } from '../http/errors.js'
+import { WORKER_BASE_PATH } from './pops.js'
 
 /** The path of the mock data API, given to the SDK as a relative `base_url`. */
 export const DATA_BASE_PATH = '/data'
@@ -36,7 +37,8 @@ const MAX_TRACE_BYTES = 1024 * 1024
  *   `access:datasets`, of that account);
  * - `GET /data/security/check?set_cookie=true` → 204;
  * - the events WebSocket, at `/data/events` and `/events` (see {@link eventsSocket});
- * - `POST /events`: the request traces the Python SDK sends without an API key (a flatbuffer of
+ * - `POST /events` (and `{session_endpoint}/events`, where it sends them with an API key: it takes the
+ *   session endpoint for its base URL): the request traces of the Python SDK (a flatbuffer of
  *   timings), taken with any valid access token and discarded (204).
  */
 export function dataRoutes(deps: { verify: AccessTokenVerifier; corsOrigins: readonly string[] }): Router {
@@ -45,7 +47,7 @@ export function dataRoutes(deps: { verify: AccessTokenVerifier; corsOrigins: rea
   const requireAnyToken = requireAccessToken({ verify: deps.verify }) as unknown as RequestHandler
   router.use(['/data'], popCors(deps.corsOrigins))
 
-  router.post('/events', requireAnyToken, express.raw({ type: () => true, limit: MAX_TRACE_BYTES }), function discardTrace(_req, res) {
+  router.post(['/events', `${WORKER_BASE_PATH}/events`], requireAnyToken, express.raw({ type: () => true, limit: MAX_TRACE_BYTES }), function discardTrace(_req, res) {
     res.status(204).end()
   })
 

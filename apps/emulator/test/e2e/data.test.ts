@@ -33,9 +33,9 @@ afterAll(() => running.close())
  * The default wait is long, so that a close is seen even on a stalled machine; a test that
  * expects the socket to stay open passes a short one.
  */
-function socket(frames: unknown[], waitMs = 5_000): Promise<{ code: number; reason: string } | 'open'> {
+function socket(frames: unknown[], waitMs = 5_000, path = '/data/events'): Promise<{ code: number; reason: string } | 'open'> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${running.url.replace('http', 'ws')}/data/events`)
+    const ws = new WebSocket(`${running.url.replace('http', 'ws')}${path}`)
     ws.on('open', () => {
       for (const f of frames) ws.send(typeof f === 'string' ? f : JSON.stringify(f))
       setTimeout(() => {
@@ -64,9 +64,36 @@ describe('EyePop.dataEndpoint against the emulator', () => {
   })
 })
 
+describe("the Python SDK's request traces", () => {
+  it('are taken (204) at /events and {session_endpoint}/events with a valid token, and discarded', async () => {
+    for (const path of ['/events', '/worker/events']) {
+      const res = await fetch(`${running.url}${path}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/x-flatbuffers;schema=eyepop.events.Record' },
+        body: Buffer.alloc(512, 3),
+      })
+      expect(res.status, path).toBe(204)
+    }
+  })
+
+  it('are refused (401 JSON) without a valid token, and (400) when larger than 1 MiB', async () => {
+    const refused = await fetch(`${running.url}/events`, { method: 'POST', headers: { Authorization: 'Bearer not.a.token' }, body: 'x' })
+    expect(refused.status).toBe(401)
+    expect(await refused.json()).toMatchObject({ error: 'invalid_token' })
+    const large = await fetch(`${running.url}/events`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: Buffer.alloc(1024 * 1024 + 1) })
+    expect(large.status).toBe(400)
+    expect(await large.json()).toMatchObject({ error: 'invalid_request' })
+  })
+})
+
 describe('the /data/events WebSocket', () => {
   it('stays open after a valid authorization frame and a subscription to its account', async () => {
     expect(await socket([{ authorization: `Bearer ${token}` }, { subscribe: { account_uuid: accountId } }], 400)).toBe('open')
+  })
+
+  it('is also at /events, where the Python SDK resolves it (the same checks)', async () => {
+    expect(await socket([{ authorization: `Bearer ${token}` }, { subscribe: { account_uuid: accountId } }], 400, '/events')).toBe('open')
+    expect(await socket([{ authorization: 'Bearer not.a.token' }], 5_000, '/events')).toMatchObject({ code: 1008 })
   })
 
   it('closes with 1008 and a clear reason for a bad token', async () => {
