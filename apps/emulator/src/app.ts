@@ -16,9 +16,10 @@ import express, { type Express } from 'express'
 import helmet from 'helmet'
 import type { Logger } from 'pino'
 import type { EmulatorConfig } from './config/defaults.js'
-import { issuerOf, MAX_TOKEN_TTL_SECONDS, resolveConfig } from './config/schema.js'
+import { isLoopbackHost, issuerOf, MAX_TOKEN_TTL_SECONDS, resolveConfig } from './config/schema.js'
 import { refuseBrowser } from './http/browser-origin.js'
 import { errorHandler, errorResponder, notFoundHandler } from './http/error-handler.js'
+import { TemporarilyUnavailable } from './http/errors.js'
 import { withFastRoutes, type FastRoute } from './http/fast-routes.js'
 import { createLogger } from './logger.js'
 import type { OAuthServer } from './oauth-server.js'
@@ -36,7 +37,8 @@ import { clientSessionRoute, temporaryKeyRoutes } from './routes/temporary-keys.
 import { createComputeSessions } from './services/compute-sessions.js'
 import { createPipelineRegistry } from './services/pipelines.js'
 import { loadPredictionCatalog } from './services/predictions.js'
-import { loadAccountsFile } from './services/accounts.js'
+import { DEFAULT_PASSWORD, loadAccountsFile } from './services/accounts.js'
+import { verifyPassword } from './services/passwords.js'
 import { openServices, type Services } from './services/services.js'
 import { openStore } from './services/store.js'
 import { createTokenService, type TokenService } from './services/tokens.js'
@@ -77,6 +79,11 @@ export interface EmulatorApp {
   readonly ready: Promise<void>
   /** Stops background work, flushes last-use times and closes the store it opened. */
   close(): Promise<void>
+}
+
+/** Whether an account can still sign in with the built-in development password. */
+async function hasBuiltInPassword(account: { passwordHash: string | null }): Promise<boolean> {
+  return account.passwordHash !== null && verifyPassword(DEFAULT_PASSWORD, account.passwordHash)
 }
 
 /** What oidc-provider answers: discovery, the token endpoint, sign-in, sign-out and device codes. */
@@ -151,6 +158,14 @@ export async function createApp(
     auditFlushMs: config.lastUsedFlushMs,
     onAuditError: (err) => logger.error({ err }, 'writing the audit log failed'),
   })
+  if (!isLoopbackHost(config.host) && !config.allowDefaultPassword && (await hasBuiltInPassword(services.defaultAccount))) {
+    if (ownsStore) await store.close()
+    throw new TypeError(
+      `the development account ${services.defaultAccount.email} still has the built-in password and the emulator would listen on ${config.host}, ` +
+        'beyond loopback, where anyone who reaches it could sign in and manage its keys: start on a new data dir with a password of your own ' +
+        '(EYEPOP_EMULATOR_DEFAULT_PASSWORD), or pass --allow-default-password (EYEPOP_EMULATOR_ALLOW_DEFAULT_PASSWORD=true) if only you can reach it',
+    )
+  }
   if (config.accountsFile !== undefined) {
     try {
       const { created } = await loadAccountsFile(config.accountsFile, services.accounts)
@@ -230,11 +245,16 @@ export async function createApp(
       throw err
     },
   )
-  // Observed by whoever awaits `ready`; requests that need the provider get the error too.
+  // Observed by whoever awaits `ready`; requests that need the provider get a 503 instead.
   ready.catch(() => undefined)
-  /** Runs `use` with the OAuth server once loaded, or passes its loading error to `next`. */
+  /** The OAuth server once loaded; a 503 with `Retry-After` for every request if it failed to load. */
+  const oauthServer = (): Promise<OAuthServer> =>
+    oauthReady.catch((err: unknown) => {
+      throw new TemporarilyUnavailable('the oauth provider is not available (it failed to load; see the emulator log)', 5, { cause: err })
+    })
+  /** Runs `use` with the OAuth server once loaded, or passes the 503 to `next`. */
   const withOAuth = (use: (server: OAuthServer) => void, next: (err?: unknown) => void): void => {
-    oauthReady.then(use, next)
+    oauthServer().then(use, next)
   }
   const sessions = createDashboardSessions(store, { secure: issuer.startsWith('https:'), now })
 
@@ -277,7 +297,7 @@ export async function createApp(
     path: '/token',
     async handle(req, res) {
       refuseBrowser(req, allowBrowserApiKeys)
-      ;(await oauthReady).providerCallback(req, res)
+      ;(await oauthServer()).providerCallback(req, res)
     },
   }
 
@@ -300,7 +320,7 @@ export async function createApp(
   })
   for (const route of [...tokenRoutes, clientSession]) app.post(route.path, route.handle)
   app.use(revocationFeedRoutes({ store }))
-  app.use(temporaryKeyRoutes({ tokens, verify, store, issuer, maxBodyBytes, allowBrowserApiKeys, now }))
+  app.use(temporaryKeyRoutes({ tokens, verify, verifyUser, store, issuer, maxBodyBytes, allowBrowserApiKeys, now }))
   app.use(dataRoutes({ verify, corsOrigins: config.corsOrigins }))
   const events = eventsSocket({ verify, recheckMs: 1000 })
   app.use(

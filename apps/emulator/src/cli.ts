@@ -25,6 +25,23 @@ function parseInteger(min: number, max: number) {
   }
 }
 
+/**
+ * A boolean option's value, from its flag (`--flag`, `--flag false`) or its environment variable:
+ * `true`, `1`, `yes`, `on` are true; `false`, `0`, `no`, `off` and empty are false; anything else is
+ * refused, so `FLAG=false` never turns a feature on.
+ */
+export function parseBoolean(value: string): boolean {
+  const normalized = value.trim().toLowerCase()
+  if (['true', '1', 'yes', 'on'].includes(normalized)) return true
+  if (['false', '0', 'no', 'off', ''].includes(normalized)) return false
+  throw new InvalidArgumentError('must be true or false (or 1/0, yes/no, on/off)')
+}
+
+/** A boolean option: `--name` alone is true, `--name false` or its variable set to `false` is false. */
+function booleanOption(flags: string, description: string, env: string): Option {
+  return new Option(`${flags} [boolean]`, description).env(env).preset('true').argParser(parseBoolean)
+}
+
 const dataDirOption = () =>
   new Option('--data-dir <dir>', 'folder of the emulator store')
     .env('EYEPOP_EMULATOR_DATA_DIR')
@@ -66,7 +83,9 @@ export function buildCli(): Command {
     .addOption(new Option('--audience <aud>', 'the aud of access tokens').env('EYEPOP_EMULATOR_AUDIENCE'))
     .addOption(new Option('--temporary-key-ttl <seconds>', 'default lifetime of temporary keys').env('EYEPOP_EMULATOR_TEMPORARY_KEY_TTL').argParser(parseInteger(1, 86_400)))
     .addOption(new Option('--cors-origins <origins>', 'comma-separated browser origins allowed on the Pop routes').env('EYEPOP_EMULATOR_CORS_ORIGINS').argParser((v: string) => v.split(',').map((o) => o.trim()).filter(Boolean)))
-    .addOption(new Option('--allow-browser-api-keys', 'accept API keys from browsers (not recommended)').env('EYEPOP_EMULATOR_ALLOW_BROWSER_API_KEYS'))
+    .addOption(booleanOption('--allow-browser-api-keys', 'accept API keys from browsers (not recommended)', 'EYEPOP_EMULATOR_ALLOW_BROWSER_API_KEYS'))
+    .addOption(new Option('--default-password <password>', "the default account's password on a new data dir (prefer the variable: a flag shows in the process list)").env('EYEPOP_EMULATOR_DEFAULT_PASSWORD'))
+    .addOption(booleanOption('--allow-default-password', 'listen beyond loopback even while the default account has the built-in password', 'EYEPOP_EMULATOR_ALLOW_DEFAULT_PASSWORD'))
     .addOption(new Option('--predictions <file>', 'JSON file of canned predictions per Pop').env('EYEPOP_EMULATOR_PREDICTIONS'))
     .addOption(new Option('--accounts <file>', 'JSON file of development accounts to create: [{email, password, name, id?}]').env('EYEPOP_EMULATOR_ACCOUNTS'))
     .addOption(new Option('--max-keys-per-account <n>', 'the most live API keys an account may have').env('EYEPOP_EMULATOR_MAX_KEYS_PER_ACCOUNT').argParser(parseInteger(1, 10_000)))
@@ -85,7 +104,9 @@ export function buildCli(): Command {
         audience: opts.audience,
         temporaryKeyTtlSeconds: opts.temporaryKeyTtl,
         corsOrigins: opts.corsOrigins,
-        allowBrowserApiKeys: opts.allowBrowserApiKeys === undefined ? undefined : Boolean(opts.allowBrowserApiKeys),
+        allowBrowserApiKeys: opts.allowBrowserApiKeys as boolean | undefined,
+        defaultPassword: opts.defaultPassword,
+        allowDefaultPassword: opts.allowDefaultPassword as boolean | undefined,
         predictionsFile: opts.predictions,
         accountsFile: opts.accounts,
         maxKeysPerAccount: opts.maxKeysPerAccount,

@@ -119,6 +119,15 @@ export interface EmulatorConfig {
    */
   defaultPassword: string
   /**
+   * title: allowDefaultPassword
+   * description: whether the emulator may listen beyond loopback (e.g. `0.0.0.0`) while the
+   * default account still has the built-in password `eyepop-dev`. Without it, such a start is
+   * refused: anyone who reaches the emulator could sign in and manage its keys.
+   * recommendation: keep `false`; set `defaultPassword` on a new data dir instead. In a container
+   * whose port is published on loopback only, `true` is safe.
+   */
+  allowDefaultPassword: boolean
+  /**
    * title: accountsFile
    * description: a JSON file of more development accounts, created at start when their email
    * does not exist yet: `[{"email": "...", "password": "...", "name": "...", "id"?: "<uuid>"}]`.
@@ -166,6 +175,7 @@ export const defaults: Readonly<EmulatorConfig> = Object.freeze({
   lastUsedFlushMs: 1000,
   maxKeysPerAccount: 20,
   defaultPassword: 'eyepop-dev',
+  allowDefaultPassword: false,
   sessionIdleTimeoutSeconds: 300,
   logLevel: 'info',
 })

@@ -61,6 +61,9 @@ export function resolveConfig(input: Partial<EmulatorConfig> = {}): EmulatorConf
   if (typeof config.allowBrowserApiKeys !== 'boolean') {
     throw new TypeError('"allowBrowserApiKeys" must be a boolean')
   }
+  if (typeof config.allowDefaultPassword !== 'boolean') {
+    throw new TypeError('"allowDefaultPassword" must be a boolean')
+  }
   integer('maxUploadBytes', config.maxUploadBytes, 1024, 1024 * 1024 * 1024)
   if (config.predictionsFile !== undefined && (typeof config.predictionsFile !== 'string' || config.predictionsFile === '')) {
     throw new TypeError('"predictionsFile" must be a file path')
@@ -89,6 +92,12 @@ export function resolveConfig(input: Partial<EmulatorConfig> = {}): EmulatorConf
   }
   if (config.issuer !== undefined) config.issuer = url('issuer', config.issuer)
   return config
+}
+
+/** Whether `host` is a loopback address (`127.0.0.0/8`, `::1`, `localhost`): reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare)
 }
 
 /** The issuer of a config: `issuer`, else `http://{host}:{port}` (IPv6 hosts bracketed). */

@@ -9,6 +9,7 @@ import {
   InvalidToken,
   NotFoundError,
   OAuthError,
+  TemporarilyUnavailable,
 } from './errors.js'
 import { requestPath } from './request-path.js'
 import { toErrorBody } from './to-error-body.js'
@@ -36,6 +37,9 @@ export function fromAuthCoreError(err: AnyAuthCoreError): OAuthError {
       return new NotFoundError(err.message, { cause: err })
     case 'ERR_CONFLICT':
       return new OAuthError(409, 'conflict', err.message, { cause: err })
+    case 'ERR_REVOCATION_STALE':
+      // The same answer as auth-core's middleware gives: the token may be good, try again shortly.
+      return new TemporarilyUnavailable(err.message, 1, { cause: err })
     default:
       return new OAuthError(500, 'server_error', err.message, { cause: err })
   }
@@ -88,6 +92,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 /** Sends an error as JSON, with its challenge if any. */
 export function sendError(res: ServerResponse, err: OAuthError): void {
   if (err.challenge) res.setHeader('WWW-Authenticate', err.challenge)
+  if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds))
   res.setHeader('Cache-Control', 'no-store')
   sendJson(res, err.status, toErrorBody(err))
 }

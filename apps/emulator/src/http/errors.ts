@@ -9,19 +9,33 @@ export class OAuthError extends Error {
   readonly expose: boolean
   /** An extra `WWW-Authenticate` challenge to send, if any. */
   readonly challenge: string | undefined
+  /** Seconds after which the client may try again (`Retry-After`), if any. */
+  readonly retryAfterSeconds: number | undefined
 
   constructor(
     status: number,
     error: string,
     description: string,
-    options: ErrorOptions & { challenge?: string } = {},
+    options: ErrorOptions & { challenge?: string; retryAfterSeconds?: number; expose?: boolean } = {},
   ) {
     super(description, options)
     this.name = new.target.name
     this.status = status
     this.error = error
-    this.expose = status < 500
+    this.expose = options.expose ?? status < 500
     this.challenge = options.challenge
+    this.retryAfterSeconds = options.retryAfterSeconds
+  }
+}
+
+/**
+ * 503 `temporarily_unavailable` (RFC 6749 §4.1.2.1): the emulator cannot answer this now (its
+ * OAuth provider failed to load, a revocation list is stale), and says when to try again. Exposed:
+ * its description says what is unavailable, never why in detail.
+ */
+export class TemporarilyUnavailable extends OAuthError {
+  constructor(description: string, retryAfterSeconds = 1, options?: ErrorOptions) {
+    super(503, 'temporarily_unavailable', description, { ...options, retryAfterSeconds, expose: true })
   }
 }
 

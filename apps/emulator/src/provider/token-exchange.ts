@@ -95,6 +95,13 @@ export function tokenExchangeHandler(deps: {
     if (scopes !== undefined && scopes.length === 0) {
       throw new errors.CustomOIDCProviderError('invalid_scope', 'scope must not be empty')
     }
+    // Sent but empty (or only spaces) would bind a temporary key to no origin: read as "any".
+    // oidc-provider's params drop empty values: the raw body says whether it was sent.
+    const rawOrigins = (ctx.oidc.body as Record<string, unknown> | undefined)?.allowed_origins
+    const origins = rawOrigins === undefined ? undefined : words(typeof rawOrigins === 'string' ? rawOrigins : single(ctx, 'allowed_origins') ?? '')
+    if (origins !== undefined && origins.length === 0) {
+      throw new errors.InvalidRequest('allowed_origins must name at least one origin; leave it out to allow any')
+    }
 
     try {
       if (requested === TEMPORARY_KEY_TOKEN_TYPE) {
@@ -112,7 +119,7 @@ export function tokenExchangeHandler(deps: {
             popId: resource.slice(POP_RESOURCE_PREFIX.length),
             ...(lifetime !== undefined && { ttlSeconds: Number(lifetime) }),
             ...(scopes && { scopes }),
-            ...(single(ctx, 'allowed_origins') !== undefined && { allowedOrigins: words(single(ctx, 'allowed_origins')) }),
+            ...(origins !== undefined && { allowedOrigins: origins }),
           },
         )
         ctx.body = {

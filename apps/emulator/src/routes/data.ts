@@ -11,6 +11,7 @@ import express, { Router, type Request, type RequestHandler } from 'express'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { popCors } from '../http/cors.js'
 import { AccessDenied, InvalidRequest } from '../http/errors.js'
+import { errorBody } from '../http/to-error-body.js'
 import { WORKER_BASE_PATH } from './pops.js'
 
 /** The path of the mock data API, given to the SDK as a relative `base_url`. */
@@ -25,6 +26,19 @@ const INVALID_PAYLOAD = 1007
 /** How long a new socket has to send its authorization frame. */
 const AUTH_TIMEOUT_MS = 5_000
 
+/** The most events sockets open at once, authenticated or not; more upgrades get 503. */
+export const MAX_EVENT_SOCKETS = 1024
+/** The most authenticated events sockets of one account; one more is closed with 1008. */
+export const MAX_EVENT_SOCKETS_PER_ACCOUNT = 16
+
+/** An HTTP answer written on the raw socket of a refused upgrade. */
+function refuseUpgrade(socket: Duplex, status: string, error: string, description: string, extra = ''): void {
+  const body = JSON.stringify(errorBody(error, description))
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
+  )
+}
+
 /** The paths of the events WebSocket: Node's SDKs join `events` to the data API's URL, Python's resolve it. */
 export const EVENTS_PATHS = [`${DATA_BASE_PATH}/events`, '/events'] as const
 
@@ -34,7 +48,7 @@ const MAX_TRACE_BYTES = 1024 * 1024
 /**
  * The data endpoint the EyePop SDK's `dataEndpoint()` connects to:
  * - `GET /data/config?account_uuid=…` → `{base_url: "/data"}` (an access token with
- *   `access:datasets`, of that account);
+ *   `access:datasets`, of that account; never a temporary key, which reaches its Pop only);
  * - `GET /data/security/check?set_cookie=true` → 204;
  * - the events WebSocket, at `/data/events` and `/events` (see {@link eventsSocket});
  * - `POST /events` (and `{session_endpoint}/events`, where it sends them with an API key: it takes the
@@ -43,8 +57,10 @@ const MAX_TRACE_BYTES = 1024 * 1024
  */
 export function dataRoutes(deps: { verify: AccessTokenVerifier; corsOrigins: readonly string[] }): Router {
   const router = Router()
-  const requireToken = requireAccessToken({ verify: deps.verify, scopes: [DATASETS_SCOPE] }) as unknown as RequestHandler
-  const requireAnyToken = requireAccessToken({ verify: deps.verify }) as unknown as RequestHandler
+  // A temporary key reaches its Pop and nothing else: the data API is about no Pop (`pop: null`
+  // refuses it with 403, whatever scopes it carries).
+  const requireToken = requireAccessToken({ verify: deps.verify, scopes: [DATASETS_SCOPE], pop: () => null }) as unknown as RequestHandler
+  const requireAnyToken = requireAccessToken({ verify: deps.verify, pop: () => null }) as unknown as RequestHandler
   router.use(['/data'], popCors(deps.corsOrigins))
 
   router.post(['/events', `${WORKER_BASE_PATH}/events`], requireAnyToken, express.raw({ type: () => true, limit: MAX_TRACE_BYTES }), function discardTrace(_req, res) {
@@ -85,14 +101,18 @@ export interface EventsSocket {
  * within 5 seconds; a token that does not verify (or lacks `access:datasets`) closes the socket
  * with 1008 and a reason such as `invalid_token: access token has expired`. Subscriptions must name
  * the token's own account. Open sockets are re-checked every `recheckMs`, so a socket whose token
- * expires or whose API key is deleted is closed within that time.
+ * expires or whose API key is deleted is closed within that time. Bounded: at most
+ * {@link MAX_EVENT_SOCKETS} sockets in all (503 beyond) and {@link MAX_EVENT_SOCKETS_PER_ACCOUNT}
+ * authenticated ones per account (1008 beyond).
  */
 export function eventsSocket(deps: { verify: AccessTokenVerifier; recheckMs: number }): EventsSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
   const authenticated = new Map<WebSocket, string>()
+  const perAccount = new Map<string, number>()
 
   async function check(token: string): Promise<VerifiedAccessToken> {
     const verified = await deps.verify(token)
+    if (verified.claims.temporary) throw new AccessDenied('a temporary key is bound to its pop and cannot reach the data api')
     if (!verified.scopes.includes(DATASETS_SCOPE)) throw new AccessDenied(`access token lacks the ${DATASETS_SCOPE} scope`)
     return verified
   }
@@ -103,6 +123,11 @@ export function eventsSocket(deps: { verify: AccessTokenVerifier; recheckMs: num
     ws.on('close', () => {
       clearTimeout(timer)
       authenticated.delete(ws)
+      if (accountId !== undefined) {
+        const open = (perAccount.get(accountId) ?? 1) - 1
+        if (open === 0) perAccount.delete(accountId)
+        else perAccount.set(accountId, open)
+      }
     })
     ws.on('error', () => ws.terminate())
     // Frames are handled one after another: a subscription sent right behind the authorization
@@ -131,8 +156,13 @@ export function eventsSocket(deps: { verify: AccessTokenVerifier; recheckMs: num
         }
         try {
           const { claims } = await check(match[1]!)
-          accountId = claims.sub
           clearTimeout(timer)
+          if ((perAccount.get(claims.sub) ?? 0) >= MAX_EVENT_SOCKETS_PER_ACCOUNT) {
+            closeWith(ws, POLICY_VIOLATION, `access_denied: this account has ${MAX_EVENT_SOCKETS_PER_ACCOUNT} open event sockets, its limit`)
+            return
+          }
+          accountId = claims.sub
+          perAccount.set(accountId, (perAccount.get(accountId) ?? 0) + 1)
           authenticated.set(ws, match[1]!)
         } catch (err) {
           const reason = isAuthCoreError(err) ? `invalid_token: ${err.message}` : `access_denied: ${(err as Error).message}`
@@ -161,7 +191,11 @@ export function eventsSocket(deps: { verify: AccessTokenVerifier; recheckMs: num
     handleUpgrade(req, socket, head) {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname
       if (!(EVENTS_PATHS as readonly string[]).includes(path)) {
-        socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"error":"not_found","error_description":"no websocket at this path"}')
+        refuseUpgrade(socket, '404 Not Found', 'not_found', 'no websocket at this path')
+        return
+      }
+      if (wss.clients.size >= MAX_EVENT_SOCKETS) {
+        refuseUpgrade(socket, '503 Service Unavailable', 'temporarily_unavailable', `${MAX_EVENT_SOCKETS} event sockets are open, the limit`, 'Retry-After: 5\r\n')
         return
       }
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))

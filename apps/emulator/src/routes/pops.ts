@@ -262,6 +262,8 @@ function urlsOf(body: Record<string, unknown>): string[] {
       const message = `no upload arrived for this source within ${timeoutMs} ms`
       res.end(`${JSON.stringify({ event: { type: 'error', source_id: sourceId, message } })}\n`)
     }, timeoutMs)
+    // An open stream keeps its socket (and so the server) alive; the timer need not.
+    timer.unref()
     prepared.set(sourceId, { pipelineId: pipeline.id, res, timer })
     res.on('close', () => {
       clearTimeout(timer)

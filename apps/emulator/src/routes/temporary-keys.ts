@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose'
 import {
   errors,
   isAuthCoreError,
+  type AccessTokenClaims,
   type AccessTokenVerifier,
   type Clock,
   type Store,
@@ -85,6 +86,8 @@ export function clientSessionRoute(deps: {
 export function temporaryKeyRoutes(deps: {
   tokens: TokenService
   verify: AccessTokenVerifier
+  /** Verifies signed-in users' tokens (`manage:keys`), which `POST /token/revocation` revokes too. */
+  verifyUser: AccessTokenVerifier
   store: Store
   issuer: string
   maxBodyBytes: number
@@ -105,18 +108,30 @@ export function temporaryKeyRoutes(deps: {
     return token
   }
 
+  /**
+   * The claims of a token this emulator issued and that is still good: an API key's token or
+   * temporary key, or a signed-in user's token. RFC 7009 §2.2 answers an invalid, expired or
+   * already revoked token like a revoked one (`undefined` here); but a token that cannot be checked
+   * now (a stale revocation list) is not silently kept: that is a 503 for the client to retry.
+   */
+  async function revocableClaims(token: string): Promise<AccessTokenClaims | undefined> {
+    for (const verify of [deps.verify, deps.verifyUser]) {
+      try {
+        return (await verify(token)).claims
+      } catch (err) {
+        if (!isAuthCoreError(err) || err.code === 'ERR_REVOCATION_STALE') throw err
+      }
+    }
+    return undefined
+  }
+
   router.post('/token/revocation', ...form, async function revokeToken(req, res) {
     const token = tokenParam(req)
     if (isApiKeyCredential(token)) {
       throw new OAuthError(400, 'unsupported_token_type', 'api keys are deleted through key management, not revoked here')
     }
-    try {
-      const { claims } = await deps.verify(token)
-      await deps.store.revocations.revokeToken(claims.jti, claims.exp * 1000, deps.now())
-    } catch (err) {
-      // RFC 7009 §2.2: an invalid, expired or already revoked token is answered like a revoked one.
-      if (!isAuthCoreError(err)) throw err
-    }
+    const claims = await revocableClaims(token)
+    if (claims) await deps.store.revocations.revokeToken(claims.jti, claims.exp * 1000, deps.now())
     res.setHeader('Cache-Control', 'no-store')
     res.status(200).end()
   })

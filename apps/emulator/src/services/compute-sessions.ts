@@ -91,6 +91,11 @@ export function createComputeSessions(options: ComputeSessionsOptions): ComputeS
     return own.map((uuid) => live(uuid, false)).filter((s): s is ComputeSession => s !== undefined)
   }
 
+  function find(accountId: string, uuid: string, touch = false): ComputeSession | undefined {
+    const session = live(uuid, touch)
+    return session?.accountId === accountId ? session : undefined
+  }
+
   return {
     open(accountId, request) {
       if (list(accountId).length >= maxPerAccount) {
@@ -123,12 +128,9 @@ export function createComputeSessions(options: ComputeSessionsOptions): ComputeS
       return session
     },
     list,
-    find(accountId, uuid, touch = false) {
-      const session = live(uuid, touch)
-      return session?.accountId === accountId ? session : undefined
-    },
+    find,
     end(accountId, uuid) {
-      const session = this.find(accountId, uuid)
+      const session = find(accountId, uuid)
       // Stopping the pipeline ends the session (see endSessionOf).
       return session !== undefined && pipelines.delete(session.pipelineId)
     },

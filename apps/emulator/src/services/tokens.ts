@@ -235,6 +235,10 @@ export function createTokenService(deps: {
       let origins: string[] | undefined
       if (request.allowedOrigins !== undefined) {
         const list = request.allowedOrigins
+        // An empty list would bind the key to no origin at all, which reads as "any origin".
+        if (Array.isArray(list) && list.length === 0) {
+          throw new InvalidRequest('allowed_origins must name at least one origin; leave it out to allow any')
+        }
         if (!Array.isArray(list) || list.length > 20 || !list.every((o) => isOriginPattern(o) && !o.endsWith(':*'))) {
           throw new InvalidRequest('allowed_origins must be a list of at most 20 origins such as https://app.example')
         }

@@ -106,3 +106,34 @@ describe('eyepop-emulator start', () => {
     }
   })
 })
+
+describe('eyepop-emulator start, a boolean option from its environment variable', () => {
+  /** Whether the started emulator takes an API key from a browser (an `Origin` header). */
+  async function takesBrowserApiKeys(env: Record<string, string>, args: string[] = []): Promise<boolean> {
+    const emulator = await startEmulatorProcess(['--memory', ...args], env)
+    try {
+      const res = await fetch(`${emulator.url}/v1/auth/authenticate`, {
+        method: 'POST',
+        headers: { Authorization: 'Bearer eyp_PactExampleKeyNotARealSecret000000000000000035NmlG', Origin: 'http://localhost:3000' },
+      })
+      // Taken: the key is then checked (401, unknown); refused: 403 before any check.
+      return res.status !== 403
+    } finally {
+      await emulator.stop()
+    }
+  }
+
+  it('reads false, 0, no and empty as false, and true, 1 and yes as true', async () => {
+    const variable = 'EYEPOP_EMULATOR_ALLOW_BROWSER_API_KEYS'
+    for (const value of ['false', '0', 'no', '']) expect(await takesBrowserApiKeys({ [variable]: value }), value).toBe(false)
+    for (const value of ['true', '1', 'yes']) expect(await takesBrowserApiKeys({ [variable]: value }), value).toBe(true)
+    expect(await takesBrowserApiKeys({}, ['--allow-browser-api-keys'])).toBe(true)
+    expect(await takesBrowserApiKeys({}, ['--allow-browser-api-keys', 'false'])).toBe(false)
+  })
+
+  it('refuses a value it does not recognise, naming the option', async () => {
+    const result = await runCli(['start', '--memory', '--port', '0'], undefined, { EYEPOP_EMULATOR_ALLOW_BROWSER_API_KEYS: 'maybe' })
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toMatch(/allow-browser-api-keys.*must be true or false/)
+  })
+})

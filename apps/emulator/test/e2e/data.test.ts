@@ -7,6 +7,7 @@ import { pino } from 'pino'
 import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../../src/main.js'
+import { MAX_EVENT_SOCKETS_PER_ACCOUNT } from '../../src/routes/data.js'
 
 for (const name of ['EYEPOP_SECRET_KEY', 'EYEPOP_URL', 'EYEPOP_POP_ID', 'EYEPOP_ACCOUNT_ID', 'EYEPOP_API_KEY']) {
   delete process.env[name]
@@ -96,10 +97,44 @@ describe('the /data/events WebSocket', () => {
     expect(await socket([{ authorization: 'Bearer not.a.token' }], 5_000, '/events')).toMatchObject({ code: 1008 })
   })
 
+  it('closes with 1008 for a temporary key, even one with access:datasets: it reaches its Pop only', async () => {
+    const { services, tokens } = running.emulator
+    const pop = await services.pops.create(accountId, { name: 'ws pop' })
+    const temporary = await tokens.mintTemporaryKey({ apiKey }, { popId: pop.id, scopes: ['access:inference-api', 'access:datasets'] })
+    expect(await socket([{ authorization: `Bearer ${temporary.accessToken}` }])).toEqual({
+      code: 1008,
+      reason: 'access_denied: a temporary key is bound to its pop and cannot reach the data api',
+    })
+  })
+
+  it(`keeps at most ${MAX_EVENT_SOCKETS_PER_ACCOUNT} authenticated sockets per account, closing the next with 1008`, async () => {
+    const open: WebSocket[] = []
+    try {
+      for (let i = 0; i < MAX_EVENT_SOCKETS_PER_ACCOUNT; i++) {
+        const ws = new WebSocket(`${running.url.replace('http', 'ws')}/data/events`)
+        await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+        ws.send(JSON.stringify({ authorization: `Bearer ${token}` }))
+        open.push(ws)
+      }
+      // Each of them is authenticated before the next one asks (the check is asynchronous).
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      for (const ws of open) expect(ws.readyState).toBe(WebSocket.OPEN)
+      expect(await socket([{ authorization: `Bearer ${token}` }])).toEqual({
+        code: 1008,
+        reason: `access_denied: this account has ${MAX_EVENT_SOCKETS_PER_ACCOUNT} open event sockets, its limit`,
+      })
+      open.pop()!.close()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(await socket([{ authorization: `Bearer ${token}` }], 300)).toBe('open')
+    } finally {
+      for (const ws of open) ws.close()
+    }
+  })
+
   it('closes with 1008 and a clear reason for a bad token', async () => {
     expect(await socket([{ authorization: 'Bearer not.a.token' }])).toEqual({
       code: 1008,
-      reason: 'invalid_token: access token is malformed or its signature does not verify',
+      reason: 'invalid_token: access token is malformed: not a JWS in canonical compact form',
     })
   })
 

@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url'
 /** The installed command, which runs the built bundle (`npm test` builds first). */
 export const CLI = fileURLToPath(new URL('../../bin/eyepop-emulator.js', import.meta.url))
 
-/** Runs a CLI command to completion. */
-export function runCli(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs a CLI command to completion, with `env` added to this process's environment. */
+export function runCli(args: string[], cwd?: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } })
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d))
@@ -32,11 +32,14 @@ export interface EmulatorProcess {
   stop(): Promise<void>
 }
 
-/** Starts `eyepop-emulator start --port 0` and resolves once it prints its URL. */
-export function startEmulatorProcess(args: string[]): Promise<EmulatorProcess> {
+/**
+ * Starts `eyepop-emulator start --port 0` (with `env` added to this process's environment) and
+ * resolves once it prints its URL.
+ */
+export function startEmulatorProcess(args: string[], env: Record<string, string> = {}): Promise<EmulatorProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--log-level', 'warn', ...args], {
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let output = ''

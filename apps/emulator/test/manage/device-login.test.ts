@@ -90,6 +90,17 @@ describe('eyepop-emulator login (device flow)', () => {
     const pop = await running.emulator.services.pops.create(saved.account.id, { name: 'p' })
     const popConfig = await fetch(`${running.url}/pops/${pop.id}/config`, { headers: { Authorization: `Bearer ${saved.accessToken}` } })
     expect(popConfig.status).toBe(401)
+
+    // RFC 7009: revoking it (200) revokes it: it stops managing keys within a second.
+    const revoked = await fetch(`${running.url}/token/revocation`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: saved.accessToken }),
+    })
+    expect(revoked.status).toBe(200)
+    await expect
+      .poll(async () => (await fetch(`${running.url}/api/v1/keys`, { headers: { Authorization: `Bearer ${saved.accessToken}` } })).status, { timeout: 1000, interval: 20 })
+      .toBe(401)
   })
 
   it('fails clearly when the user cancels', async () => {

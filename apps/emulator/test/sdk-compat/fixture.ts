@@ -24,6 +24,10 @@ export interface CompatEmulator {
   createKey(name: string): Promise<{ id: string; key: string }>
   /** Exchanges an API key at `POST /v1/auth/authenticate`. */
   accessToken(apiKey?: string): Promise<string>
+  /** Opens a compute session at `POST /v1/sessions`, as a deployment would; returns its uuid. */
+  openSession(): Promise<string>
+  /** Whether a compute session is live (`GET /v1/sessions/{uuid}`). */
+  sessionIsLive(uuid: string): Promise<boolean>
   /** Mints a temporary key for a browser at `POST /v1/auth/client-sessions`. */
   clientSession(popId: string, ttlSeconds: number): Promise<{ eyepopUrl: string; accessToken: string; validUntil: number; popId: string }>
   close(): Promise<void>
@@ -57,6 +61,16 @@ export async function startCompatEmulator(name: string): Promise<CompatEmulator>
       const res = await fetch(`${url}/v1/auth/authenticate`, { method: 'POST', headers: { Authorization: `Bearer ${key}` } })
       if (res.status !== 200) throw new Error(`POST /v1/auth/authenticate answered ${res.status}: ${await res.text()}`)
       return ((await res.json()) as { access_token: string }).access_token
+    },
+    async openSession() {
+      const res = await fetch(`${url}/v1/sessions?wait=true`, { method: 'POST', headers: { Authorization: `Bearer ${apiKey}` } })
+      if (res.status !== 200) throw new Error(`POST /v1/sessions answered ${res.status}: ${await res.text()}`)
+      return ((await res.json()) as Array<{ session_uuid: string }>)[0]!.session_uuid
+    },
+    async sessionIsLive(uuid) {
+      const res = await fetch(`${url}/v1/sessions/${uuid}`, { headers: { Authorization: `Bearer ${apiKey}` } })
+      await res.body?.cancel()
+      return res.status === 200
     },
     async clientSession(forPop, ttlSeconds) {
       const res = await fetch(`${url}/v1/auth/client-sessions`, {

@@ -110,6 +110,13 @@ describe('the Node SDK 3.17.2 in its other modes', () => {
     expect(await connected(endpoint, (e) => collect(e.process({ source: { url: IMAGE_URL } })))).toEqual([prediction])
   })
 
+  it('reaches a session opened beforehand by its sessionUuid, and leaves it running', async () => {
+    const uuid = await emulator.openSession()
+    const endpoint = sdk.EyePop.workerEndpoint({ eyepopUrl: emulator.url, apiKey: emulator.apiKey, sessionUuid: uuid, logger })
+    expect(await connected(endpoint, (e) => collect(e.process({ source: { url: IMAGE_URL } })))).toEqual([prediction])
+    expect(await emulator.sessionIsLive(uuid)).toBe(true)
+  })
+
   it('uses the deprecated popId (the Pop config route)', async () => {
     const endpoint = sdk.EyePop.workerEndpoint({ eyepopUrl: emulator.url, apiKey: emulator.apiKey, popId: emulator.popId, logger })
     expect(await connected(endpoint, (e) => collect(e.process({ source: { path: emulator.image } })))).toEqual([prediction])

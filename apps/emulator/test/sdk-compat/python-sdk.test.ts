@@ -63,6 +63,12 @@ describe('the Python SDK 3.25.0 with an API key (the compute API)', () => {
     expect(got).toEqual([prediction, prediction])
   })
 
+  it('reaches a session opened beforehand by its session_uuid, and leaves it running', async () => {
+    const uuid = await emulator.openSession()
+    expect(await result('persistent_session', { api_key: emulator.apiKey, session_uuid: uuid, image: emulator.image })).toEqual([prediction])
+    expect(await emulator.sessionIsLive(uuid)).toBe(true)
+  })
+
   it('connects and disconnects 30 times in a row, with and without a pop, and is never refused', async () => {
     expect(await result('many_connects', { api_key: emulator.apiKey, image_url: IMAGE_URL, times: 30, with_pop: true })).toBe(30)
     expect(await result('many_connects', { api_key: emulator.apiKey, image_url: IMAGE_URL, times: 30, with_pop: false })).toBe(30)

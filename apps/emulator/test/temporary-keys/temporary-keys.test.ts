@@ -95,6 +95,7 @@ describe('POST /v1/auth/client-sessions', () => {
       ['a scope escalation', () => mintSession(key, { pop_id: popId, scope: 'admin:clouds' }), 400, 'invalid_scope'],
       ['an origin with a path', () => mintSession(key, { pop_id: popId, allowed_origins: ['http://localhost:3000/app'] }), 400, 'invalid_request'],
       ['origins that are not a list', () => mintSession(key, { pop_id: popId, allowed_origins: 'http://localhost:3000' }), 400, 'invalid_request'],
+      ['an empty origin list (it would mean any origin)', () => mintSession(key, { pop_id: popId, allowed_origins: [] }), 400, 'invalid_request'],
       ['a malformed JSON body', () => request(emulator.app).post('/v1/auth/client-sessions').set(bearer(key)).set('Content-Type', 'application/json').send('{'), 400, 'invalid_request'],
       ['no Authorization', () => request(emulator.app).post('/v1/auth/client-sessions').send({ pop_id: popId }), 401, 'invalid_client'],
       ['a bad key', () => mintSession(`${key.slice(0, -1)}${key.endsWith('x') ? 'y' : 'x'}`, { pop_id: popId }), 401, 'invalid_client'],
@@ -148,6 +149,8 @@ describe('RFC 8693 exchange for a temporary key at /token', () => {
       ['a negative lifetime', () => ({ ...base(), requested_expires_in: '-5' }), 'invalid_request'],
       ['a scope escalation', () => ({ ...base(), scope: 'access:inference-api admin:clouds' }), 'invalid_scope'],
       ['a bad origin', () => ({ ...base(), allowed_origins: 'javascript:alert(1)' }), 'invalid_request'],
+      ['an empty origin list (it would mean any origin)', () => ({ ...base(), allowed_origins: '' }), 'invalid_request'],
+      ['an origin list of spaces', () => ({ ...base(), allowed_origins: '   ' }), 'invalid_request'],
       ['an unknown requested token type', () => ({ ...base(), requested_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' }), 'invalid_request'],
       ['a server token exchanged for a token', () => ({ subject_token: serverToken, subject_token_type: ACCESS_TOKEN_TOKEN_TYPE, requested_token_type: ACCESS_TOKEN_TOKEN_TYPE }), 'invalid_request'],
       ['a garbage access token', () => ({ ...base(), subject_token: 'abc.def.ghi', subject_token_type: ACCESS_TOKEN_TOKEN_TYPE }), 'invalid_request'],
@@ -196,6 +199,16 @@ describe('using a temporary key', () => {
     expect(res.headers['www-authenticate']).toMatch(/error="insufficient_scope"/)
     const otherPipeline = (await request(emulator.app).get(`/pops/${otherPopId}/config`).set(bearer(serverToken))).body.pipeline_id
     expectError(await request(emulator.app).get(`/worker/pipelines/${otherPipeline}`).set(bearer(temporary)), 403, 'insufficient_scope')
+  })
+
+  it('gets 403 on the data API and its WebSocket, even with access:datasets', async () => {
+    const withDatasets = (await mintSession(key, { pop_id: popId, scope: 'access:inference-api access:datasets' }).expect(200)).body.accessToken
+    expect(decodeJwt(withDatasets).scope).toBe('access:inference-api access:datasets')
+    for (const path of ['/data/config', '/data/security/check']) {
+      expectError(await request(emulator.app).get(path).set(bearer(withDatasets)), 403, 'insufficient_scope')
+    }
+    expectError(await request(emulator.app).post('/events').set(bearer(withDatasets)).send('trace'), 403, 'insufficient_scope')
+    expectError(await request(emulator.app).get('/v1/configs').set(bearer(withDatasets)), 403, 'access_denied')
   })
 
   it('gets 403 on transient workers', async () => {

@@ -74,6 +74,7 @@ export async function createClientSession(
   }
   const origins = options.origin === undefined ? undefined : [options.origin].flat()
   if (origins?.some((o) => typeof o !== 'string')) throw new TypeError('"origin" option must be a string or a list of strings')
+  if (origins?.length === 0) throw new TypeError('"origin" option must name at least one origin; leave it out to allow any')
   const res = await issuer.fetch(`${issuer.eyepopUrl}/v1/auth/client-sessions`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Accept: 'application/json' },

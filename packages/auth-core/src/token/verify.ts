@@ -9,6 +9,25 @@ import type { RevocationList } from './revocation-list.js'
 /** Where verification keys come from: a keyring in process, or a jose key getter (remote JWKS). */
 export type VerificationKeySource = Keyring | JWTVerifyGetKey
 
+/**
+ * Whether `token` is a JWS in canonical compact form (RFC 7515 §7.1): three non-empty base64url
+ * parts without padding, each exactly the encoding of the bytes it decodes to. base64url decoders
+ * forgive padding and stray low bits, so one token could otherwise be presented in many spellings
+ * (`…==`, a last character with other unused bits), each a different string to a cache or a
+ * denylist.
+ */
+function isCanonicalCompact(token: string): boolean {
+  const parts = token.split('.')
+  if (parts.length !== 3) return false
+  for (const part of parts) {
+    if (!BASE64URL_RE.test(part)) return false
+    if (Buffer.from(part, 'base64url').toString('base64url') !== part) return false
+  }
+  return true
+}
+
+const BASE64URL_RE = /^[A-Za-z0-9_-]+$/
+
 /** Options of {@link createAccessTokenVerifier}. */
 export interface AccessTokenVerifierOptions {
   /** The expected `iss`. */
@@ -230,6 +249,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     }
     const hit = cacheOptions ? cached(token, clock()) : undefined
     if (hit) return hit
+    if (!isCanonicalCompact(token)) {
+      throw new TokenInvalid('access token is malformed: not a JWS in canonical compact form')
+    }
     let payload: Record<string, unknown>
     let kid: string | undefined
     const jose = await loadJose()

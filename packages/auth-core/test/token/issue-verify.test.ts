@@ -213,6 +213,32 @@ describe.each(keySources)('createAccessTokenVerifier() against %s', (_label, key
       await expect(verifier()(tampered)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
     })
 
+    it('rejects the same token in another spelling (padding, other unused bits) with ERR_TOKEN_INVALID, cached or not', async () => {
+      const { accessToken } = await issue()
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+      // An Ed25519 signature is 64 bytes: 86 characters, the last carrying 2 bits and 4 unused ones.
+      const last = alphabet.indexOf(accessToken.at(-1)!)
+      const sameBytes = alphabet[(last & 0b110000) | ((last + 1) & 0b001111)]!
+      const [header, payload, signature] = accessToken.split('.')
+      const spellings = [
+        `${accessToken}==`,
+        `${accessToken.slice(0, -1)}${sameBytes}`,
+        [header, `${payload}=`, signature].join('.'),
+        [`${header}==`, payload, signature].join('.'),
+      ]
+      for (const spelling of spellings) {
+        expect(Buffer.from(spelling.split('.')[2]!, 'base64url')).toEqual(Buffer.from(signature!, 'base64url'))
+      }
+      const verify = verifier()
+      for (const round of ['before', 'after']) {
+        for (const spelling of spellings) {
+          await expect(verify(spelling), `${round}: ${spelling.slice(-4)}`).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+        }
+        // Verified (and cached) in canonical form, it stays the only spelling accepted.
+        await verify(accessToken)
+      }
+    })
+
     it('rejects a tampered signature with ERR_TOKEN_INVALID', async () => {
       const { accessToken } = await issue()
       const last = accessToken.at(-2) === 'A' ? 'B' : 'A'

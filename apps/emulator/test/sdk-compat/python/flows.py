@@ -67,6 +67,12 @@ def access_token(url, token, image, pop_id=None):
         return drain(endpoint.upload(image))
 
 
+def persistent_session(url, api_key, session_uuid, image):
+    """``session_uuid`` (``EYEPOP_SESSION_UUID``): a session opened beforehand, reached by its uuid."""
+    with EyePopSdk.sync_worker(eyepop_url=url, api_key=api_key, session_uuid=session_uuid) as endpoint:
+        return drain(endpoint.upload(image))
+
+
 def many_connects(url, api_key, image_url, times, with_pop):
     """Connects, processes and disconnects ``times`` times; a server that kept every session would refuse."""
     results = 0
@@ -90,7 +96,7 @@ def data_endpoint(url, api_key=None, token=None):
     return asyncio.run(run())
 
 
-FLOWS = {f.__name__: f for f in [transient_default, transient_pop, async_worker, secret_key_pop_id, access_token, many_connects, data_endpoint]}
+FLOWS = {f.__name__: f for f in [transient_default, transient_pop, async_worker, secret_key_pop_id, access_token, persistent_session, many_connects, data_endpoint]}
 
 
 def main():
