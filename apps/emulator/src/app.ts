@@ -149,7 +149,7 @@ export async function createApp(
   const predictions = loadPredictionCatalog(config.predictionsFile)
   const now = options.now ?? Date.now
   const logger = options.logger ?? createLogger(config.logLevel)
-  const store = options.store ?? openStore(config.dataDir)
+  const store = options.store ?? openStore(config.dataDir, { serving: true })
   const ownsStore = options.store === undefined
 
   const services = await openServices(store, now, {

@@ -5,9 +5,11 @@ import { DATABASE_FILENAME } from '../config/defaults.js'
 
 /**
  * Opens the store of a data dir (`{dataDir}/emulator.db`, created if missing), or an in-memory
- * store when `dataDir` is `null` (development only: lost on exit, invisible to the CLI).
+ * store when `dataDir` is `null` (development only: lost on exit, invisible to the CLI). A server
+ * (`serving`) checkpoints the WAL on a thread of its own, so no request waits for one; a CLI
+ * command, which lives for a moment, checkpoints inline.
  */
-export function openStore(dataDir: string | null): Store {
+export function openStore(dataDir: string | null, { serving = false }: { serving?: boolean } = {}): Store {
   if (dataDir === null) return createMemoryStore()
-  return createSqliteStore({ filename: join(resolve(dataDir), DATABASE_FILENAME) })
+  return createSqliteStore({ filename: join(resolve(dataDir), DATABASE_FILENAME), checkpoint: serving ? 'background' : 'inline' })
 }

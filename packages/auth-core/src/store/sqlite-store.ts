@@ -11,6 +11,7 @@
 import { chmodSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { startBackgroundCheckpointer, type BackgroundCheckpointer } from './sqlite-checkpointer.js'
 import type { JWK } from 'jose'
 import { Conflict, NotFound, StoreError } from '../errors.js'
 import { resolveListAuditOptions } from './list-audit-options.js'
@@ -34,6 +35,15 @@ export interface SqliteStoreOptions {
   now?: () => number
   /** How long (in milliseconds) a writer waits for another process's lock. Default is 5000. */
   busyTimeoutMs?: number
+  /**
+   * Where the WAL is checkpointed into the database file: `inline`, SQLite's automatic checkpoint
+   * inside the commit that crosses 1,000 WAL pages (default: right for a short-lived process such
+   * as a CLI command); or `background`, on a worker thread of its own every `checkpointIntervalMs`
+   * (for a server: the event loop never waits for a checkpoint). Ignored for `:memory:`.
+   */
+  checkpoint?: 'inline' | 'background'
+  /** How often (in milliseconds) a `background` checkpoint runs. Default is 1000. */
+  checkpointIntervalMs?: number
 }
 
 /**
@@ -289,6 +299,22 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   } catch (err) {
     if (err instanceof StoreError) throw err
     throw new StoreError('cannot open the sqlite store', { cause: err })
+  }
+
+  // SQLite's default: the commit that crosses this many WAL pages checkpoints inline.
+  const AUTO_CHECKPOINT_PAGES = 1000
+  let checkpointer: BackgroundCheckpointer | undefined
+  if (onDisk && options.checkpoint === 'background') {
+    db.pragma('wal_autocheckpoint = 0')
+    checkpointer = startBackgroundCheckpointer(options.filename, {
+      intervalMs: options.checkpointIntervalMs ?? 1000,
+      busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      // Without its thread the WAL would grow without bound: checkpoint inline again.
+      onExit: () => {
+        checkpointer = undefined
+        if (db.open) db.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`)
+      },
+    })
   }
 
   const s = {
@@ -589,6 +615,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       closed = true
       s.oidcPurge.run(now())
       s.revocationPurge.run(now())
+      await checkpointer?.stop()
       db.close()
     },
   }

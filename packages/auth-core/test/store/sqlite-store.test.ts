@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -459,5 +459,69 @@ describe('createSqliteStore()', () => {
       mkdirSync(filename, { recursive: true })
       expect(thrown(() => createSqliteStore({ filename }))).toMatchObject({ code: 'ERR_STORE' })
     })
+  })
+})
+
+describe('createSqliteStore({ checkpoint })', () => {
+  /** Writes `batches` transactions of 100 audit events each (about a WAL page per few events). */
+  async function write(store: Store, batches: number): Promise<void> {
+    await store.accounts.create({ id: ALICE, email: `alice-${fileCount}@example.com`, name: 'Alice', createdAt: T0, passwordHash: null })
+    for (let b = 0; b < batches; b++) {
+      await store.audit.append(
+        Array.from({ length: 100 }, (_, i) => ({ accountId: ALICE, keyId: null, type: 'key.created', at: T0 + b * 100 + i, detail: { pad: 'x'.repeat(400) } })),
+      )
+      // Gives the checkpoint thread its turn, as a server's idle moments do.
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  }
+
+  const walBytes = (filename: string) => (existsSync(`${filename}-wal`) ? statSync(`${filename}-wal`).size : 0)
+
+  it('background: turns off the inline checkpoint and keeps the WAL small from a thread of its own', async () => {
+    const filename = newFile()
+    const store = createSqliteStore({ filename, now: () => T0, checkpoint: 'background', checkpointIntervalMs: 10 })
+    open.push(store)
+    const db = new Database(filename, { readonly: true })
+    try {
+      await write(store, 80)
+      // 80 transactions of ≈ 50 kB: SQLite's own checkpoint lets the WAL reach 1,000 pages (4 MB).
+      expect(walBytes(filename)).toBeLessThan(2 * 1024 * 1024)
+      expect(db.prepare('SELECT count(*) AS n FROM audit_events').get()).toEqual({ n: 8000 })
+    } finally {
+      db.close()
+    }
+  })
+
+  it('inline (the default): leaves the checkpoint to SQLite, in the commit that crosses 1,000 pages', async () => {
+    const filename = newFile()
+    const store = openStore(filename)
+    await write(store, 80)
+    expect(walBytes(filename)).toBeGreaterThan(3 * 1024 * 1024)
+  })
+
+  it('background: stops its thread on close, and the data stays', async () => {
+    const filename = newFile()
+    const store = createSqliteStore({ filename, now: () => T0, checkpoint: 'background', checkpointIntervalMs: 10 })
+    await write(store, 5)
+    await store.close()
+    const reopened = openStore(filename)
+    expect(await reopened.audit.list(ALICE, { limit: 1000 })).toHaveLength(500)
+  })
+})
+
+describe('createSqliteStore({ checkpoint: "background" }) in a process of its own', () => {
+  it('lets a script that closes it end normally (the thread keeps the process alive until it has stopped)', async () => {
+    const { spawnSync } = await import('node:child_process')
+    const filename = newFile()
+    const script = `
+      const { createSqliteStore } = await import(${JSON.stringify(new URL('../../dist/store/sqlite-store.js', import.meta.url).href)})
+      const store = createSqliteStore({ filename: ${JSON.stringify(filename)}, checkpoint: 'background' })
+      await store.close()
+      console.log('closed')
+    `
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    expect(result.stderr).toBe('')
+    expect(result.status).toBe(0)
+    expect(result.stdout.trim()).toBe('closed')
   })
 })
