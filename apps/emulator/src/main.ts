@@ -40,7 +40,9 @@ export async function startServer(
   options: StartServerOptions = {},
 ): Promise<RunningServer> {
   const config = resolveConfig(input)
-  const server = createServer()
+  // A request without the Host header HTTP/1.1 requires is refused by the dispatcher, with a JSON
+  // body, rather than by Node with a bare 400.
+  const server = createServer({ requireHostHeader: false })
   // Slow clients cannot hold a socket forever.
   server.headersTimeout = 10_000
   server.requestTimeout = 30_000

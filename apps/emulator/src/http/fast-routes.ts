@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import type { ErrorResponder } from './error-handler.js'
+import { InvalidRequest } from './errors.js'
 import { requestPath } from './request-path.js'
 
 /** A route handler on plain `node:http`: it answers, or throws for the error responder. */
@@ -73,6 +74,11 @@ export function withFastRoutes(routes: readonly FastRoute[], respond: ErrorRespo
     withParams.push({ method: route.method, pattern: new RegExp(`^${source}$`), names, run, corsThroughExpress })
   }
   return function dispatch(req, res) {
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a bad request.
+    if (req.headers.host === undefined && req.httpVersionMinor >= 1) {
+      respond(new InvalidRequest('the Host header is required'), req, res)
+      return
+    }
     const path = requestPath(req)
     const cors = req.headers.origin !== undefined
     const found = exact.get(`${req.method} ${path}`)

@@ -1,5 +1,5 @@
 import { EYEPOP_SDK_CLIENT_ID, DEFAULT_API_KEY_SCOPES, type Keyring, type Store } from '@eyepop/auth-core'
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider'
+import Provider, { errors, type Configuration } from 'oidc-provider'
 import type { TokenService } from '../services/tokens.js'
 import { createAdapterClass } from './adapter.js'
 import { devicePages } from './device-pages.js'
@@ -26,7 +26,14 @@ export interface CreateProviderOptions {
 }
 
 /** An error page or JSON body for oidc-provider's browser-facing errors. */
-function renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): void {
+/** The part of a Koa context an error page is written through. */
+interface RenderContext {
+  accepts(...types: string[]): string | false
+  type: string
+  body: unknown
+}
+
+function renderError(ctx: RenderContext, out: { error: string; error_description?: string }): void {
   if (ctx.accepts('json', 'html') === 'json') {
     ctx.type = 'json'
     ctx.body = errorBody(out.error, out.error_description ?? out.error)
@@ -154,6 +161,19 @@ export function createProvider(options: CreateProviderOptions): Provider {
     },
   }
   const provider = new Provider(issuer, configuration)
+  provider.use(async function answerUnsavedSessions(ctx, next) {
+    try {
+      await next()
+    } catch (err) {
+      // oidc-provider 9: when a request that created a session fails before the session is saved
+      // (the device form posted without its form details, a GET of the device endpoint), its
+      // session guard then throws this TypeError (no error code) in place of the request's own
+      // error, and Koa would answer 500. It is always such a malformed request: answer 400.
+      if (!(err instanceof TypeError) || !err.message.startsWith('persist can only be called on previously persisted')) throw err
+      ctx.status = 400
+      renderError(ctx, { error: 'invalid_request', error_description: 'this request must come from the sign-in pages: start again at /device or the dashboard' })
+    }
+  })
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
     tokenExchangeHandler({

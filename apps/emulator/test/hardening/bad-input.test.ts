@@ -114,6 +114,19 @@ describe('routes that are not the emulator own', () => {
     expect(page.text).not.toMatch(/\bat .+\.(js|ts):\d+/)
   })
 
+  it('answers the device pages out of their flow with 400, not the 500 oidc-provider would (found by the fuzz run)', async () => {
+    await running.emulator.ready
+    const cases = [
+      () => request(running.emulator.app).get('/device/auth'),
+      () => request(running.emulator.app).post('/device').type('form').send({ user_code: 'ABCD-EFGH' }),
+      () => request(running.emulator.app).post('/device').type('form').send({}),
+    ]
+    for (const send of cases) expectJsonError(await send().set('Accept', 'application/json'), 400)
+    const page = await request(running.emulator.app).post('/device').type('form').send({}).set('Accept', 'text/html')
+    expect(page.status).toBe(400)
+    expect(page.text).toContain('start again at /device')
+  })
+
   it('answers a preflight on an API-key route with no CORS headers and no text', async () => {
     const res = await request(running.emulator.app)
       .options('/authentication/token')
