@@ -29,12 +29,24 @@ export interface CreateProviderOptions {
 /** The part of a Koa context an error page is written through. */
 interface RenderContext {
   accepts(...types: string[]): string | false
+  path: string
   type: string
   body: unknown
 }
 
+/**
+ * Whether a path is a page a person's browser opens (sign-in and its resume, the device code page
+ * and its resume, sign-out): only these may answer an error with HTML. `/device/auth` is the
+ * device authorization endpoint, an API.
+ */
+function isBrowserPage(path: string): boolean {
+  return /^\/(auth|device)(\/[^/]+)?\/?$/i.test(path) && !/^\/device\/auth\/?$/i.test(path)
+    || /^\/session\/end(\/(confirm|success))?\/?$/i.test(path)
+}
+
 function renderError(ctx: RenderContext, out: { error: string; error_description?: string }): void {
-  if (ctx.accepts('json', 'html') === 'json') {
+  // The token, device-authorization and other API endpoints answer JSON whatever `Accept` says.
+  if (!isBrowserPage(ctx.path) || ctx.accepts('json', 'html') === 'json') {
     ctx.type = 'json'
     ctx.body = errorBody(out.error, out.error_description ?? out.error)
     return

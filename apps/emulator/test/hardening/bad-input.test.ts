@@ -127,6 +127,13 @@ describe('routes that are not the emulator own', () => {
     expect(page.text).toContain('start again at /device')
   })
 
+  it('answers the token endpoints with JSON even to a client that prefers HTML (found by the fuzz run)', async () => {
+    await running.emulator.ready
+    for (const path of ['/token', '/TOKEN', '/device/auth']) {
+      expectJsonError(await request(running.emulator.app).post(path).set('Accept', 'text/html').set('Content-Type', 'application/json').send('{}'), 400)
+    }
+  })
+
   it('answers a preflight on an API-key route with no CORS headers and no text', async () => {
     const res = await request(running.emulator.app)
       .options('/authentication/token')
