@@ -21,6 +21,7 @@ import { refuseBrowser } from './http/browser-origin.js'
 import { errorHandler, errorResponder, notFoundHandler } from './http/error-handler.js'
 import { TemporarilyUnavailable } from './http/errors.js'
 import { withFastRoutes, type FastRoute } from './http/fast-routes.js'
+import { signInStartLimit } from './http/rate-limit.js'
 import { createLogger } from './logger.js'
 import type { OAuthServer } from './oauth-server.js'
 import { manageResource } from './provider/constants.js'
@@ -52,6 +53,8 @@ export interface CreateAppOptions {
   logger?: Logger
   /** Clock (ms). Default is `Date.now`. */
   now?: Clock
+  /** How often (in milliseconds) expired store entries are deleted. Default is 60000. */
+  purgeIntervalMs?: number
 }
 
 /** A built emulator: the Express app and what it is made of. */
@@ -286,6 +289,12 @@ export async function createApp(
   // this sweep bounds what no request comes back for.
   const sweeper = setInterval(() => pipelines.sweep(), Math.min(60_000, idleTimeoutMs))
   sweeper.unref()
+  // What expires in the store (pending sign-ins, device codes, provider sessions, revoked tokens
+  // past their expiry) is deleted by this purge, not only when the store closes.
+  const purger = setInterval(() => {
+    store.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'purging expired store entries failed'))
+  }, options.purgeIntervalMs ?? 60_000)
+  purger.unref()
   const tokenRoutes = eyepopTokenRoutes({ tokens, maxBodyBytes, allowBrowserApiKeys })
   const clientSession = clientSessionRoute({ tokens, issuer, maxBodyBytes, allowBrowserApiKeys })
   const popConfig = popConfigRoute({ verify, pops: services.pops, pipelines })
@@ -338,6 +347,7 @@ export async function createApp(
   )
   // The dashboard, sign-in and management API, after the hot token and Pop routes.
   app.use(['/dashboard', '/interaction', '/api', '/auth', '/session', '/device'], PAGE_SECURITY)
+  app.use(signInStartLimit(config.signInRateLimit))
   app.use(function signInPages(req, res, next) {
     // Only the sign-in pages wait for oidc-provider (the dashboard and its API do not).
     if (req.path === '/interaction' || req.path.startsWith('/interaction/')) {
@@ -378,6 +388,7 @@ export async function createApp(
       // Not while the provider is still being built on this store.
       await ready.catch(() => undefined)
       clearInterval(sweeper)
+      clearInterval(purger)
       events.close()
       revocations.stop()
       await usage.close()

@@ -6,6 +6,7 @@
 import { homedir } from 'node:os'
 import { relative, resolve, join } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { read } from 'read'
 import { DATABASE_FILENAME, DEFAULT_DATA_DIR } from './config/defaults.js'
 import { OAuthError } from './http/errors.js'
 import { toOAuthError } from './http/error-handler.js'
@@ -66,6 +67,24 @@ function keyRow(k: KeyView): string[] {
   return [k.id, k.name, `…${k.hint}`, k.createdAt, k.expiresAt ?? 'never', k.lastUsedAt ?? '-', k.status]
 }
 
+/** The password piped to standard input: its first line, without the line break. */
+async function passwordFromStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? ''
+}
+
+/** Asks for a new password twice on the terminal, without showing it. */
+async function promptPassword(): Promise<string> {
+  if (!process.stdin.isTTY) {
+    throw new Error('no terminal to ask for the password on: pipe it with --password-stdin')
+  }
+  const password = await read({ prompt: 'Password: ', silent: true, replace: '*', output: process.stderr })
+  const again = await read({ prompt: 'Password again: ', silent: true, replace: '*', output: process.stderr })
+  if (password !== again) throw new Error('the two passwords differ')
+  return password
+}
+
 export function buildCli(): Command {
   const program = new Command('eyepop-emulator')
     .description('A local EyePop.ai OAuth and key-management emulator')
@@ -89,6 +108,7 @@ export function buildCli(): Command {
     .addOption(new Option('--predictions <file>', 'JSON file of canned predictions per Pop').env('EYEPOP_EMULATOR_PREDICTIONS'))
     .addOption(new Option('--accounts <file>', 'JSON file of development accounts to create: [{email, password, name, id?}]').env('EYEPOP_EMULATOR_ACCOUNTS'))
     .addOption(new Option('--max-keys-per-account <n>', 'the most live API keys an account may have').env('EYEPOP_EMULATOR_MAX_KEYS_PER_ACCOUNT').argParser(parseInteger(1, 10_000)))
+    .addOption(new Option('--sign-in-rate-limit <count>', 'how many sign-ins (dashboard, /auth, device login) one address may start per minute (default 30)').env('EYEPOP_EMULATOR_SIGN_IN_RATE_LIMIT').argParser(parseInteger(1, 1_000_000)))
     .addOption(new Option('--session-idle-timeout <seconds>', 'how long a compute session or transient pipeline may go unused before it ends (default 300)').env('EYEPOP_EMULATOR_SESSION_IDLE_TIMEOUT').argParser(parseInteger(1, 86_400)))
     .addOption(new Option('--log-level <level>', 'log level').env('EYEPOP_EMULATOR_LOG_LEVEL').default('info'))
     .action(async (opts) => {
@@ -111,6 +131,7 @@ export function buildCli(): Command {
         accountsFile: opts.accounts,
         maxKeysPerAccount: opts.maxKeysPerAccount,
         sessionIdleTimeoutSeconds: opts.sessionIdleTimeout,
+        signInRateLimit: opts.signInRateLimit,
         logLevel: opts.logLevel,
       })
       const { url, emulator } = running
@@ -260,14 +281,17 @@ export function buildCli(): Command {
     .command('create')
     .description('create an account that can sign in to the dashboard (development only)')
     .requiredOption('--email <email>', 'the sign-in email')
-    .requiredOption('--password <password>', 'the sign-in password, 8 to 200 characters')
+    .option('--password-stdin', 'read the sign-in password (8 to 200 characters) from standard input, e.g. a pipe')
+    .addOption(new Option('--password <password>', 'the sign-in password on the command line (it shows in the process list and the shell history: prefer the prompt or --password-stdin)').conflicts('passwordStdin'))
     .requiredOption('--name <name>', 'a display name')
     .option('--id <uuid>', 'the account id (default: a new UUID)')
     .option('--json', 'print JSON')
     .addOption(dataDirOption())
+    .addHelpText('after', '\nWithout --password or --password-stdin, the password is asked for on the terminal (not shown).')
     .action(async (opts) => {
+      const password: string = opts.password ?? (opts.passwordStdin ? await passwordFromStdin() : await promptPassword())
       const account = await withServices(opts.dataDir, (s) =>
-        s.accounts.create({ email: opts.email, password: opts.password, name: opts.name, id: opts.id }),
+        s.accounts.create({ email: opts.email, password, name: opts.name, id: opts.id }),
       )
       if (opts.json) console.log(JSON.stringify(account, null, 2))
       else console.log(`Created account ${account.email} (${account.id}).`)

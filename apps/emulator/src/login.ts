@@ -4,7 +4,7 @@
  * the command polls the token endpoint and saves the signed-in user's access token (owner-only
  * file) for the key-management API.
  */
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { CLI_CLIENT_ID, DEVICE_CODE_GRANT, MANAGE_SCOPE, manageResource } from './provider/constants.js'
 
@@ -76,8 +76,7 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<SavedCre
         expiresAt: Date.now() + Number(poll.body.expires_in ?? 3600) * 1000,
         account,
       }
-      mkdirSync(dirname(options.credentialsFile), { recursive: true, mode: 0o700 })
-      writeFileSync(options.credentialsFile, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 })
+      saveCredentials(options.credentialsFile, saved)
       return saved
     }
     switch (poll.body.error) {
@@ -95,4 +94,21 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<SavedCre
     }
   }
   throw new Error('the code expired before it was confirmed; run login again')
+}
+
+/**
+ * Writes the credentials to a new file of mode 0600 and renames it over `file`: the token is never
+ * readable by others, even when `file` existed with a wider mode, and a crash leaves the old file
+ * or the new one, never half of one.
+ */
+function saveCredentials(file: string, saved: SavedCredentials): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  const temporary = `${file}.${process.pid}.${Date.now()}.tmp`
+  try {
+    writeFileSync(temporary, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600, flag: 'wx' })
+    renameSync(temporary, file)
+  } catch (err) {
+    rmSync(temporary, { force: true })
+    throw err
+  }
 }

@@ -97,6 +97,7 @@ export type {
   SigningKeyRepository,
   Store,
 } from './store/types.js'
+export { REVOCATION_PAGE_LIMIT } from './store/types.js'
 
 export { newAccountId, newPopId } from './lib/ids.js'
 export { countHeader } from './lib/headers.js'

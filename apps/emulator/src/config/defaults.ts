@@ -146,6 +146,16 @@ export interface EmulatorConfig {
    */
   sessionIdleTimeoutSeconds: number
   /**
+   * title: signInRateLimit
+   * description: how many sign-ins one client address may start per minute: dashboard logins,
+   * OAuth authorization requests (`/auth`) and device authorizations (`/device/auth`, the CLI's
+   * `login`). Each leaves a pending sign-in in the store until it expires (10 to 15 minutes), so
+   * this bounds what anonymous requests can store. Beyond it: 429 with `Retry-After`.
+   * recommendation: keep 30 (a person signs in a few times a minute at most); raise it for a test
+   * suite that drives many device or browser sign-ins from one address.
+   */
+  signInRateLimit: number
+  /**
    * title: logLevel
    * description: pino log level (`fatal`, `error`, `warn`, `info`, `debug`, `trace`, `silent`).
    */
@@ -177,5 +187,6 @@ export const defaults: Readonly<EmulatorConfig> = Object.freeze({
   defaultPassword: 'eyepop-dev',
   allowDefaultPassword: false,
   sessionIdleTimeoutSeconds: 300,
+  signInRateLimit: 30,
   logLevel: 'info',
 })

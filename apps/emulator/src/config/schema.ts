@@ -74,6 +74,7 @@ export function resolveConfig(input: Partial<EmulatorConfig> = {}): EmulatorConf
   integer('lastUsedFlushMs', config.lastUsedFlushMs, 10, 60_000)
   integer('maxKeysPerAccount', config.maxKeysPerAccount, 1, 10_000)
   integer('sessionIdleTimeoutSeconds', config.sessionIdleTimeoutSeconds, 1, 86_400)
+  integer('signInRateLimit', config.signInRateLimit, 1, 1_000_000)
   const passwordLength = typeof config.defaultPassword === 'string' ? [...config.defaultPassword].length : 0
   if (passwordLength < PASSWORD_MIN_LENGTH || passwordLength > PASSWORD_MAX_LENGTH) {
     throw new TypeError(`"defaultPassword" must be a string of ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters`)

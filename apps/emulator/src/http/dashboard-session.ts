@@ -7,8 +7,12 @@ import type { Request, Response } from 'express'
 export const SESSION_COOKIE = 'eyepop_session'
 /** The cookie binding a sign-in in progress to this browser (state of the code flow). */
 export const LOGIN_COOKIE = 'eyepop_login'
-/** How long (in seconds) a dashboard session lasts. */
+/** How long (in seconds) a dashboard session lasts at most. */
 export const SESSION_TTL_SECONDS = 8 * 3600
+/** How long (in seconds) a dashboard session may go unused before it ends. */
+export const SESSION_IDLE_SECONDS = 30 * 60
+/** How often (in seconds, at most) a session's last use is written back to the store. */
+const LAST_SEEN_WRITE_SECONDS = 60
 /** How long (in seconds) a sign-in may take. */
 export const LOGIN_TTL_SECONDS = 600
 
@@ -18,6 +22,8 @@ export interface DashboardSession {
   /** The synchronizer token every cookie-authenticated change must send as `X-CSRF-Token`. */
   readonly csrfToken: string
   readonly createdAt: number
+  /** When the session was last used (ms), to within a minute. */
+  readonly lastSeenAt: number
 }
 
 /** A sign-in in progress: the PKCE verifier of its authorization request. */
@@ -49,7 +55,8 @@ export function createDashboardSessions(store: Store, options: { secure: boolean
   return {
     async start(res: Response, accountId: string): Promise<DashboardSession> {
       const id = randomId()
-      const session: DashboardSession = { accountId, csrfToken: randomId(), createdAt: options.now() }
+      const at = options.now()
+      const session: DashboardSession = { accountId, csrfToken: randomId(), createdAt: at, lastSeenAt: at }
       await store.oidc.upsert('DashboardSession', id, { ...session }, SESSION_TTL_SECONDS)
       res.cookie(SESSION_COOKIE, id, { ...cookieOptions, maxAge: SESSION_TTL_SECONDS * 1000 })
       return session
@@ -57,8 +64,22 @@ export function createDashboardSessions(store: Store, options: { secure: boolean
     async current(req: Request): Promise<(DashboardSession & { id: string }) | undefined> {
       const id = cookiesOf(req)[SESSION_COOKIE]
       if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined
-      const payload = await store.oidc.find('DashboardSession', id)
-      return payload ? { ...(payload as unknown as DashboardSession), id } : undefined
+      const session = (await store.oidc.find('DashboardSession', id)) as unknown as DashboardSession | undefined
+      if (!session) return undefined
+      const at = options.now()
+      // Sessions from before the idle timeout have no lastSeenAt: their creation stands in.
+      const lastSeenAt = session.lastSeenAt ?? session.createdAt
+      if (at - lastSeenAt >= SESSION_IDLE_SECONDS * 1000) {
+        await store.oidc.destroy('DashboardSession', id)
+        return undefined
+      }
+      if (at - lastSeenAt >= LAST_SEEN_WRITE_SECONDS * 1000) {
+        // Keeps the absolute end: the row expires when the session would have anyway.
+        const left = Math.ceil((session.createdAt + SESSION_TTL_SECONDS * 1000 - at) / 1000)
+        if (left <= 0) return undefined
+        await store.oidc.upsert('DashboardSession', id, { ...session, lastSeenAt: at }, left)
+      }
+      return { ...session, lastSeenAt, id }
     },
     async end(req: Request, res: Response): Promise<void> {
       const id = cookiesOf(req)[SESSION_COOKIE]

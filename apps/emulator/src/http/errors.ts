@@ -105,3 +105,13 @@ export class InsufficientScope extends OAuthError {
     })
   }
 }
+
+/**
+ * 429 `too_many_requests` (RFC 6585): this client has started too many of something in a window,
+ * and says when to try again.
+ */
+export class TooManyRequests extends OAuthError {
+  constructor(description: string, retryAfterSeconds: number, options?: ErrorOptions) {
+    super(429, 'too_many_requests', description, { ...options, retryAfterSeconds })
+  }
+}

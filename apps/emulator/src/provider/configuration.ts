@@ -158,8 +158,8 @@ export function createProvider(options: CreateProviderOptions): Provider {
       DeviceCode: 600,
       Grant: 14 * 86_400,
       IdToken: 3600,
-      Interaction: 3600,
-      Session: 14 * 86_400,
+      Interaction: 900,
+      Session: 8 * 3600,
     },
     async findAccount(_ctx, id) {
       const account = await options.findAccount(id)

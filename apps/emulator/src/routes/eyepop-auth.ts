@@ -1,4 +1,4 @@
-import type { RevocationFeedBody, Store } from '@eyepop/auth-core'
+import { REVOCATION_PAGE_LIMIT, type RevocationFeedBody, type Store } from '@eyepop/auth-core'
 import { Router } from 'express'
 import { bearerCredential } from '../http/bearer.js'
 import { refuseBrowser } from '../http/browser-origin.js'
@@ -59,16 +59,21 @@ export function eyepopTokenRoutes(deps: {
  * The revocation feed, `GET /v1/auth/revocations?cursor=N`: the ids of deleted API keys and of
  * revoked tokens after a cursor, which resource servers in other processes poll (see auth-core's
  * `createRemoteRevocationSource`). Key ids are not secret, like a certificate revocation list.
+ * Pages of at most `limit` (default and most: 1,000) entries; `has_more` says to ask again.
  */
 export function revocationFeedRoutes(deps: { store: Store }): Router {
   const router = Router()
 
   router.get('/v1/auth/revocations', async function revocationFeed(req, res) {
-    const raw = req.query.cursor ?? '0'
-    if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw)) {
+    const cursor = req.query.cursor ?? '0'
+    if (typeof cursor !== 'string' || !/^\d{1,15}$/.test(cursor)) {
       throw new InvalidRequest('cursor must be a non-negative integer')
     }
-    const page = await deps.store.revocations.since(Number(raw))
+    const limit = req.query.limit ?? String(REVOCATION_PAGE_LIMIT)
+    if (typeof limit !== 'string' || !/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > REVOCATION_PAGE_LIMIT) {
+      throw new InvalidRequest(`limit must be an integer from 1 to ${REVOCATION_PAGE_LIMIT}`)
+    }
+    const page = await deps.store.revocations.since(Number(cursor), Number(limit))
     const body: RevocationFeedBody = {
       revoked: page.revoked.map((r) => ({ key_id: r.id, deleted_at: r.deletedAt })),
       revoked_tokens: (page.revokedTokens ?? []).map((r) => ({
@@ -77,6 +82,7 @@ export function revocationFeedRoutes(deps: { store: Store }): Router {
         expires_at: r.expiresAt,
       })),
       cursor: page.cursor,
+      has_more: page.more === true,
     }
     res.setHeader('Cache-Control', 'no-store')
     res.json(body)

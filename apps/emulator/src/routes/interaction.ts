@@ -7,6 +7,7 @@ import { AccessDenied } from '../http/errors.js'
 /** What the login page needs to check a password. */
 export interface PasswordAuthenticator {
   authenticate(email: string, password: string): Promise<AccountRecord | undefined>
+  findByEmail(email: string): Promise<{ readonly id: string } | undefined>
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -51,6 +52,27 @@ ${alert}
  * - `GET /interaction/{uid}/abort`: cancels the sign-in.
  * Pages are never cached.
  */
+/**
+ * A slow-down of failed password sign-ins: after 5 failures in 15 minutes under one key, each
+ * further attempt waits 500 ms more (at most 5 s); a success does not count. `keyOf` resolving
+ * `undefined` skips the request.
+ */
+function failedLoginSlowDown(name: string, keyOf: (req: Request) => string | undefined | Promise<string | undefined>) {
+  const keys = new WeakMap<Request, string | undefined>()
+  return slowDown({
+    windowMs: 15 * 60 * 1000,
+    delayAfter: 5,
+    delayMs: (hits) => Math.min(5000, (hits - 5) * 500),
+    skipSuccessfulRequests: true,
+    async skip(req) {
+      keys.set(req, await keyOf(req))
+      return keys.get(req) === undefined
+    },
+    keyGenerator: (req) => `${name}:${keys.get(req)}`,
+    validate: { trustProxy: false, xForwardedForHeader: false, keyGeneratorIpFallback: false },
+  })
+}
+
 export function interactionRoutes(deps: { provider: Provider; accounts: PasswordAuthenticator; staticDir: string }): Router {
   const router = Router()
   const { provider } = deps
@@ -99,17 +121,13 @@ export function interactionRoutes(deps: { provider: Provider; accounts: Password
   router.post(
     '/interaction/:uid/login',
     express.urlencoded({ extended: false, limit: 8 * 1024, parameterLimit: 10 }),
-    slowDown({
-      windowMs: 15 * 60 * 1000,
-      delayAfter: 5,
-      delayMs: (hits) => Math.min(5000, (hits - 5) * 500),
-      skipSuccessfulRequests: true,
-      // Per address and account: guessing one account's password gets slow, others are unaffected.
-      keyGenerator: (req) => {
-        const email = (req.body as Record<string, unknown> | undefined)?.email
-        return `${req.ip}|${typeof email === 'string' ? email.trim().toLowerCase() : ''}`
-      },
-      validate: { trustProxy: false, xForwardedForHeader: false, keyGeneratorIpFallback: false },
+    // Failed sign-ins get slower per address, and per account for one that exists (attempts on it
+    // from many addresses). Both keyed by bounded spaces: an attacker's made-up emails add no entry.
+    failedLoginSlowDown('address', (req) => req.ip ?? 'unknown'),
+    failedLoginSlowDown('account', async (req) => {
+      const email = (req.body as Record<string, unknown> | undefined)?.email
+      const account = typeof email === 'string' && email.trim() ? await deps.accounts.findByEmail(email.trim()) : undefined
+      return account ? account.id : undefined
     }),
     async function login(req, res) {
       const interaction = await details(req, res)

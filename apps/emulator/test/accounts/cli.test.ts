@@ -62,12 +62,45 @@ describe('eyepop-emulator accounts create', () => {
     expect(table.stdout).not.toContain('compiler-1952')
   })
 
+  it('reads the password from standard input with --password-stdin, so it never shows in the process list', async () => {
+    const created = await runCli(
+      inDir('accounts', 'create', '--email', 'lin@example.com', '--password-stdin', '--name', 'Lin', '--json'),
+      undefined,
+      {},
+      'from a pipe, with spaces\n',
+    )
+    expect(created.code).toBe(0)
+    const { id } = JSON.parse(created.stdout) as AccountView
+    const store = createSqliteStore({ filename: join(dataDir, 'emulator.db') })
+    try {
+      const accounts = createAccountService({ store, now: Date.now })
+      expect(await accounts.authenticate('lin@example.com', 'from a pipe, with spaces')).toMatchObject({ id })
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('asks on the terminal without either flag, and says what to do when there is none', async () => {
+    const result = await runCli(inDir('accounts', 'create', '--email', 'nobody@example.com', '--name', 'Nobody'))
+    expect(result.code).toBe(1)
+    expect(result.stderr.trim()).toBe('error: no terminal to ask for the password on: pipe it with --password-stdin')
+    const both = await runCli(inDir('accounts', 'create', '--email', 'nobody@example.com', '--name', 'N', '--password', 'password1', '--password-stdin'))
+    expect(both.code).toBe(1)
+    expect(both.stderr).toMatch(/cannot be used with/)
+  })
+
+  it('refuses a too-short password from standard input like any other', async () => {
+    const result = await runCli(inDir('accounts', 'create', '--email', 'short@example.com', '--password-stdin', '--name', 'S'), undefined, {}, 'short\n')
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/password/)
+  })
+
   describe('with an email that already has an account', () => {
     it('exits 1 with a clear error and creates nothing', async () => {
       const result = await runCli(inDir('accounts', 'create', '--email', 'ADA@example.com', '--password', 'password1', '--name', 'Again'))
       expect(result.code).toBe(1)
       expect(result.stderr.trim()).toBe('error: an account with the email ADA@example.com already exists')
-      expect(await runCliJson<AccountView[]>(inDir('accounts', 'list'))).toHaveLength(3)
+      expect(await runCliJson<AccountView[]>(inDir('accounts', 'list'))).toHaveLength(4)
     })
   })
 
@@ -84,10 +117,12 @@ describe('eyepop-emulator accounts create', () => {
       expect(result.stderr).not.toContain(args[3]!)
     })
 
-    it('requires --email, --password and --name', async () => {
-      const result = await runCli(inDir('accounts', 'create', '--email', 'x@example.com'))
+    it('requires --email and --name', async () => {
+      const result = await runCli(inDir('accounts', 'create', '--email', 'x@example.com', '--password', 'password1'))
       expect(result.code).not.toBe(0)
-      expect(result.stderr).toMatch(/required option '--password <password>' not specified/)
+      expect(result.stderr).toMatch(/required option '--name <name>' not specified/)
+      const noEmail = await runCli(inDir('accounts', 'create', '--name', 'X', '--password', 'password1'))
+      expect(noEmail.stderr).toMatch(/required option '--email <email>' not specified/)
     })
   })
 })

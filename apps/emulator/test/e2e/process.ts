@@ -5,9 +5,16 @@ import { fileURLToPath } from 'node:url'
 export const CLI = fileURLToPath(new URL('../../bin/eyepop-emulator.js', import.meta.url))
 
 /** Runs a CLI command to completion, with `env` added to this process's environment. */
-export function runCli(args: string[], cwd?: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  cwd?: string,
+  env: Record<string, string> = {},
+  input = '',
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } })
+    // Standard input is a pipe, not a terminal: `input`, then its end.
+    child.stdin.end(input)
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d))

@@ -3,7 +3,7 @@
  * `deviceLogin`; the user's side is a cookie-keeping HTTP client that opens the verification URL,
  * confirms the code and signs in with the password, as a person would in a browser.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
@@ -62,6 +62,9 @@ describe('eyepop-emulator login (device flow)', () => {
   it('signs the CLI in once the user confirms the code and signs in; the token manages keys', async () => {
     let shown: { uri: string; code: string; complete: string } | undefined
     const file = join(dir, 'credentials.json')
+    // A file left readable by others (an older version, a copy): the new token must not be.
+    writeFileSync(file, '{}\n', { mode: 0o644 })
+    chmodSync(file, 0o644)
     const login = deviceLogin({
       url: running.url,
       credentialsFile: file,
@@ -76,6 +79,7 @@ describe('eyepop-emulator login (device flow)', () => {
     const saved: SavedCredentials = await login
     expect(saved.account.email).toBe('dev@eyepop.local')
     expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([])
     expect(JSON.parse(readFileSync(file, 'utf8')).accessToken).toBe(saved.accessToken)
 
     const keys = await fetch(`${running.url}/api/v1/keys`, { headers: { Authorization: `Bearer ${saved.accessToken}` } })

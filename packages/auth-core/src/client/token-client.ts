@@ -57,6 +57,12 @@ export interface TokenClientOptions {
    * `init.signal`. Default is `globalThis.fetch`.
    */
   fetch?: typeof fetch
+  /**
+   * Send the API key over plain `http://` to a host beyond loopback. Default is `false`: such a
+   * URL is refused at construction, since anyone on the path would read the key. Loopback
+   * (`localhost`, `127.0.0.0/8`, `[::1]`: the emulator on this machine) is always allowed.
+   */
+  allowInsecureHttp?: boolean
   /** Clock (ms). Default is `Date.now`. */
   now?: Clock
 }
@@ -163,6 +169,21 @@ function validateUrl(value: unknown, name: string): URL {
   return url
 }
 
+/** Whether a URL's host is this machine (`localhost`, `127.0.0.0/8`, `[::1]`). */
+function isLoopback(url: URL): boolean {
+  const host = url.hostname
+  return host === 'localhost' || host.endsWith('.localhost') || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host)
+}
+
+/** Refuses to send the API key in clear beyond this machine. */
+function checkKeyTransport(url: URL, name: string, allowInsecureHttp: boolean): void {
+  if (url.protocol === 'http:' && !isLoopback(url) && !allowInsecureHttp) {
+    throw new TypeError(
+      `"${name}" option is plain http to a host beyond loopback, which would send the API key in clear: use https (or set "allowInsecureHttp")`,
+    )
+  }
+}
+
 function validateOptionalString(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'string' || value.length === 0) {
@@ -263,15 +284,21 @@ function requestFailed(status: number, text: string): TokenRequestFailed {
  */
 export function createTokenClient(options: TokenClientOptions): TokenClient {
   const { key: apiKey } = parseApiKey(options.apiKey)
-  const base = validateUrl(options.eyepopUrl, 'eyepopUrl').href.replace(/\/+$/, '')
+  const baseUrl = validateUrl(options.eyepopUrl, 'eyepopUrl')
+  const base = baseUrl.href.replace(/\/+$/, '')
+  if (options.allowInsecureHttp !== undefined && typeof options.allowInsecureHttp !== 'boolean') {
+    throw new TypeError('"allowInsecureHttp" option must be a boolean')
+  }
+  const allowInsecureHttp = options.allowInsecureHttp ?? false
   const protocol = options.protocol ?? 'v1'
   if (!PROTOCOLS.includes(protocol)) {
     throw new TypeError('"protocol" option must be one of "v1", "legacy" or "oauth"')
   }
-  const tokenEndpoint =
-    options.tokenEndpoint === undefined
-      ? undefined
-      : validateUrl(options.tokenEndpoint, 'tokenEndpoint').href
+  const tokenEndpointUrl = options.tokenEndpoint === undefined ? undefined : validateUrl(options.tokenEndpoint, 'tokenEndpoint')
+  const tokenEndpoint = tokenEndpointUrl?.href
+  // Where the API key goes: the token endpoint when one is given, else the base URL.
+  if (tokenEndpointUrl) checkKeyTransport(tokenEndpointUrl, 'tokenEndpoint', allowInsecureHttp)
+  else checkKeyTransport(baseUrl, 'eyepopUrl', allowInsecureHttp)
   const clientId = validateOptionalString(options.clientId, 'clientId') ?? EYEPOP_SDK_CLIENT_ID
   const scope = validateOptionalString(options.scope, 'scope')
   const resource = validateOptionalString(options.resource, 'resource')

@@ -11,6 +11,7 @@ import type {
   SigningKeyRecord,
   Store,
 } from './types.js'
+import { resolveRevocationPageLimit } from './types.js'
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -35,9 +36,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const pops = new Map<string, PopRecord>()
   const signingKeys = new Map<string, SigningKeyRecord>()
   const settings = new Map<string, string>()
-  // One ordered feed of key deletions and token revocations; the cursor is an index into it.
-  const feed: Array<{ key: RevokedKey } | { token: RevokedToken }> = []
+  // One ordered feed of key deletions and token revocations; the cursor is the last seq read.
+  let lastSeq = 0
+  let feed: Array<{ seq: number } & ({ key: RevokedKey } | { token: RevokedToken })> = []
   const revokedJtis = new Set<string>()
+  /** The index of the first feed entry after `cursor` (entries are in seq order). */
+  const feedIndexAfter = (cursor: number) => {
+    let lo = 0
+    let hi = feed.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (feed[mid]!.seq <= cursor) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
   const oidc = new Map<string, { payload: OidcPayload; expiresAt: number | null }>()
   // Append-only, in id order: event n has id n + 1.
   const auditEvents: AuditEvent[] = []
@@ -121,7 +134,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         const record = keys.get(id)
         if (!record || record.deletedAt !== null) return false
         keys.set(id, { ...record, deletedAt: at })
-        feed.push({ key: { id, deletedAt: at } })
+        feed.push({ seq: ++lastSeq, key: { id, deletedAt: at } })
         return true
       },
       async recordUse(uses) {
@@ -137,18 +150,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       async revokeToken(jti, expiresAt, at) {
         if (revokedJtis.has(jti)) return false
         revokedJtis.add(jti)
-        feed.push({ token: { jti, revokedAt: at, expiresAt } })
+        feed.push({ seq: ++lastSeq, token: { jti, revokedAt: at, expiresAt } })
         return true
       },
       async isTokenRevoked(jti) {
         return revokedJtis.has(jti)
       },
-      async since(cursor) {
-        const entries = feed.slice(Math.max(0, Math.floor(cursor)))
+      async since(cursor, limit) {
+        const pageLimit = resolveRevocationPageLimit(limit)
+        const start = feedIndexAfter(cursor)
+        const entries = feed.slice(start, start + pageLimit)
         return {
           revoked: entries.flatMap((e) => ('key' in e ? [e.key] : [])),
           revokedTokens: entries.flatMap((e) => ('token' in e ? [e.token] : [])),
-          cursor: feed.length,
+          cursor: entries.length > 0 ? entries[entries.length - 1]!.seq : cursor,
+          more: start + pageLimit < feed.length,
         }
       },
     },
@@ -246,6 +262,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         }
         return page
       },
+    },
+    async purgeExpired() {
+      const at = now()
+      let purged = 0
+      for (const [key, entry] of oidc) {
+        if (entry.expiresAt !== null && entry.expiresAt <= at) {
+          oidc.delete(key)
+          purged++
+        }
+      }
+      const kept = feed.filter((e) => !('token' in e) || e.token.expiresAt > at)
+      for (const e of feed) if ('token' in e && e.token.expiresAt <= at) revokedJtis.delete(e.token.jti)
+      purged += feed.length - kept.length
+      feed = kept
+      return purged
     },
     async close() {},
   }

@@ -26,6 +26,7 @@ import type {
   SigningKeyRecord,
   Store,
 } from './types.js'
+import { resolveRevocationPageLimit } from './types.js'
 
 /** Options of {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
@@ -349,9 +350,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
        VALUES (@kind, @subject, @at, @expiresAt)`,
     ),
     revocationSince: db.prepare<
-      [number],
+      [number, number],
       { seq: number; kind: 'key' | 'token'; subject: string; revoked_at: number; expires_at: number | null }
-    >('SELECT * FROM revocations WHERE seq > ? ORDER BY seq'),
+    >('SELECT * FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?'),
     tokenRevoked: db.prepare<[string], { n: number }>(
       "SELECT count(*) AS n FROM revocations WHERE kind = 'token' AND subject = ?",
     ),
@@ -418,6 +419,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   })
   const recordUses = db.transaction((uses: ReadonlyArray<{ id: string; at: number }>) => {
     for (const use of uses) s.keyUse.run(use)
+  })
+  const purgeExpired = db.transaction((): number => {
+    const at = now()
+    return s.oidcPurge.run(at).changes + s.revocationPurge.run(at).changes
   })
   const appendAudit = db.transaction((events: readonly AuditEventInput[]) => {
     for (const event of events) {
@@ -510,8 +515,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       async isTokenRevoked(jti) {
         return (s.tokenRevoked.get(jti)?.n ?? 0) > 0
       },
-      async since(cursor) {
-        const rows = s.revocationSince.all(cursor)
+      async since(cursor, limit) {
+        const pageLimit = resolveRevocationPageLimit(limit)
+        // One row more than the page tells whether another page follows.
+        const rows = s.revocationSince.all(cursor, pageLimit + 1)
+        const more = rows.length > pageLimit
+        if (more) rows.pop()
         return {
           revoked: rows
             .filter((row) => row.kind === 'key')
@@ -520,6 +529,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
             .filter((row) => row.kind === 'token')
             .map((row) => ({ jti: row.subject, revokedAt: row.revoked_at, expiresAt: row.expires_at ?? 0 })),
           cursor: rows.length > 0 ? rows[rows.length - 1]!.seq : cursor,
+          more,
         }
       },
     },
@@ -609,12 +619,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         return rows.map(toAuditEvent)
       },
     },
+    async purgeExpired() {
+      if (closed) throw new StoreError('the store is closed')
+      return purgeExpired()
+    },
     async close() {
       if (closed) return
       flushLookups()
       closed = true
-      s.oidcPurge.run(now())
-      s.revocationPurge.run(now())
+      purgeExpired()
       await checkpointer?.stop()
       db.close()
     },

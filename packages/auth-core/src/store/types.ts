@@ -97,6 +97,18 @@ export interface RevokedToken {
   readonly expiresAt: number
 }
 
+/** The largest page of {@link RevocationRepository.since}, and its default. */
+export const REVOCATION_PAGE_LIMIT = 1000
+
+/** Checks a page size for {@link RevocationRepository.since}; the default when undefined. */
+export function resolveRevocationPageLimit(limit: number | undefined): number {
+  if (limit === undefined) return REVOCATION_PAGE_LIMIT
+  if (!Number.isInteger(limit) || limit < 1 || limit > REVOCATION_PAGE_LIMIT) {
+    throw new TypeError(`"limit" must be an integer from 1 to ${REVOCATION_PAGE_LIMIT}`)
+  }
+  return limit
+}
+
 /** A page of the revocation feed. */
 export interface RevocationPage {
   /** Keys deleted after the cursor that was asked for, in order. */
@@ -105,6 +117,8 @@ export interface RevocationPage {
   readonly revokedTokens?: readonly RevokedToken[]
   /** The cursor to ask with next time. */
   readonly cursor: number
+  /** Whether more entries follow this page: ask again at once with `cursor`. Absent: none. */
+  readonly more?: boolean
 }
 
 /** Accounts. */
@@ -163,8 +177,14 @@ export interface RevocationRepository {
   revokeToken(jti: string, expiresAt: number, at: number): Promise<boolean>
   /** Whether the token with this `jti` was revoked. */
   isTokenRevoked(jti: string): Promise<boolean>
-  /** What was revoked after `cursor` (0 for all), oldest first, and the next cursor. */
-  since(cursor: number): Promise<RevocationPage>
+  /**
+   * What was revoked after `cursor` (0 for all), oldest first: at most `limit` entries (default
+   * {@link REVOCATION_PAGE_LIMIT}), the next cursor, and whether more follow. Revoked tokens whose
+   * expiry has passed may have been purged (see {@link Store.purgeExpired}): they verify nowhere.
+   *
+   * @throws {TypeError} when `limit` is not an integer from 1 to {@link REVOCATION_PAGE_LIMIT}
+   */
+  since(cursor: number, limit?: number): Promise<RevocationPage>
 }
 
 /** Pops. */
@@ -293,6 +313,13 @@ export interface Store {
   readonly audit: AuditRepository
   /** A short description for logs, e.g. `sqlite:/path/emulator.db` or `memory`. */
   readonly description: string
+  /**
+   * Deletes what has expired: oidc-provider artifacts past their expiry (sign-in interactions,
+   * device codes, sessions…) and revoked tokens past their own expiry. A server calls it
+   * periodically so that what anonymous requests create does not outlive its expiry; `close()`
+   * calls it too. Resolves how many entries were deleted.
+   */
+  purgeExpired(): Promise<number>
   /** Releases the store's resources. Idempotent. */
   close(): Promise<void>
 }

@@ -15,13 +15,17 @@ export interface RevocationFeedBody {
   revoked: Array<{ key_id: string; deleted_at: number }>
   /** Single revoked tokens (RFC 7009), with their own expiry (ms). */
   revoked_tokens: Array<{ jti: string; revoked_at: number; expires_at: number }>
+  /** The cursor to ask with next. */
   cursor: number
+  /** Whether more entries follow (the feed answers pages of at most 1,000 entries). */
+  has_more: boolean
 }
 
 /**
  * A revocation source for a resource server in another process: it polls the issuer's revocation
  * feed (deleted API key ids and revoked token ids, which are not secret, like a certificate
- * revocation list). Pass it to {@link createRevocationList}.
+ * revocation list). Pass it to {@link createRevocationList}, which reads page after page until it
+ * has caught up.
  *
  * @param url the feed, e.g. `http://127.0.0.1:8700/v1/auth/revocations`
  * @example
@@ -58,6 +62,8 @@ export function createRemoteRevocationSource(
         expiresAt: Number(r.expires_at),
       })),
       cursor: body.cursor,
+      // An older feed answered everything at once, without the field.
+      more: body.has_more === true,
     }
   }
 }

@@ -74,10 +74,16 @@ export async function createRevocationList(options: RevocationListOptions): Prom
   let timer: NodeJS.Timeout | undefined
 
   async function poll(): Promise<void> {
-    const page = await options.source(cursor)
-    for (const entry of page.revoked) revoked.set(entry.id, entry.deletedAt)
-    for (const entry of page.revokedTokens ?? []) revokedTokens.set(entry.jti, entry.expiresAt)
-    cursor = page.cursor
+    // A paged source: read until the last page, so that one poll catches up completely.
+    for (;;) {
+      const page = await options.source(cursor)
+      for (const entry of page.revoked) revoked.set(entry.id, entry.deletedAt)
+      for (const entry of page.revokedTokens ?? []) revokedTokens.set(entry.jti, entry.expiresAt)
+      const advanced = page.cursor > cursor
+      cursor = page.cursor
+      // A page that says "more" without moving the cursor would loop forever: stop there.
+      if (!page.more || !advanced) break
+    }
     const at = now()
     const horizon = at - retentionMs
     for (const [id, deletedAt] of revoked) if (deletedAt < horizon) revoked.delete(id)

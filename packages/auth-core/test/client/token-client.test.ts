@@ -620,6 +620,17 @@ describe('createTokenClient', () => {
       }
     })
 
+    it.each(['http://127.0.0.1:8700', 'http://127.3.2.1', 'http://localhost:8700', 'http://emulator.localhost', 'http://[::1]:8700'])(
+      'sends the key over plain http to loopback (%s), the emulator on this machine',
+      (eyepopUrl) => {
+        expect(createTokenClient({ eyepopUrl, apiKey }).eyepopUrl).toBe(eyepopUrl)
+      },
+    )
+
+    it('sends the key over plain http beyond loopback only when told to', () => {
+      expect(createTokenClient({ eyepopUrl: 'http://emulator:8700', apiKey, allowInsecureHttp: true }).eyepopUrl).toBe('http://emulator:8700')
+    })
+
     it('makes no request', () => {
       const fetch = tokenEndpoint()
       createClient(fetch)
@@ -645,6 +656,10 @@ describe('createTokenClient', () => {
       [{ protocol: 'legacy', tokenEndpoint: `${EYEPOP_URL}/token` }, /require protocol "oauth"$/],
       [{ fetch: 'fetch' }, '"fetch" option must be a function'],
       [{ now: 0 }, '"now" option must be a function'],
+      [{ eyepopUrl: 'http://eyepop.test' }, /^"eyepopUrl" option is plain http to a host beyond loopback, which would send the API key in clear/],
+      [{ eyepopUrl: 'http://10.0.0.5:8700' }, /^"eyepopUrl" option is plain http to a host beyond loopback/],
+      [{ protocol: 'oauth', tokenEndpoint: 'http://auth.eyepop.test/token' }, /^"tokenEndpoint" option is plain http/],
+      [{ eyepopUrl: 'http://eyepop.test', allowInsecureHttp: 'yes' }, '"allowInsecureHttp" option must be a boolean'],
     ])('throws a TypeError for %o', (options, message) => {
       const err = thrown(() =>
         createTokenClient({

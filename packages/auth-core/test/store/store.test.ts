@@ -328,7 +328,7 @@ describe.each(implementations)('%s', (_name, factory) => {
         ])
         expect(second.cursor).toBeGreaterThan(first.cursor)
         const third = await store.revocations.since(second.cursor)
-        expect(third).toEqual({ revoked: [], revokedTokens: [], cursor: second.cursor })
+        expect(third).toEqual({ revoked: [], revokedTokens: [], cursor: second.cursor, more: false })
       })
 
       it('does not list a key twice when it is deleted twice', async () => {
@@ -350,6 +350,77 @@ describe.each(implementations)('%s', (_name, factory) => {
         expect((await store.revocations.since(first.cursor)).revoked).toEqual([
           { id: 'key_b', deletedAt: T0 + 50 },
         ])
+      })
+    })
+
+    describe('revocations.since(cursor, limit)', () => {
+      beforeEach(async () => {
+        for (const id of ['key_a', 'key_b', 'key_c', 'key_d', 'key_e'])
+          await store.apiKeys.create(apiKey({ id }))
+      })
+
+      it('answers pages of at most limit entries, saying whether more follow', async () => {
+        for (const [i, id] of ['key_a', 'key_b', 'key_c'].entries()) await store.apiKeys.markDeleted(id, T0 + i)
+        await store.revocations.revokeToken('jti-1', T0 + 60_000, T0 + 3)
+        await store.apiKeys.markDeleted('key_d', T0 + 4)
+        const first = await store.revocations.since(0, 2)
+        expect(first).toMatchObject({ revoked: [{ id: 'key_a' }, { id: 'key_b' }], revokedTokens: [], more: true })
+        const second = await store.revocations.since(first.cursor, 2)
+        expect(second).toMatchObject({ revoked: [{ id: 'key_c' }], revokedTokens: [{ jti: 'jti-1' }], more: true })
+        const third = await store.revocations.since(second.cursor, 2)
+        expect(third).toMatchObject({ revoked: [{ id: 'key_d' }], revokedTokens: [], more: false })
+        // A page that ends exactly at the last entry has no more.
+        expect((await store.revocations.since(second.cursor, 1)).more).toBe(false)
+        expect(await store.revocations.since(third.cursor, 2)).toEqual({ revoked: [], revokedTokens: [], cursor: third.cursor, more: false })
+        // The pages together are the whole feed.
+        expect((await store.revocations.since(0)).revoked.map((r) => r.id)).toEqual(['key_a', 'key_b', 'key_c', 'key_d'])
+      })
+
+      it('answers at most 1,000 entries by default', async () => {
+        for (let i = 0; i < 1001; i++) await store.revocations.revokeToken(`jti-${i}`, T0 + 60_000, T0)
+        const first = await store.revocations.since(0)
+        expect(first.revokedTokens).toHaveLength(1000)
+        expect(first.more).toBe(true)
+        const rest = await store.revocations.since(first.cursor)
+        expect(rest.revokedTokens).toEqual([{ jti: 'jti-1000', revokedAt: T0, expiresAt: T0 + 60_000 }])
+        expect(rest.more).toBe(false)
+      })
+
+      it.each([0, -1, 1.5, 1001, Number.NaN])('rejects limit %s with a TypeError', async (limit) => {
+        await expect(store.revocations.since(0, limit)).rejects.toThrow(TypeError)
+      })
+    })
+
+    describe('purgeExpired()', () => {
+      it('deletes oidc artifacts past their expiry and keeps the others', async () => {
+        await store.oidc.upsert('Interaction', 'i1', { uid: 'u1' }, 60)
+        await store.oidc.upsert('Interaction', 'i2', { uid: 'u2' }, 120)
+        await store.oidc.upsert('Client', 'c1', { v: 1 })
+        expect(await store.purgeExpired()).toBe(0)
+        clock = T0 + 60_000
+        expect(await store.purgeExpired()).toBe(1)
+        clock = T0
+        // Gone for good, not just hidden by the clock.
+        expect(await store.oidc.find('Interaction', 'i1')).toBeUndefined()
+        expect(await store.oidc.find('Interaction', 'i2')).toEqual({ uid: 'u2' })
+        expect(await store.oidc.find('Client', 'c1')).toEqual({ v: 1 })
+      })
+
+      it('drops revoked tokens past their own expiry from the feed, never deleted keys', async () => {
+        await store.apiKeys.create(apiKey({ id: 'key_a' }))
+        await store.revocations.revokeToken('jti-short', T0 + 1_000, T0)
+        await store.apiKeys.markDeleted('key_a', T0)
+        await store.revocations.revokeToken('jti-long', T0 + 60_000, T0)
+        clock = T0 + 1_000
+        expect(await store.purgeExpired()).toBe(1)
+        const page = await store.revocations.since(0)
+        expect(page.revoked).toEqual([{ id: 'key_a', deletedAt: T0 }])
+        expect(page.revokedTokens?.map((t) => t.jti)).toEqual(['jti-long'])
+        expect(await store.revocations.isTokenRevoked('jti-short')).toBe(false)
+        expect(await store.revocations.isTokenRevoked('jti-long')).toBe(true)
+        // The cursor still moves forward only: a new entry comes after the ones already read.
+        await store.revocations.revokeToken('jti-next', T0 + 60_000, T0 + 1_000)
+        expect((await store.revocations.since(page.cursor)).revokedTokens?.map((t) => t.jti)).toEqual(['jti-next'])
       })
     })
 

@@ -8,8 +8,8 @@ import {
 
 const T0 = Date.UTC(2025, 0, 15, 12)
 
-/** An in-memory revocation feed with the store's cursor semantics, and a call log. */
-function createFeed() {
+/** An in-memory revocation feed with the store's cursor semantics and paging, and a call log. */
+function createFeed(pageSize = Number.POSITIVE_INFINITY) {
   const entries: RevokedKey[] = []
   const calls: number[] = []
   let failure: Error | undefined
@@ -25,7 +25,8 @@ function createFeed() {
     source: async (cursor: number): Promise<RevocationPage> => {
       calls.push(cursor)
       if (failure) throw failure
-      return { revoked: entries.slice(cursor), cursor: entries.length }
+      const revoked = entries.slice(cursor, cursor + pageSize)
+      return { revoked, cursor: cursor + revoked.length, more: cursor + revoked.length < entries.length }
     },
   }
 }
@@ -103,6 +104,25 @@ describe('createRevocationList()', () => {
       expect(list.isRevoked('key_b')).toBe(true)
       expect(feed.calls).toEqual([0, 1])
       expect(list.syncedAt).toBe(T0 + 20)
+    })
+
+    it('reads a paged source page after page until it has caught up', async () => {
+      feed = createFeed(2)
+      for (const id of ['key_a', 'key_b', 'key_c', 'key_d', 'key_e']) feed.delete(id, T0)
+      const list = await create()
+      expect(['key_a', 'key_b', 'key_c', 'key_d', 'key_e'].map((id) => list.isRevoked(id))).toEqual([true, true, true, true, true])
+      expect(feed.calls).toEqual([0, 2, 4])
+      feed.delete('key_f', T0)
+      await list.sync()
+      expect(list.isRevoked('key_f')).toBe(true)
+      expect(feed.calls).toEqual([0, 2, 4, 5])
+    })
+
+    it('ends a poll on a page that says more without moving the cursor', async () => {
+      const source = vi.fn(async (cursor: number): Promise<RevocationPage> => ({ revoked: [{ id: 'key_x', deletedAt: T0 }], cursor, more: true }))
+      const list = await create({ source })
+      expect(list.isRevoked('key_x')).toBe(true)
+      expect(source).toHaveBeenCalledTimes(1)
     })
 
     it('shares one source call between concurrent callers', async () => {
