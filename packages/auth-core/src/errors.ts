@@ -2,8 +2,9 @@
  * Typed errors of `@eyepop/auth-core`.
  *
  * Every error carries a stable `code` (a closed union, see {@link AuthCoreErrorCode}) so callers
- * switch on the code, never on the message. Errors carry no HTTP status: the emulator maps codes to
- * OAuth errors in exactly one place. Messages state the rule that was broken and never contain a
+ * switch on the code, never on the message. Errors carry no HTTP status: `httpAnswerOf` (in
+ * `middleware/http-answer.ts`) maps codes to HTTP answers in exactly one place, for this package's
+ * middleware and the emulator alike. Messages state the rule that was broken and never contain a
  * secret (an API key, an access token or a signing key).
  *
  * @module

@@ -65,6 +65,8 @@ export type {
 } from './client/client-session.js'
 
 export { requireAccessToken } from './middleware/require-access-token.js'
+export { httpAnswerOf } from './middleware/http-answer.js'
+export type { HttpAnswer } from './middleware/http-answer.js'
 export type {
   AccessPrincipal,
   AuthenticatedRequest,

@@ -1,4 +1,4 @@
-import { isAuthCoreError, type AnyAuthCoreError } from '@eyepop/auth-core'
+import { httpAnswerOf, isAuthCoreError, type AnyAuthCoreError } from '@eyepop/auth-core'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { Logger } from 'pino'
@@ -15,33 +15,27 @@ import { requestPath } from './request-path.js'
 import { toErrorBody } from './to-error-body.js'
 
 /**
- * The only place that maps auth-core error codes to HTTP errors. API-key failures are client
- * authentication failures (401 `invalid_client`); token failures are RFC 6750 `invalid_token`.
+ * An auth-core error as an HTTP error: auth-core's {@link httpAnswerOf} (the one mapping, shared
+ * with its `requireAccessToken`) decides status, code and description; this adds the challenge of
+ * the error class (`invalid_client`, `invalid_token`, `insufficient_scope`).
  */
 export function fromAuthCoreError(err: AnyAuthCoreError): OAuthError {
-  switch (err.code) {
-    case 'ERR_API_KEY_MALFORMED':
-      return new InvalidClient('api key is malformed (wrong prefix, length or checksum)', { cause: err })
-    case 'ERR_API_KEY_INVALID':
-    case 'ERR_API_KEY_EXPIRED':
-    case 'ERR_API_KEY_REVOKED':
-      return new InvalidClient(err.message, { cause: err })
-    case 'ERR_TOKEN_INVALID':
-    case 'ERR_TOKEN_EXPIRED':
-    case 'ERR_TOKEN_CLAIM_INVALID':
-    case 'ERR_TOKEN_REVOKED':
-      return new InvalidToken(err.message, { cause: err })
-    case 'ERR_TOKEN_SCOPE_INSUFFICIENT':
-      return new InsufficientScope(err.message, { cause: err })
-    case 'ERR_NOT_FOUND':
-      return new NotFoundError(err.message, { cause: err })
-    case 'ERR_CONFLICT':
-      return new OAuthError(409, 'conflict', err.message, { cause: err })
-    case 'ERR_REVOCATION_STALE':
-      // The same answer as auth-core's middleware gives: the token may be good, try again shortly.
-      return new TemporarilyUnavailable(err.message, 1, { cause: err })
+  const answer = httpAnswerOf(err)
+  switch (answer.error) {
+    case 'invalid_client':
+      return new InvalidClient(answer.description, { cause: err })
+    case 'invalid_token':
+      return new InvalidToken(answer.description, { cause: err })
+    case 'insufficient_scope':
+      return new InsufficientScope(answer.description, { cause: err })
+    case 'temporarily_unavailable':
+      return new TemporarilyUnavailable(answer.description, answer.retryAfterSeconds, { cause: err })
     default:
-      return new OAuthError(500, 'server_error', err.message, { cause: err })
+      return new OAuthError(answer.status, answer.error, answer.description, {
+        cause: err,
+        expose: answer.expose,
+        retryAfterSeconds: answer.retryAfterSeconds,
+      })
   }
 }
 

@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import {
-  isAuthCoreError,
   requireAccessToken,
   type AccessPrincipal,
   type AccessTokenVerifier,
@@ -11,7 +10,8 @@ import express, { Router, type Request, type RequestHandler } from 'express'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { popCors } from '../http/cors.js'
 import { AccessDenied, InvalidRequest } from '../http/errors.js'
-import { errorBody } from '../http/to-error-body.js'
+import { toOAuthError } from '../http/error-handler.js'
+import { errorBody, toErrorBody } from '../http/to-error-body.js'
 import { WORKER_BASE_PATH } from './pops.js'
 
 /** The path of the mock data API, given to the SDK as a relative `base_url`. */
@@ -21,6 +21,8 @@ export const DATASETS_SCOPE = 'access:datasets'
 
 /** WebSocket close codes (RFC 6455 §7.4.1). */
 const POLICY_VIOLATION = 1008
+const INTERNAL_ERROR = 1011
+const TRY_AGAIN_LATER = 1013
 const INVALID_PAYLOAD = 1007
 
 /** How long a new socket has to send its authorization frame. */
@@ -87,6 +89,18 @@ export function dataRoutes(deps: { verify: AccessTokenVerifier; corsOrigins: rea
 /** Closes a socket with a reason that fits a close frame (at most 123 bytes). */
 function closeWith(ws: WebSocket, code: number, reason: string): void {
   ws.close(code, Buffer.from(reason).subarray(0, 123).toString())
+}
+
+/**
+ * Closes a socket for an error, answered as on every HTTP route (the one error mapping,
+ * `toOAuthError`, and the one serializer): `error: description`, with 1013 (try again later) for a
+ * 503, 1011 for a server failure (no detail), 1008 (policy violation) for a refusal.
+ */
+function closeWithError(ws: WebSocket, err: unknown): void {
+  const httpError = toOAuthError(err)
+  const { error, error_description: description } = toErrorBody(httpError)
+  const code = httpError.status === 503 ? TRY_AGAIN_LATER : httpError.status >= 500 ? INTERNAL_ERROR : POLICY_VIOLATION
+  closeWith(ws, code, `${error}: ${description}`)
 }
 
 /** The `/data/events` WebSocket, attached to the HTTP server's `upgrade` event. */
@@ -165,8 +179,7 @@ export function eventsSocket(deps: { verify: AccessTokenVerifier; recheckMs: num
           perAccount.set(accountId, (perAccount.get(accountId) ?? 0) + 1)
           authenticated.set(ws, match[1]!)
         } catch (err) {
-          const reason = isAuthCoreError(err) ? `invalid_token: ${err.message}` : `access_denied: ${(err as Error).message}`
-          closeWith(ws, POLICY_VIOLATION, reason)
+          closeWithError(ws, err)
         }
         return
       }
@@ -181,7 +194,7 @@ export function eventsSocket(deps: { verify: AccessTokenVerifier; recheckMs: num
     for (const [ws, token] of authenticated) {
       check(token).catch((err: unknown) => {
         authenticated.delete(ws)
-        closeWith(ws, POLICY_VIOLATION, isAuthCoreError(err) ? `invalid_token: ${err.message}` : 'access_denied')
+        closeWithError(ws, err)
       })
     }
   }, deps.recheckMs)

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRemoteRevocationSource, createRevocationList, REVOCATION_PAGE_LIMIT, type Store } from '@eyepop/auth-core'
+import { createRemoteRevocationSource, createRevocationList, REVOCATION_PAGE_LIMIT, type RevocationFeedBody, type Store } from '@eyepop/auth-core'
 import { createSqliteStore } from '@eyepop/auth-core/sqlite'
 import Database from 'better-sqlite3'
 import { pino } from 'pino'
@@ -144,13 +144,14 @@ describe('GET /v1/auth/revocations in pages', () => {
     const { url, store, clock } = await start()
     for (let i = 0; i < REVOCATION_PAGE_LIMIT + 5; i++) await store.revocations.revokeToken(`jti-${i}`, clock.now + 3_600_000, clock.now)
 
-    const first = await (await fetch(`${url}/v1/auth/revocations`)).json()
+    const feed = async (query: string) => (await (await fetch(`${url}/v1/auth/revocations${query}`)).json()) as RevocationFeedBody
+    const first = await feed('')
     expect(first.revoked_tokens).toHaveLength(REVOCATION_PAGE_LIMIT)
     expect(first.has_more).toBe(true)
-    const rest = await (await fetch(`${url}/v1/auth/revocations?cursor=${first.cursor}`)).json()
-    expect(rest.revoked_tokens.map((t: { jti: string }) => t.jti)).toEqual(['jti-1000', 'jti-1001', 'jti-1002', 'jti-1003', 'jti-1004'])
+    const rest = await feed(`?cursor=${first.cursor}`)
+    expect(rest.revoked_tokens.map((t) => t.jti)).toEqual(['jti-1000', 'jti-1001', 'jti-1002', 'jti-1003', 'jti-1004'])
     expect(rest.has_more).toBe(false)
-    const small = await (await fetch(`${url}/v1/auth/revocations?cursor=0&limit=2`)).json()
+    const small = await feed('?cursor=0&limit=2')
     expect(small).toMatchObject({ revoked_tokens: [{ jti: 'jti-0' }, { jti: 'jti-1' }], has_more: true })
 
     const list = await createRevocationList({ source: createRemoteRevocationSource(`${url}/v1/auth/revocations`), pollIntervalMs: 60_000 })

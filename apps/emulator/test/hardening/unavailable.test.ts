@@ -8,7 +8,11 @@ import express from 'express'
 import { pino } from 'pino'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { WebSocket } from 'ws'
 import { errorHandler, toOAuthError } from '../../src/http/error-handler.js'
+import { eventsSocket } from '../../src/routes/data.js'
 import { createTestEmulator, type TestEmulator } from '../helpers.js'
 
 vi.mock('../../src/oauth-server.js', () => ({
@@ -60,5 +64,33 @@ describe('a stale revocation list on a route that verifies tokens itself', () =>
     const res = await request(app).get('/verifies-itself')
     expectUnavailable(res, '1')
     expect(res.body.error_description).toBe('revocation status is unknown: the revocation list could not be refreshed')
+  })
+})
+
+describe('a stale revocation list on the event WebSocket', () => {
+  it('closes it with 1013 (try again later) and the same temporarily_unavailable answer', async () => {
+    const events = eventsSocket({
+      verify: async () => {
+        throw new errors.RevocationStale('revocation status is unknown: the revocation list could not be refreshed')
+      },
+      recheckMs: 60_000,
+    })
+    const server = createServer()
+    server.on('upgrade', events.handleUpgrade)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/data/events`)
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+      )
+      ws.on('open', () => ws.send(JSON.stringify({ authorization: 'Bearer aaa.bbb.ccc' })))
+      expect(await closed).toEqual({
+        code: 1013,
+        reason: 'temporarily_unavailable: revocation status is unknown: the revocation list could not be refreshed',
+      })
+    } finally {
+      events.close()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   })
 })

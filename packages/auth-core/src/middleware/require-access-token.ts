@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { isAuthCoreError } from '../errors.js'
 import { countHeader } from '../lib/headers.js'
+import { httpAnswerOf } from './http-answer.js'
 import { assertOriginAllowed, assertPopAccess } from '../token/access.js'
 import type { AccessTokenVerifier, VerifiedAccessToken } from '../token/verify.js'
 
@@ -105,11 +106,7 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
       if (popId !== undefined) assertPopAccess(verified.claims, popId)
       assertOriginAllowed(verified.claims, req.headers.origin)
     } catch (err) {
-      if (!isAuthCoreError(err)) {
-        next(err)
-        return
-      }
-      challenge(res, 403, realm, 'insufficient_scope', err.message)
+      refuse(res, next, err)
       return
     }
     ;(req as AuthenticatedRequest).auth = {
@@ -120,20 +117,23 @@ export function requireAccessToken(options: RequireAccessTokenOptions) {
     next()
   }
 
-  /** Answers a request whose token did not verify. */
+  /** Answers a request refused with an auth-core error, as {@link httpAnswerOf} says. */
   function refuse(res: ServerResponse, next: Next, err: unknown): void {
     if (!isAuthCoreError(err)) {
       next(err)
       return
     }
-    if (err.code === 'ERR_REVOCATION_STALE') {
-      res.statusCode = 503
-      res.setHeader('Content-Type', 'application/json; charset=utf-8')
-      res.setHeader('Retry-After', '1')
-      res.end(errorBody('temporarily_unavailable', err.message))
+    const answer = httpAnswerOf(err)
+    const description = answer.expose ? answer.description : 'the server failed to handle the request'
+    if (answer.status === 400 || answer.status === 401 || answer.status === 403) {
+      challenge(res, answer.status, realm, answer.error, description)
       return
     }
-    challenge(res, 401, realm, 'invalid_token', err.message)
+    res.statusCode = answer.status
+    res.setHeader('Content-Type', 'application/json; charset=utf-8')
+    res.setHeader('Cache-Control', 'no-store')
+    if (answer.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(answer.retryAfterSeconds))
+    res.end(errorBody(answer.error, description))
   }
 
   // Not an async function: a reused token is answered from the verifier's cache (its expiry and
