@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `eyepop-bench`: runs the benchmarks of issue 6 (`run`, the default), prints a Markdown report of
- * a results file (`report`), or summarizes a CPU profile (`profile`).
+ * `eyepop-bench`: runs the benchmarks of issue 6 (`run`, the default), the soak run (`soak`),
+ * prints a Markdown report of a results file (`report`), or summarizes a CPU profile (`profile`).
  *
  * @module
  */
@@ -13,7 +13,9 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { formatReport } from './report.js'
 import { measureKeyLookup } from './measure-lookup.js'
 import { runBench, seedStore, uptime, type BenchResult } from './run-bench.js'
+import { runSoak, type SoakResult } from './run-soak.js'
 import { SCENARIOS, type ScenarioName } from './scenarios.js'
+import { formatSoakReport } from './soak-report.js'
 import { killAllSpawned } from './spawn-server.js'
 import { formatProfileSummary, summarizeProfile } from './summarize-profile.js'
 
@@ -28,6 +30,28 @@ function number(min: number, integer: boolean) {
     }
     return n
   }
+}
+
+function atMost(max: number, parse: (value: string) => number) {
+  return (value: string): number => {
+    const n = parse(value)
+    if (n > max) throw new InvalidArgumentError(`must be at most ${max}`)
+    return n
+  }
+}
+
+function fraction(value: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('must be a number above 0 and at most 1')
+  return n
+}
+
+/** Writes a results file (default: `bench/results/<prefix><timestamp>.json`) and returns its path. */
+function writeResults(file: string | undefined, prefix: string, startedAt: string, result: object): string {
+  const path = resolve(file ?? `${RESULTS_DIR}${prefix}${startedAt.replace(/[:.]/g, '-')}.json`)
+  mkdirSync(dirname(path), { recursive: true })
+  writeFileSync(path, `${JSON.stringify(result, null, 2)}\n`)
+  return path
 }
 
 function scenarioList(value: string): ScenarioName[] {
@@ -75,20 +99,61 @@ program
     log(formatReport(result))
     log('')
     log(uptime())
-    const file = resolve(opts.json ?? `${RESULTS_DIR}${result.startedAt.replace(/[:.]/g, '-')}.json`)
-    mkdirSync(dirname(file), { recursive: true })
-    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`)
-    log(`results: ${file}`)
+    log(`results: ${writeResults(opts.json, '', result.startedAt, result)}`)
     for (const profile of result.cpuProfiles ?? []) log(`cpu profile: ${profile}`)
   })
 
 program
+  .command('soak')
+  .description('the soak run: the mix of traffic at a fraction of its maximum for a minute; exits 1 on any error')
+  .addOption(new Option('--duration <seconds>', 'seconds of the soak').argParser(number(1, false)).default(60).env('SOAK_SECONDS'))
+  .addOption(new Option('--max-seconds <seconds>', 'seconds of unthrottled load whose rate is the maximum').argParser(number(1, false)).default(10))
+  .addOption(new Option('--warmup <seconds>', 'unrecorded, unthrottled load before the maximum').argParser(number(0, false)).default(2))
+  .addOption(new Option('--fraction <f>', 'the soak\'s share of the maximum').argParser(fraction).default(0.7))
+  .addOption(new Option('--rate <n>', 'requests per second instead of a share of a measured maximum').argParser(number(1, true)))
+  .addOption(new Option('--connections <n>', 'concurrent HTTP connections').argParser(number(1, true)).default(50))
+  .addOption(new Option('--websockets <n>', 'WebSockets kept open on /data/events (at most 12: 16 per account, 2 reconnecting)').argParser(atMost(12, number(0, true))).default(8))
+  .addOption(new Option('--reconnect-every <seconds>', 'how often two WebSockets are closed and opened again').argParser(number(1, false)).default(5))
+  .addOption(new Option('--keys <n>', 'API keys in the seeded store').argParser(number(20, true)).default(1000))
+  .addOption(new Option('--rss-from <seconds>', 'RSS growth is counted from this second of the soak').argParser(number(0, false)).default(10))
+  .addOption(new Option('--json <file>', 'results file (default: bench/results/soak-<timestamp>.json)'))
+  .action(async (opts) => {
+    // Every token the soak holds (the signed-in user's too) lives an hour.
+    if (opts.warmup + opts.maxSeconds + opts.duration > 3000) program.error('error: the whole soak (warm-up, maximum, soak) must stay under 3,000 s')
+    const log = (line: string) => console.log(line)
+    log(uptime())
+    const result = await runSoak({
+      soakSeconds: opts.duration,
+      maxSeconds: opts.maxSeconds,
+      warmupSeconds: opts.warmup,
+      fraction: opts.fraction,
+      ...(opts.rate !== undefined && { rate: opts.rate }),
+      connections: opts.connections,
+      websockets: opts.websockets,
+      reconnectEverySeconds: opts.reconnectEvery,
+      reconnectCount: Math.min(2, opts.websockets),
+      keys: opts.keys,
+      rssFromSeconds: opts.rssFrom,
+      log,
+    })
+    log('')
+    log(formatSoakReport(result))
+    log('')
+    log(uptime())
+    log(`results: ${writeResults(opts.json, 'soak-', result.startedAt, result)}`)
+    if (result.errors > 0) {
+      console.error(`error: the soak saw ${result.errors} errors`)
+      process.exitCode = 1
+    }
+  })
+
+program
   .command('report')
-  .description('print the tables of a results file as Markdown')
+  .description('print the tables of a results file (of a run or of a soak) as Markdown')
   .argument('<file>', 'a results JSON file')
   .action((file: string) => {
-    const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult
-    console.log(formatReport(result, { markdown: true }))
+    const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult | SoakResult
+    console.log('phases' in result ? formatSoakReport(result, { markdown: true }) : formatReport(result, { markdown: true }))
   })
 
 program

@@ -230,7 +230,8 @@ export function evaluateTargets(result: BenchResult, summaries: MeasurementSumma
   return targets.sort((a, b) => a.scenario - b.scenario)
 }
 
-function table(rows: string[][], markdown: boolean): string {
+/** Rows (the first is the header) as a Markdown table, or as padded columns for the terminal. */
+export function table(rows: string[][], markdown: boolean): string {
   if (markdown) {
     const [head, ...body] = rows
     return [head!, head!.map(() => '---'), ...body].map((r) => `| ${r.join(' | ')} |`).join('\n')

@@ -10,6 +10,8 @@ declare module 'autocannon' {
     headers?: Record<string, string>
     body?: string | Buffer
     setupRequest?: (req: AutocannonRequest, context: Record<string, unknown>) => AutocannonRequest
+    /** Called with every answer to this request, before the instance's `response` event for it. */
+    onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string | string[]>) => void
   }
 
   interface AutocannonOptions {
@@ -21,6 +23,8 @@ declare module 'autocannon' {
     /** Milliseconds between samples; a run stops at the first sample after its duration. */
     sampleInt?: number
     requests?: AutocannonRequest[]
+    /** Requests per second over all connections, sent as a quota per connection per second. */
+    overallRate?: number
   }
 
   interface Histogram {

@@ -1,0 +1,80 @@
+/**
+ * A smoke run of `eyepop-bench soak` with tiny durations, so that the soak cannot rot: it seeds a
+ * store, starts the emulator in its own process, signs a user in through the device flow, runs
+ * the mix (with WebSockets) unthrottled and then at 70% of that, and must see no error. The
+ * figures themselves mean nothing here.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import type { SoakResult } from '../src/run-soak.js'
+import { SOAK_KINDS } from '../src/soak-plan.js'
+import { formatSoakReport, rssVerdict } from '../src/soak-report.js'
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.once('error', reject)
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+describe('eyepop-bench soak', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eyepop-bench-soak-test-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  describe('with tiny durations', () => {
+    it('sends every kind of the mix and the WebSockets without an error, and writes the results file', async () => {
+      const out = join(dir, 'soak.json')
+      const { code, stdout, stderr } = await runCli([
+        'soak',
+        '--warmup', '0',
+        '--max-seconds', '1',
+        '--duration', '2',
+        '--rss-from', '1',
+        '--connections', '4',
+        '--websockets', '2',
+        '--reconnect-every', '1',
+        '--keys', '30',
+        '--json', out,
+      ])
+      expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' })
+      expect(stdout).toMatch(/Maximum of the mix: /)
+
+      const result = JSON.parse(readFileSync(out, 'utf8')) as SoakResult
+      expect(result.phases.map((p) => p.phase)).toEqual(['max', 'soak'])
+      expect(result.errors).toBe(0)
+      const soak = result.phases[1]!
+      expect(soak.targetRps).toBe(Math.round(result.phases[0]!.rps * 0.7))
+      for (const kind of SOAK_KINDS) expect(soak.byKind[kind].requests, kind).toBeGreaterThan(0)
+      expect(soak.sockets).toMatchObject({ errors: 0, openAtEnd: 2 })
+      expect(soak.sockets.reconnects).toBeGreaterThan(0)
+      expect(result.samples.filter((s) => s.phase === 'soak').length).toBeGreaterThanOrEqual(3)
+      expect(result.rssGrowth?.fromMb).toBeGreaterThan(0)
+      expect(formatSoakReport(result, { markdown: true })).toMatch(/^\| POST \/v1\/auth\/authenticate/m)
+    })
+  })
+})
+
+describe('rssVerdict()', () => {
+  const growth = (percent: number) => ({ rssGrowth: { fromSeconds: 10, atSeconds: 10.001, fromMb: 200, endMb: 200 * (1 + percent / 100), percent } })
+
+  it('says whether RSS stayed within 10% after the first seconds', () => {
+    expect(rssVerdict(growth(3.25))).toBe('200.0 MB at 10.0 s → 206.5 MB at the end: +3.3% (within 10%)')
+    expect(rssVerdict(growth(12))).toMatch(/\+12\.0% \(NOT within 10%\)$/)
+    expect(rssVerdict(growth(-4))).toMatch(/-4\.0% \(within 10%\)$/)
+  })
+
+  it('says so when the soak was too short to tell', () => {
+    expect(rssVerdict({})).toMatch(/^not measured/)
+  })
+})
