@@ -65,7 +65,8 @@ export function startEmulatorProcess(args: string[], env: Record<string, string>
           output: () => output,
           stop: () =>
             new Promise<void>((done) => {
-              if (child.exitCode !== null) return done()
+              // Ended already: with an exit code, or by a signal (a test's kill -9).
+              if (child.exitCode !== null || child.signalCode !== null) return done()
               child.once('exit', () => done())
               child.kill('SIGTERM')
             }),

@@ -25,11 +25,7 @@ const emulators: EmulatorProcess[] = []
 const dirs: string[] = []
 
 afterEach(async () => {
-  // A killed child has a signal, not an exit code: `stop()` would wait for an exit already past.
-  for (const emulator of emulators.splice(0)) {
-    const { child } = emulator
-    if (child.exitCode === null && child.signalCode === null) await emulator.stop()
-  }
+  for (const emulator of emulators.splice(0)) await emulator.stop()
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
