@@ -22,6 +22,7 @@ import { signInUser } from './sign-in-user.js'
 import {
   phaseErrors,
   rssGrowth,
+  soakKeyLimits,
   type ResourceSample,
   type RssGrowth,
   type SoakPhaseName,
@@ -199,14 +200,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     writeFileSync(keysFile, JSON.stringify(keys.slice(0, -SOCKET_KEYS)), { mode: 0o600 })
 
     // The account whose keys the dashboard API traffic creates and deletes: its own, so that its
-    // listings stay small and its 20-key limit is not taken by the seeded keys.
+    // listings hold only the soak's keys, not the 1,000 seeded ones; its live-key limit lets every
+    // connection hold the key it created (see soakKeyLimits).
     const manager = { email: 'soak@bench.test', password: randomBytes(18).toString('base64url'), name: 'Soak' }
     const accountsFile = join(workDir, 'accounts.json')
     writeFileSync(accountsFile, JSON.stringify([manager]), { mode: 0o600 })
+    const keyLimits = soakKeyLimits(options.connections)
     server = await spawnServer({
       name: 'emulator',
       command: process.execPath,
-      args: [...emulatorStartArgs(dataDir), '--accounts', accountsFile],
+      args: [...emulatorStartArgs(dataDir), '--accounts', accountsFile, '--max-keys-per-account', String(keyLimits.maxKeysPerAccount)],
       env: serverEnv(),
       readyPattern: EMULATOR_READY,
     })
@@ -237,6 +240,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       soakSeconds: options.soakSeconds,
       fraction: options.fraction,
       ...(options.rate !== undefined && { rate: options.rate }),
+      liveKeysCap: keyLimits.liveCap,
     }
     const samples: ResourceSample[] = []
     const { phases, cpuPercent } = await runWorker(plan, workDir, server, samples, log)

@@ -93,12 +93,17 @@ export const SOAK_CYCLE: readonly SoakStep[] = [
 ]
 
 /**
- * At most this many keys created by the soak live at once (the account's limit is 20, and
- * creations racing past its count may exceed it by one). A connection whose turn to create comes
- * while this many live lists the keys instead, and its next two steps use a seeded key and list
- * again (counted under what they sent).
+ * The limits on the keys the soak creates, for `connections` connections: the emulator's live-key
+ * limit per account (`--max-keys-per-account`, 20 by default) is raised so that every connection
+ * can hold the key it created between its creation and its deletion; the soak itself never lets
+ * more than `liveCap` live at once (creations racing past the emulator's count may exceed its limit
+ * by one, and a key whose answer a phase's end cut off lives until the phase's clean-up). A
+ * connection whose turn to create comes at the cap lists the keys instead, and its next two steps
+ * use a seeded key and list again (counted under what they sent).
  */
-export const SOAK_LIVE_KEYS_CAP = 15
+export function soakKeyLimits(connections: number): { maxKeysPerAccount: number; liveCap: number } {
+  return { maxKeysPerAccount: Math.max(20, connections + 10), liveCap: Math.max(15, connections + 5) }
+}
 
 /** The share of each kind in a cycle (0–1). */
 export function mixShares(cycle: readonly SoakStep[]): Record<SoakKind, number> {
@@ -155,6 +160,48 @@ export function rssGrowth(samples: readonly ResourceSample[], phase: SoakPhaseNa
   }
 }
 
+/** One window of a phase's timeline. */
+export interface TimelineWindow {
+  /** Seconds since the phase started: (from, to]. */
+  from: number
+  to: number
+  rps: number
+  /** Server CPU use, in percent of one core (the mean of the window's samples). */
+  cpuPercent: number
+  /** Server CPU time per completed request, in microseconds. */
+  cpuUsPerRequest: number
+  /** RSS at the last sample of the window. */
+  rssMb: number
+}
+
+/**
+ * A phase cut into windows of `windowSeconds`: the rate, the server's CPU use and CPU per request,
+ * and RSS in each, so that a cost per request that grows with the store shows as a trend (and a
+ * machine that changes speed, as a jump). A last, shorter window is dropped unless it is the only one.
+ */
+export function soakTimeline(
+  samples: readonly ResourceSample[],
+  phase: SoakPhaseName,
+  completedPerSecond: readonly number[],
+  windowSeconds: number,
+): TimelineWindow[] {
+  const ofPhase = samples.filter((s) => s.phase === phase && s.cpuPercent !== null)
+  const windows: TimelineWindow[] = []
+  const seconds = completedPerSecond.length
+  const count = Math.max(1, Math.floor(seconds / windowSeconds))
+  for (let w = 0; w < count; w++) {
+    const from = w * windowSeconds
+    const to = Math.min(seconds, from + windowSeconds)
+    const completed = completedPerSecond.slice(from, to).reduce((a, b) => a + b, 0)
+    const inWindow = ofPhase.filter((s) => s.t > from + 0.05 && s.t <= to + 0.05)
+    if (inWindow.length === 0 || to <= from) continue
+    const cpuPercent = inWindow.reduce((n, s) => n + s.cpuPercent!, 0) / inWindow.length
+    const rps = completed / (to - from)
+    windows.push({ from, to, rps, cpuPercent, cpuUsPerRequest: rps > 0 ? (cpuPercent / 100) * 1e6 / rps : NaN, rssMb: inWindow.at(-1)!.rssMb })
+  }
+  return windows
+}
+
 /** The phases of a soak: an unrecorded warm-up, the maximum of the mix, the soak itself. */
 export type SoakPhaseName = 'warmup' | 'max' | 'soak'
 
@@ -186,6 +233,8 @@ export interface SoakPlan {
   fraction: number
   /** A fixed rate (requests per second) instead of `fraction` of a measured maximum. */
   rate?: number
+  /** The most keys created by the soak that may live at once (see {@link soakKeyLimits}). */
+  liveKeysCap: number
 }
 
 /** One kind's figures over a phase. */
@@ -227,11 +276,13 @@ export interface SoakPhaseResult {
   networkErrors: number
   /** The timeouts among {@link SoakPhaseResult.networkErrors} (10 s without an answer). */
   timeouts: number
-  /** Key creations replaced by a listing because {@link SOAK_LIVE_KEYS_CAP} keys were live. */
+  /** Key creations replaced by a listing because {@link SoakPlan.liveKeysCap} keys were live. */
   cappedCreations: number
   sockets: SocketResult
   /** The first few unexpected answers and errors, for the log. */
   samples: string[]
+  /** Completed HTTP requests in each second of the phase, in order. */
+  completedPerSecond: number[]
 }
 
 /** The errors of a phase: unexpected statuses, network errors (timeouts among them), WebSocket errors. */

@@ -7,19 +7,35 @@
  */
 import { table } from './report.js'
 import type { SoakResult } from './run-soak.js'
-import { SOAK_CYCLE, SOAK_KINDS, SOAK_KIND_LABEL, SOAK_LIVE_KEYS_CAP, mixShares, phaseErrors, type SoakPhaseResult } from './soak-plan.js'
+import {
+  SOAK_CYCLE,
+  SOAK_KINDS,
+  SOAK_KIND_LABEL,
+  mixShares,
+  phaseErrors,
+  soakKeyLimits,
+  soakTimeline,
+  type ResourceSample,
+  type SoakPhaseResult,
+} from './soak-plan.js'
 
 const fixed = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '-')
 const count = (n: number) => n.toLocaleString('en')
 const percent = (x: number, digits = 0) => `${fixed(x * 100, digits)}%`
 
-/** The RSS growth's verdict: within `limitPercent` or not (either way it is only recorded). */
-export function rssVerdict(result: Pick<SoakResult, 'rssGrowth'>, limitPercent = 10): string {
+/**
+ * The RSS growth's verdict: whether RSS grew by at most `limitPercent` after the first seconds
+ * (a shrink is within), and the highest it reached after them. Either way it is only recorded.
+ */
+export function rssVerdict(result: Pick<SoakResult, 'rssGrowth' | 'samples'>, limitPercent = 10): string {
   const g = result.rssGrowth
   if (!g) return 'not measured (the soak did not last beyond the first seconds)'
-  const sign = g.percent >= 0 ? '+' : ''
-  const within = Math.abs(g.percent) <= limitPercent ? `within ${limitPercent}%` : `NOT within ${limitPercent}%`
-  return `${fixed(g.fromMb, 1)} MB at ${fixed(g.atSeconds, 1)} s → ${fixed(g.endMb, 1)} MB at the end: ${sign}${fixed(g.percent, 1)}% (${within})`
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${fixed(x, 1)}%`
+  const within = g.percent <= limitPercent ? `within ${limitPercent}%` : `NOT within ${limitPercent}%`
+  const after = result.samples.filter((s: ResourceSample) => s.phase === 'soak' && s.t >= g.atSeconds)
+  const highest = Math.max(...after.map((s) => s.rssMb))
+  const peak = after.length > 0 ? `; the highest after it ${fixed(highest, 1)} MB (${signed(((highest - g.fromMb) / g.fromMb) * 100)})` : ''
+  return `${fixed(g.fromMb, 1)} MB at ${fixed(g.atSeconds, 1)} s → ${fixed(g.endMb, 1)} MB at the end: ${signed(g.percent)} (${within})${peak}`
 }
 
 function phaseLine(name: string, p: SoakPhaseResult, cpuPercent: number | undefined): string {
@@ -78,9 +94,16 @@ export function formatSoakReport(result: SoakResult, options: { markdown?: boole
   parts.push(
     `Errors in the soak: ${phaseErrors(soak)} (unexpected statuses ${unexpected}, network errors ${soak.networkErrors} of which ${soak.timeouts} timeouts, WebSocket errors ${s.errors}); ` +
       `over every phase: ${result.errors}. WebSockets: ${s.reconnects} closed and reopened, ${s.openAtEnd} of ${result.options.websockets} open at the end. ` +
-      `Key creations replaced by a listing (${SOAK_LIVE_KEYS_CAP} soak keys live): ${count(soak.cappedCreations)}.`,
+      `Key creations replaced by a listing (${soakKeyLimits(result.options.connections).liveCap} soak keys live): ${count(soak.cappedCreations)}.`,
   )
+  const timeline = soakTimeline(result.samples, 'soak', soak.completedPerSecond ?? [], 10)
+  if (timeline.length > 0) {
+    const rows = [['seconds', 'req/s', 'server CPU', 'CPU µs/req', 'RSS MB at the end']]
+    for (const w of timeline) rows.push([`${w.from}–${w.to}`, fixed(w.rps), `${fixed(w.cpuPercent)}%`, fixed(w.cpuUsPerRequest), fixed(w.rssMb, 1)])
+    parts.push('', table(rows, markdown))
+  }
   const soakSamples = result.samples.filter((x) => x.phase === 'soak')
+  parts.push('')
   const rssAt = (t: number) => soakSamples.find((x) => x.t >= t - 0.05)
   const lastT = soakSamples.at(-1)?.t ?? 0
   const step = lastT <= 120 ? 10 : 60

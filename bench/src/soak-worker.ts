@@ -20,7 +20,6 @@ import {
   SOAK_CYCLE,
   SOAK_EXPECTED_STATUS,
   SOAK_KINDS,
-  SOAK_LIVE_KEYS_CAP,
   soakTargetRps,
   type KindResult,
   type SocketResult,
@@ -73,6 +72,9 @@ const latencyOf = (h: Histogram) => ({ p50: ms(h.getValueAtPercentile(50)), p99:
 let tallies: Record<SoakKind, { requests: number; unexpected: number; statusCodes: Record<string, number>; latencyUs: Histogram }>
 let samples: string[] = []
 let cappedCreations = 0
+/** Completed requests in each second of the phase, and when its load started. */
+let completedPerSecond: number[] = []
+let phaseStartedAt = 0
 /** The kind of the answer autocannon is about to report (set by the request's `onResponse`, just before). */
 let answered: SoakKind | undefined
 
@@ -90,6 +92,8 @@ function resetTallies(): void {
   ) as typeof tallies
   samples = []
   cappedCreations = 0
+  completedPerSecond = []
+  phaseStartedAt = performance.now()
 }
 
 const tokenOf = (context: CycleContext, source: SoakTokenSource) => context[source]
@@ -137,7 +141,7 @@ function outgoing(step: SoakStep, context: CycleContext): Outgoing {
     case 'audit':
       return { kind: 'audit', method: 'GET', path: '/api/v1/audit?limit=50', headers: userAuth }
     case 'key-create':
-      if (liveKeys.size + creating >= SOAK_LIVE_KEYS_CAP) {
+      if (liveKeys.size + creating >= plan.liveKeysCap) {
         cappedCreations++
         return { kind: 'keys-list', method: 'GET', path: '/api/v1/keys', headers: userAuth }
       }
@@ -244,6 +248,8 @@ function runMix(seconds: number, rate: number | undefined, onStart: () => void):
     instance.on('response', (_client: unknown, _status: number, _bytes: number, responseMs: number) => {
       if (answered) tallies[answered].latencyUs.recordValue(Math.max(1, Math.round(responseMs * 1000)))
       answered = undefined
+      const second = Math.floor((performance.now() - phaseStartedAt) / 1000)
+      completedPerSecond[second] = (completedPerSecond[second] ?? 0) + 1
     })
     instance.on('reqError', (err: Error) => note(`request failed: ${err.message}`))
     instance.once('start', onStart)
@@ -365,6 +371,7 @@ async function runPhase(phase: SoakPhaseName, seconds: number, rate?: number): P
   resetTallies()
   let sockets: Sockets | undefined
   const result = await runMix(seconds, rate, () => {
+    phaseStartedAt = performance.now()
     print({ event: 'start', phase, ...(rate !== undefined && { targetRps: rate }) })
     sockets = startSockets()
   })
@@ -391,6 +398,8 @@ async function runPhase(phase: SoakPhaseName, seconds: number, rate?: number): P
     cappedCreations,
     sockets: socketResult,
     samples,
+    // A second in which nothing completed is a hole in the array; the last, partial second is dropped.
+    completedPerSecond: Array.from({ length: Math.floor(result.duration) }, (_, i) => completedPerSecond[i] ?? 0),
   }
 }
 

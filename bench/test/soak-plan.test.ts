@@ -10,7 +10,9 @@ import {
   mixShares,
   phaseErrors,
   rssGrowth,
+  soakKeyLimits,
   soakTargetRps,
+  soakTimeline,
   type KindResult,
   type ResourceSample,
   type SoakKind,
@@ -101,6 +103,37 @@ describe('rssGrowth()', () => {
     expect(rssGrowth(series('soak', [100, 110, 120]), 'soak', 10)).toBeUndefined()
     expect(rssGrowth(series('soak', [100, 110, 120]), 'soak', 2)).toBeUndefined()
     expect(rssGrowth(series('max', [100, 110, 120]), 'soak', 0)).toBeUndefined()
+  })
+})
+
+describe('soakKeyLimits()', () => {
+  it('lets every connection hold the key it created, below the emulator\'s raised limit', () => {
+    expect(soakKeyLimits(50)).toEqual({ maxKeysPerAccount: 60, liveCap: 55 })
+  })
+
+  it('never goes below the emulator\'s default limit of 20', () => {
+    expect(soakKeyLimits(2)).toEqual({ maxKeysPerAccount: 20, liveCap: 15 })
+  })
+})
+
+describe('soakTimeline()', () => {
+  // One sample a second, CPU climbing 10 points every second, RSS 100 MB + 1 MB a second.
+  const samples: ResourceSample[] = [
+    { phase: 'max', t: 1, rssMb: 1, cpuPercent: 1 },
+    ...Array.from({ length: 21 }, (_, t): ResourceSample => ({ phase: 'soak', t, rssMb: 100 + t, cpuPercent: t === 0 ? null : 10 * t })),
+  ]
+
+  it('gives each window its rate, mean CPU, CPU per request and last RSS', () => {
+    const perSecond = Array.from({ length: 20 }, () => 1000)
+    expect(soakTimeline(samples, 'soak', perSecond, 10)).toEqual([
+      { from: 0, to: 10, rps: 1000, cpuPercent: 55, cpuUsPerRequest: 550, rssMb: 110 },
+      { from: 10, to: 20, rps: 1000, cpuPercent: 155, cpuUsPerRequest: 1550, rssMb: 120 },
+    ])
+  })
+
+  it('drops a last, shorter window, unless it is the only one', () => {
+    expect(soakTimeline(samples, 'soak', Array.from({ length: 15 }, () => 100), 10).map((w) => [w.from, w.to])).toEqual([[0, 10]])
+    expect(soakTimeline(samples, 'soak', Array.from({ length: 4 }, () => 100), 10)).toMatchObject([{ from: 0, to: 4, rps: 100, cpuPercent: 25 }])
   })
 })
 

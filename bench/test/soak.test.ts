@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { SoakResult } from '../src/run-soak.js'
-import { SOAK_KINDS } from '../src/soak-plan.js'
+import { SOAK_KINDS, type ResourceSample } from '../src/soak-plan.js'
 import { formatSoakReport, rssVerdict } from '../src/soak-report.js'
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
@@ -59,6 +59,7 @@ describe('eyepop-bench soak', () => {
       expect(soak.sockets).toMatchObject({ errors: 0, openAtEnd: 2 })
       expect(soak.sockets.reconnects).toBeGreaterThan(0)
       expect(result.samples.filter((s) => s.phase === 'soak').length).toBeGreaterThanOrEqual(3)
+      expect(soak.completedPerSecond.reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
       expect(result.rssGrowth?.fromMb).toBeGreaterThan(0)
       expect(formatSoakReport(result, { markdown: true })).toMatch(/^\| POST \/v1\/auth\/authenticate/m)
     })
@@ -66,15 +67,24 @@ describe('eyepop-bench soak', () => {
 })
 
 describe('rssVerdict()', () => {
-  const growth = (percent: number) => ({ rssGrowth: { fromSeconds: 10, atSeconds: 10.001, fromMb: 200, endMb: 200 * (1 + percent / 100), percent } })
+  const at = (t: number, rssMb: number): ResourceSample => ({ phase: 'soak', t, rssMb, cpuPercent: 90 })
+  const result = (percent: number, highest = 200) => ({
+    rssGrowth: { fromSeconds: 10, atSeconds: 10.001, fromMb: 200, endMb: 200 * (1 + percent / 100), percent },
+    samples: [at(5, 400), at(10.001, 200), at(20, highest), at(30, 200 * (1 + percent / 100))],
+  })
 
-  it('says whether RSS stayed within 10% after the first seconds', () => {
-    expect(rssVerdict(growth(3.25))).toBe('200.0 MB at 10.0 s → 206.5 MB at the end: +3.3% (within 10%)')
-    expect(rssVerdict(growth(12))).toMatch(/\+12\.0% \(NOT within 10%\)$/)
-    expect(rssVerdict(growth(-4))).toMatch(/-4\.0% \(within 10%\)$/)
+  it('says whether RSS grew by at most 10% after the first seconds, and the highest it reached after them', () => {
+    expect(rssVerdict(result(3.25, 210))).toBe(
+      '200.0 MB at 10.0 s → 206.5 MB at the end: +3.3% (within 10%); the highest after it 210.0 MB (+5.0%)',
+    )
+    expect(rssVerdict(result(12))).toMatch(/\+12\.0% \(NOT within 10%\); the highest after it 224\.0 MB \(\+12\.0%\)$/)
+  })
+
+  it('counts a shrink as within', () => {
+    expect(rssVerdict(result(-18))).toMatch(/: -18\.0% \(within 10%\); the highest after it 200\.0 MB \(\+0\.0%\)$/)
   })
 
   it('says so when the soak was too short to tell', () => {
-    expect(rssVerdict({})).toMatch(/^not measured/)
+    expect(rssVerdict({ samples: [] })).toMatch(/^not measured/)
   })
 })
