@@ -117,6 +117,7 @@ program
   .addOption(new Option('--keys <n>', 'API keys in the seeded store').argParser(number(20, true)).default(1000))
   .addOption(new Option('--rss-from <seconds>', 'RSS growth is counted from this second of the soak').argParser(number(0, false)).default(10))
   .addOption(new Option('--json <file>', 'results file (default: bench/results/soak-<timestamp>.json)'))
+  .addOption(new Option('--cpu-prof <dir>', 'run the emulator under node --cpu-prof, writing DIR/emulator-soak.cpuprofile'))
   .action(async (opts) => {
     // Every token the soak holds (the signed-in user's too) lives an hour.
     if (opts.warmup + opts.maxSeconds + opts.duration > 3000) program.error('error: the whole soak (warm-up, maximum, soak) must stay under 3,000 s')
@@ -134,6 +135,7 @@ program
       reconnectCount: Math.min(2, opts.websockets),
       keys: opts.keys,
       rssFromSeconds: opts.rssFrom,
+      ...(opts.cpuProf && { cpuProfDir: resolve(opts.cpuProf as string) }),
       log,
     })
     log('')

@@ -58,6 +58,8 @@ export interface SoakOptions {
   keys: number
   /** RSS growth is counted from the first sample after this many seconds of the soak. */
   rssFromSeconds: number
+  /** Run the emulator under `node --cpu-prof`, writing `emulator-soak.cpuprofile` here. */
+  cpuProfDir?: string
   log: (line: string) => void
 }
 
@@ -209,7 +211,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     server = await spawnServer({
       name: 'emulator',
       command: process.execPath,
-      args: [...emulatorStartArgs(dataDir), '--accounts', accountsFile, '--max-keys-per-account', String(keyLimits.maxKeysPerAccount)],
+      args: [
+        ...(options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir, '--cpu-prof-name', 'emulator-soak.cpuprofile'] : []),
+        ...emulatorStartArgs(dataDir),
+        '--accounts',
+        accountsFile,
+        '--max-keys-per-account',
+        String(keyLimits.maxKeysPerAccount),
+      ],
       env: serverEnv(),
       readyPattern: EMULATOR_READY,
     })
