@@ -14,8 +14,12 @@ afterEach(async () => {
 })
 
 async function signedIn() {
-  const clock = { now: Date.now() }
-  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }), now: () => clock.now })
+  // The emulator's clock runs with real time, set ahead by the test: oidc-provider, which issues the
+  // dashboard's own tokens, keeps real time, and a clock frozen behind it refuses them ("iat" ahead).
+  const start = Date.now()
+  const clock = { now: start }
+  const now = () => clock.now + (Date.now() - start)
+  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }), now })
   await running.emulator.ready
   const session = browser(running.url)
   expect((await signIn(session, 'dev@eyepop.local', 'eyepop-dev')).ok).toBe(true)

@@ -33,12 +33,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 /** An emulator on a SQLite file of its own whose clock the test moves. */
 async function start(config: Record<string, unknown> = {}, purgeIntervalMs = 60_000) {
   const filename = join(dir, `${crypto.randomUUID()}.db`)
-  const clock = { now: Date.now() }
-  const store = createSqliteStore({ filename, now: () => clock.now })
+  // Real time, set ahead by the test: oidc-provider, which issues the dashboard's tokens, keeps real time.
+  const started = Date.now()
+  const clock = { now: started }
+  const now = () => clock.now + (Date.now() - started)
+  const store = createSqliteStore({ filename, now })
   stores.push(store)
   const server = await startServer(
     { port: 0, dataDir: null, logLevel: 'silent', ...config },
-    { logger, store, now: () => clock.now, purgeIntervalMs },
+    { logger, store, now, purgeIntervalMs },
   )
   running.push(server)
   await server.emulator.ready

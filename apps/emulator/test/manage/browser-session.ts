@@ -57,5 +57,7 @@ export async function signIn(session: BrowserSession, email: string, password: s
   if (posted.status === 401) return { ok: false as const, res: posted, action }
   const location = posted.headers.get('location')!
   const done = await follow(session, location.startsWith('http') ? new URL(location).pathname + new URL(location).search : location)
+  // A sign-in that ends in an error (a refused callback) did not sign in.
+  if (done.res.status >= 400) return { ok: false as const, res: done.res, action }
   return { ok: true as const, res: done.res, path: done.path }
 }
