@@ -158,6 +158,13 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE api_keys_by_hash RENAME TO api_keys;
   CREATE INDEX api_keys_account ON api_keys(account_id, created_at);
   `,
+  // 6: an account's live keys in an index of their own, so counting them (the per-account cap, on
+  // every creation) and listing them read the live keys only, not every key the account ever
+  // deleted: deleted keys are kept (their hash refuses them as revoked, their audit stays readable),
+  // so an account that creates and deletes keys in a loop piles up thousands.
+  `
+  CREATE INDEX api_keys_live ON api_keys(account_id, created_at, id) WHERE deleted_at IS NULL;
+  `,
 ]
 
 /** The schema version this code writes. */

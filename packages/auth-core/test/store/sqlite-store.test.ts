@@ -431,6 +431,38 @@ describe('createSqliteStore()', () => {
     })
   })
 
+  describe('migration 6 (live keys indexed apart)', () => {
+    it('counts and lists an account\'s live keys from an index of live keys only, the deleted ones left unread', async () => {
+      const filename = newFile()
+      const store = openStore(filename)
+      await store.accounts.create({ id: ALICE, email: 'a@example.com', name: 'A', createdAt: T0 })
+      const key = (i: number, deletedAt: number | null): ApiKeyRecord => ({
+        id: `key_${i}`, accountId: ALICE, name: `k${i}`, hash: `hash-${i}`, hint: 'abcd',
+        createdAt: T0 + i, expiresAt: null, lastUsedAt: null, deletedAt,
+      })
+      for (let i = 0; i < 50; i++) await store.apiKeys.create(key(i, i % 5 === 0 ? null : T0 + 100))
+      expect(await store.apiKeys.countLive(ALICE)).toBe(10)
+      expect((await store.apiKeys.list(ALICE)).map((k) => k.id)).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45].map((i) => `key_${i}`))
+      expect(await store.apiKeys.list(ALICE, { includeDeleted: true })).toHaveLength(50)
+
+      const db = new Database(filename, { readonly: true })
+      try {
+        const index = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'api_keys_live'").pluck().get()
+        expect(index).toMatch(/WHERE deleted_at IS NULL$/)
+        const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(ALICE) as Array<{ detail: string }>).map((p) => p.detail)
+        expect(plan('SELECT count(*) FROM api_keys WHERE account_id = ? AND deleted_at IS NULL')).toEqual([
+          'SEARCH api_keys USING INDEX api_keys_live (account_id=?)',
+        ])
+        // In the index's order: no sort of the account's keys.
+        expect(plan('SELECT * FROM api_keys WHERE account_id = ? AND deleted_at IS NULL ORDER BY created_at, id')).toEqual([
+          'SEARCH api_keys USING INDEX api_keys_live (account_id=?)',
+        ])
+      } finally {
+        db.close()
+      }
+    })
+  })
+
   describe('with two connections on one file, the audit log', () => {
     it('numbers events appended by either connection in one sequence', async () => {
       const filename = newFile()
