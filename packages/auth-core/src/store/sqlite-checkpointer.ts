@@ -13,6 +13,11 @@ export interface BackgroundCheckpointerOptions {
   intervalMs?: number
   /** How long (in milliseconds) the thread's connection waits for a lock. Default is 5000. */
   busyTimeoutMs?: number
+  /**
+   * The WAL size (in pages) from which a checkpoint also empties the WAL, holding writers back for
+   * as long as it takes. Default is 1000, the size at which SQLite's own checkpoint runs.
+   */
+  truncatePages?: number
   /** Called when the thread fails (it has then stopped). Default: ignored. */
   onExit?: (err: Error) => void
 }
@@ -22,7 +27,14 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
 const Database = require(workerData.driver)
 const db = new Database(workerData.filename, { timeout: workerData.busyTimeoutMs })
-const checkpoint = () => db.pragma('wal_checkpoint(PASSIVE)')
+const checkpoint = () => {
+  const [{ log }] = db.pragma('wal_checkpoint(PASSIVE)')
+  // Under writes that never pause, every PASSIVE checkpoint ends a few frames behind the last
+  // commit, so the WAL never starts over and grows without bound: past the limit, a TRUNCATE
+  // checkpoint holds writers back while it copies the frames since the PASSIVE one (a few ms),
+  // then empties the file.
+  if (log >= workerData.truncatePages) db.pragma('wal_checkpoint(TRUNCATE)')
+}
 const timer = setInterval(checkpoint, workerData.intervalMs)
 parentPort.once('message', () => {
   clearInterval(timer)
@@ -37,7 +49,8 @@ parentPort.once('message', () => {
  * large store, and every request behind it waits. The caller turns the automatic checkpoint off on
  * its own connection (`PRAGMA wal_autocheckpoint = 0`) and back on if the thread stops.
  * PASSIVE checkpoints never block readers or writers; one that meets an open read transaction
- * copies what it can and the next one continues.
+ * copies what it can and the next one continues. Once the WAL holds `truncatePages` pages (writes
+ * that never pause), a TRUNCATE checkpoint follows the PASSIVE one and empties it.
  */
 export function startBackgroundCheckpointer(filename: string, options: BackgroundCheckpointerOptions = {}): BackgroundCheckpointer {
   const worker = new Worker(WORKER_SOURCE, {
@@ -48,6 +61,7 @@ export function startBackgroundCheckpointer(filename: string, options: Backgroun
       driver: createRequire(import.meta.url).resolve('better-sqlite3'),
       intervalMs: options.intervalMs ?? 1000,
       busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      truncatePages: options.truncatePages ?? 1000,
     },
   })
   // A background task: it never keeps the process alive.

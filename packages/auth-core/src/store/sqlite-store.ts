@@ -317,6 +317,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     checkpointer = startBackgroundCheckpointer(options.filename, {
       intervalMs: options.checkpointIntervalMs ?? 1000,
       busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+      truncatePages: AUTO_CHECKPOINT_PAGES,
       // Without its thread the WAL would grow without bound: checkpoint inline again.
       onExit: () => {
         checkpointer = undefined

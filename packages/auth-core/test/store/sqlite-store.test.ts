@@ -554,6 +554,36 @@ describe('createSqliteStore({ checkpoint })', () => {
     }
   }, 60_000)
 
+  it('background: keeps the WAL bounded while writes never pause (a checkpoint never catches up with them)', async () => {
+    const filename = newFile()
+    const store = createSqliteStore({ filename, now: () => T0, checkpoint: 'background', checkpointIntervalMs: 10 })
+    open.push(store)
+    await store.accounts.create({ id: ALICE, email: `alice-${fileCount}@example.com`, name: 'Alice', createdAt: T0, passwordHash: null })
+    let largestWal = 0
+    let emptied = 0
+    // 400 transactions of ≈ 50 kB, ≈ 20 MB of WAL frames, 2 ms apart: each PASSIVE checkpoint copies
+    // what was committed when it began, and by its end the next commit is there, so the WAL never
+    // starts over by itself.
+    for (let b = 0; b < 400; b++) {
+      await store.audit.append(
+        Array.from({ length: 100 }, (_, i) => ({ accountId: ALICE, keyId: null, type: 'key.created', at: T0 + b * 100 + i, detail: { pad: 'x'.repeat(400) } })),
+      )
+      const wal = walBytes(filename)
+      if (wal < largestWal / 2) emptied++
+      largestWal = Math.max(largestWal, wal)
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    // Emptied while the writes went on, and never far past 1,000 pages (4 MB).
+    expect(emptied).toBeGreaterThan(0)
+    expect(largestWal).toBeLessThan(10 * 1024 * 1024)
+    const db = new Database(filename, { readonly: true })
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM audit_events').get()).toEqual({ n: 40_000 })
+    } finally {
+      db.close()
+    }
+  }, 60_000)
+
   it('inline (the default): leaves the checkpoint to SQLite, in the commit that crosses 1,000 pages', async () => {
     const filename = newFile()
     const store = openStore(filename)
