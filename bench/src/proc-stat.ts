@@ -37,6 +37,10 @@ export function readCpuSeconds(pid: number): number {
 export interface MemoryUsage {
   /** Resident set size now (in MB). */
   rssMb: number
+  /** Of it, anonymous memory (in MB): the V8 heap and native allocations (SQLite's page cache, buffers). */
+  anonMb: number
+  /** Of it, file-backed and shared memory (in MB): mapped files (the memory-mapped database, the program and its libraries) and the WAL index. */
+  fileMb: number
   /** Peak resident set size (in MB). */
   peakRssMb: number
 }
@@ -45,5 +49,10 @@ export interface MemoryUsage {
 export function readMemory(pid: number): MemoryUsage {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
-  return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 }
+  return {
+    rssMb: kb('VmRSS') / 1024,
+    anonMb: kb('RssAnon') / 1024,
+    fileMb: (kb('RssFile') + kb('RssShmem')) / 1024,
+    peakRssMb: kb('VmHWM') / 1024,
+  }
 }

@@ -33,6 +33,13 @@ import { killAllSpawned, spawnServer, track, type ServerProcess } from './spawn-
 
 const WORKER = fileURLToPath(new URL('./soak-worker.js', import.meta.url))
 
+/** The server's resident memory, whole and split, in MB to one decimal. */
+function memoryOf(pid: number): Pick<ResourceSample, 'rssMb' | 'anonMb' | 'fileMb'> {
+  const { rssMb, anonMb, fileMb } = readMemory(pid)
+  const mb = (x: number) => Math.round(x * 10) / 10
+  return { rssMb: mb(rssMb), anonMb: mb(anonMb), fileMb: mb(fileMb) }
+}
+
 /** Seeded keys kept for the WebSockets' tokens (the mix uses the others). */
 const SOCKET_KEYS = 10
 
@@ -100,7 +107,7 @@ function createSampler(pid: number, samples: ResourceSample[], log: (line: strin
     const sample: ResourceSample = {
       phase: current.phase,
       t: Math.round(t * 1000) / 1000,
-      rssMb: Math.round(readMemory(pid).rssMb * 10) / 10,
+      ...memoryOf(pid),
       cpuPercent: first ? null : Math.round(((cpu - current.lastCpu) / ((at - current.lastAt) / 1000)) * 1000) / 10,
     }
     samples.push(sample)
@@ -109,7 +116,7 @@ function createSampler(pid: number, samples: ResourceSample[], log: (line: strin
     const second = Math.round(t)
     if (current.phase !== 'warmup' && second % 10 === 0 && second > current.logged) {
       current.logged = second
-      log(`  ${current.phase} ${Math.round(t)} s: RSS ${sample.rssMb.toFixed(1)} MB, CPU ${sample.cpuPercent?.toFixed(0) ?? '-'}%`)
+      log(`  ${current.phase} ${Math.round(t)} s: RSS ${sample.rssMb.toFixed(1)} MB (anonymous ${sample.anonMb?.toFixed(1)}, file-backed ${sample.fileMb?.toFixed(1)}), CPU ${sample.cpuPercent?.toFixed(0) ?? '-'}%`)
     }
   }
   return {

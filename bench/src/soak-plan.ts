@@ -124,6 +124,10 @@ export interface ResourceSample {
   /** Seconds since the phase's load started. */
   t: number
   rssMb: number
+  /** Of `rssMb`, anonymous memory (heap and native allocations), when read. */
+  anonMb?: number
+  /** Of `rssMb`, file-backed memory (the memory-mapped database, the program's files), when read. */
+  fileMb?: number
   /** Server CPU use since the previous sample, in percent of one core (`null` for a phase's first). */
   cpuPercent: number | null
 }
@@ -139,6 +143,8 @@ export interface RssGrowth {
   endMb: number
   /** (end − from) / from, in percent (negative: it shrank). */
   percent: number
+  /** The same for anonymous memory (heap and native allocations), when the samples have it. */
+  anon?: { fromMb: number; endMb: number; percent: number }
 }
 
 /**
@@ -157,6 +163,9 @@ export function rssGrowth(samples: readonly ResourceSample[], phase: SoakPhaseNa
     fromMb: from.rssMb,
     endMb: end.rssMb,
     percent: ((end.rssMb - from.rssMb) / from.rssMb) * 100,
+    ...(from.anonMb !== undefined && end.anonMb !== undefined
+      ? { anon: { fromMb: from.anonMb, endMb: end.anonMb, percent: ((end.anonMb - from.anonMb) / from.anonMb) * 100 } }
+      : {}),
   }
 }
 

@@ -35,7 +35,11 @@ export function rssVerdict(result: Pick<SoakResult, 'rssGrowth' | 'samples'>, li
   const after = result.samples.filter((s: ResourceSample) => s.phase === 'soak' && s.t >= g.atSeconds)
   const highest = Math.max(...after.map((s) => s.rssMb))
   const peak = after.length > 0 ? `; the highest after it ${fixed(highest, 1)} MB (${signed(((highest - g.fromMb) / g.fromMb) * 100)})` : ''
-  return `${fixed(g.fromMb, 1)} MB at ${fixed(g.atSeconds, 1)} s → ${fixed(g.endMb, 1)} MB at the end: ${signed(g.percent)} (${within})${peak}`
+  const anon = g.anon
+    ? `; of it, anonymous memory (heap and native allocations) ${fixed(g.anon.fromMb, 1)} → ${fixed(g.anon.endMb, 1)} MB (${signed(g.anon.percent)}), ` +
+      `file-backed (the memory-mapped database, the program's files) ${fixed(g.fromMb - g.anon.fromMb, 1)} → ${fixed(g.endMb - g.anon.endMb, 1)} MB`
+    : ''
+  return `${fixed(g.fromMb, 1)} MB at ${fixed(g.atSeconds, 1)} s → ${fixed(g.endMb, 1)} MB at the end: ${signed(g.percent)} (${within})${peak}${anon}`
 }
 
 function phaseLine(name: string, p: SoakPhaseResult, cpuPercent: number | undefined): string {

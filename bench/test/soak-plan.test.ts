@@ -99,6 +99,16 @@ describe('rssGrowth()', () => {
     expect(rssGrowth(samples, 'soak', 2)).toMatchObject({ atSeconds: 1.997, fromMb: 120, endMb: 108, percent: -10 })
   })
 
+  it('splits out anonymous memory when the samples carry it', () => {
+    const samples: ResourceSample[] = [
+      { phase: 'soak', t: 0, rssMb: 200, anonMb: 150, fileMb: 50, cpuPercent: null },
+      { phase: 'soak', t: 10, rssMb: 220, anonMb: 160, fileMb: 60, cpuPercent: 80 },
+      { phase: 'soak', t: 20, rssMb: 250, anonMb: 168, fileMb: 82, cpuPercent: 80 },
+    ]
+    expect(rssGrowth(samples, 'soak', 10)).toMatchObject({ fromMb: 220, endMb: 250, anon: { fromMb: 160, endMb: 168, percent: 5 } })
+    expect(rssGrowth(series('soak', [100, 110, 120]), 'soak', 1)?.anon).toBeUndefined()
+  })
+
   it('is undefined when the phase ended before the given second', () => {
     expect(rssGrowth(series('soak', [100, 110, 120]), 'soak', 10)).toBeUndefined()
     expect(rssGrowth(series('soak', [100, 110, 120]), 'soak', 2)).toBeUndefined()
