@@ -1,4 +1,4 @@
-// Bundles the `eyepop-emulator` command (dist/cli.js, compiled by tsc) and the modules it loads,
+// Bundles the `eyepop-emulator` command (dist/cli/run.js, compiled by tsc) and the modules it loads,
 // @eyepop/auth-core included, into dist/bin/: a key command then loads a handful of files instead
 // of about forty, and starts sooner (which is most of the time from `keys delete` to the first
 // 401). npm dependencies stay external: they are installed next to the package, and better-sqlite3
@@ -21,7 +21,7 @@ const external = [...dependencies(packageDir), ...dependencies(coreDir)].filter(
 
 await rm(outdir, { recursive: true, force: true })
 await build({
-  entryPoints: { cli: `${packageDir}dist/cli.js` },
+  entryPoints: { cli: `${packageDir}dist/cli/run.js` },
   outdir,
   bundle: true,
   splitting: true,

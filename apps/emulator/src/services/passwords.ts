@@ -7,11 +7,11 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
 import { InvalidRequest } from '../http/errors.js'
 
-/** The shortest password accepted (in characters). */
-export const PASSWORD_MIN_LENGTH = 8
+// The shortest and longest password accepted (in characters; the longest keeps hashing cheap):
+// declared with the options, whose default password they check too.
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../config/options.js'
 
-/** The longest password accepted (in characters), so that hashing stays cheap. */
-export const PASSWORD_MAX_LENGTH = 200
+export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH }
 
 /**
  * The scrypt cost of new hashes: 16 MiB of memory per hash. Each hash names its own cost, so

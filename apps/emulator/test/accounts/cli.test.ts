@@ -164,7 +164,7 @@ describe('eyepop-emulator start, a boolean option from its environment variable'
     for (const value of ['true', '1', 'yes']) expect(await takesBrowserApiKeys({ [variable]: value }), value).toBe(true)
     expect(await takesBrowserApiKeys({}, ['--allow-browser-api-keys'])).toBe(true)
     expect(await takesBrowserApiKeys({}, ['--allow-browser-api-keys', 'false'])).toBe(false)
-  })
+  }, 60_000) // nine emulator processes, one after another
 
   it('refuses a value it does not recognise, naming the option', async () => {
     const result = await runCli(['start', '--memory', '--port', '0'], undefined, { EYEPOP_EMULATOR_ALLOW_BROWSER_API_KEYS: 'maybe' })

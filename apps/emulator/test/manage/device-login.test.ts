@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { deviceLogin, type SavedCredentials } from '../../src/login.js'
+import { deviceLogin, type SavedCredentials } from '../../src/cli/login.js'
 import { startServer, type RunningServer } from '../../src/main.js'
 import { browser, type BrowserSession } from './browser-session.js'
 

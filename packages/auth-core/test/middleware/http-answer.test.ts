@@ -14,7 +14,7 @@ const cases: Array<[errors.AnyAuthCoreError, number, string]> = [
   [new errors.ApiKeyRevoked('api key was deleted'), 401, 'invalid_client'],
   [new errors.TokenInvalid('access token is malformed'), 401, 'invalid_token'],
   [new errors.TokenExpired('access token has expired'), 401, 'invalid_token'],
-  [new errors.TokenClaimInvalid('access token has the wrong audience'), 401, 'invalid_token'],
+  [new errors.TokenClaimInvalid('access token has the wrong audience', 'aud'), 401, 'invalid_token'],
   [new errors.TokenRevoked('access token was revoked'), 401, 'invalid_token'],
   [new errors.TokenScopeInsufficient('temporary key is bound to another pop'), 403, 'insufficient_scope'],
   [new errors.RevocationStale('revocation status is unknown'), 503, 'temporarily_unavailable'],

@@ -435,7 +435,7 @@ describe('createSqliteStore()', () => {
     it('counts and lists an account\'s live keys from an index of live keys only, the deleted ones left unread', async () => {
       const filename = newFile()
       const store = openStore(filename)
-      await store.accounts.create({ id: ALICE, email: 'a@example.com', name: 'A', createdAt: T0 })
+      await store.accounts.create({ id: ALICE, email: 'a@example.com', name: 'A', createdAt: T0, passwordHash: null })
       const key = (i: number, deletedAt: number | null): ApiKeyRecord => ({
         id: `key_${i}`, accountId: ALICE, name: `k${i}`, hash: `hash-${i}`, hint: 'abcd',
         createdAt: T0 + i, expiresAt: null, lastUsedAt: null, deletedAt,

@@ -7,46 +7,38 @@ import { homedir } from 'node:os'
 import { relative, resolve, join } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { read } from 'read'
-import { DATABASE_FILENAME, DEFAULT_DATA_DIR } from './config/defaults.js'
-import { OAuthError } from './http/errors.js'
-import { toOAuthError } from './http/error-handler.js'
-import type { AccountView } from './services/accounts.js'
-import { DEFAULT_KEY_EXPIRY, KEY_EXPIRY_CHOICES, type KeyView } from './services/keys.js'
-import { verifyPassword } from './services/passwords.js'
-import { openServices, type Services } from './services/services.js'
-import { openStore } from './services/store.js'
+import { DATABASE_FILENAME, DEFAULT_DATA_DIR, type EmulatorConfig } from '../config/defaults.js'
+import { MEMORY_FLAG, OPTION_NAMES, OPTIONS, type OptionName, type OptionSpec } from '../config/options.js'
+import type { AccountView } from '../services/accounts.js'
+import { DEFAULT_KEY_EXPIRY, KEY_EXPIRY_CHOICES, type KeyView } from '../services/keys.js'
+import { verifyPassword } from '../services/passwords.js'
+import { openServices, type Services } from '../services/services.js'
+import { openStore } from '../services/store.js'
 
-function parseInteger(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value)
-    if (!/^\d+$/.test(value) || n < min || n > max) {
-      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`)
+/** Reads a flag's text with `parse`, turning its error into commander's, which names the flag. */
+function argParser<T>(parse: (text: string) => T) {
+  return (text: string): T => {
+    try {
+      return parse(text)
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message)
     }
-    return n
   }
 }
 
-/**
- * A boolean option's value, from its flag (`--flag`, `--flag false`) or its environment variable:
- * `true`, `1`, `yes`, `on` are true; `false`, `0`, `no`, `off` and empty are false; anything else is
- * refused, so `FLAG=false` never turns a feature on.
- */
-export function parseBoolean(value: string): boolean {
-  const normalized = value.trim().toLowerCase()
-  if (['true', '1', 'yes', 'on'].includes(normalized)) return true
-  if (['false', '0', 'no', 'off', ''].includes(normalized)) return false
-  throw new InvalidArgumentError('must be true or false (or 1/0, yes/no, on/off)')
+/** The `start` option of an entry of {@link OPTIONS}, as declared there. */
+function startOption(name: OptionName): Option {
+  const spec: OptionSpec<unknown, boolean> = OPTIONS[name]
+  const option = new Option(spec.boolean ? `${spec.flag} [boolean]` : `${spec.flag} <${spec.valueName}>`, spec.help)
+    .env(spec.env)
+    .argParser(argParser(spec.parse))
+  if (spec.boolean) option.preset('true')
+  if (spec.default !== undefined) option.default(spec.default, spec.defaultText)
+  return option
 }
 
-/** A boolean option: `--name` alone is true, `--name false` or its variable set to `false` is false. */
-function booleanOption(flags: string, description: string, env: string): Option {
-  return new Option(`${flags} [boolean]`, description).env(env).preset('true').argParser(parseBoolean)
-}
-
-const dataDirOption = () =>
-  new Option('--data-dir <dir>', 'folder of the emulator store')
-    .env('EYEPOP_EMULATOR_DATA_DIR')
-    .default(DEFAULT_DATA_DIR)
+/** `--data-dir` of the commands that open the store. */
+const dataDirOption = () => startOption('dataDir')
 
 /** Runs `fn` with the services of `dataDir`, closing the store afterwards. */
 async function withServices<T>(dataDir: string, fn: (services: Services) => Promise<T>): Promise<T> {
@@ -90,50 +82,17 @@ export function buildCli(): Command {
     .description('A local EyePop.ai OAuth and key-management emulator')
     .showHelpAfterError()
 
-  program
-    .command('start')
-    .description('start the emulator')
-    .addOption(new Option('--port <n>', 'port to listen on').env('EYEPOP_EMULATOR_PORT').argParser(parseInteger(0, 65535)).default(8700))
-    .addOption(new Option('--host <host>', 'interface to listen on').env('EYEPOP_EMULATOR_HOST').default('127.0.0.1'))
-    .addOption(dataDirOption().conflicts('memory'))
-    .addOption(new Option('--memory', 'use an in-memory store (lost on exit; the CLI cannot reach it)'))
-    .addOption(new Option('--issuer <url>', 'public base URL (default http://HOST:PORT)').env('EYEPOP_EMULATOR_ISSUER'))
-    .addOption(new Option('--token-ttl <seconds>', 'access token lifetime').env('EYEPOP_EMULATOR_TOKEN_TTL').argParser(parseInteger(1, 86_400)))
-    .addOption(new Option('--audience <aud>', 'the aud of access tokens').env('EYEPOP_EMULATOR_AUDIENCE'))
-    .addOption(new Option('--temporary-key-ttl <seconds>', 'default lifetime of temporary keys').env('EYEPOP_EMULATOR_TEMPORARY_KEY_TTL').argParser(parseInteger(1, 86_400)))
-    .addOption(new Option('--cors-origins <origins>', 'comma-separated browser origins allowed on the Pop routes').env('EYEPOP_EMULATOR_CORS_ORIGINS').argParser((v: string) => v.split(',').map((o) => o.trim()).filter(Boolean)))
-    .addOption(booleanOption('--allow-browser-api-keys', 'accept API keys from browsers (not recommended)', 'EYEPOP_EMULATOR_ALLOW_BROWSER_API_KEYS'))
-    .addOption(new Option('--default-password <password>', "the default account's password on a new data dir (prefer the variable: a flag shows in the process list)").env('EYEPOP_EMULATOR_DEFAULT_PASSWORD'))
-    .addOption(booleanOption('--allow-default-password', 'listen beyond loopback even while the default account has the built-in password', 'EYEPOP_EMULATOR_ALLOW_DEFAULT_PASSWORD'))
-    .addOption(new Option('--predictions <file>', 'JSON file of canned predictions per Pop').env('EYEPOP_EMULATOR_PREDICTIONS'))
-    .addOption(new Option('--accounts <file>', 'JSON file of development accounts to create: [{email, password, name, id?}]').env('EYEPOP_EMULATOR_ACCOUNTS'))
-    .addOption(new Option('--max-keys-per-account <n>', 'the most live API keys an account may have').env('EYEPOP_EMULATOR_MAX_KEYS_PER_ACCOUNT').argParser(parseInteger(1, 10_000)))
-    .addOption(new Option('--sign-in-rate-limit <count>', 'how many sign-ins (dashboard, /auth, device login) one address may start per minute (default 30)').env('EYEPOP_EMULATOR_SIGN_IN_RATE_LIMIT').argParser(parseInteger(1, 1_000_000)))
-    .addOption(new Option('--session-idle-timeout <seconds>', 'how long a compute session or transient pipeline may go unused before it ends (default 300)').env('EYEPOP_EMULATOR_SESSION_IDLE_TIMEOUT').argParser(parseInteger(1, 86_400)))
-    .addOption(new Option('--log-level <level>', 'log level').env('EYEPOP_EMULATOR_LOG_LEVEL').default('info'))
-    .action(async (opts) => {
+  const start = program.command('start').description('start the emulator')
+  for (const name of OPTION_NAMES) start.addOption(name === 'dataDir' ? startOption(name).conflicts('memory') : startOption(name))
+  start
+    .addOption(new Option(MEMORY_FLAG.flag, MEMORY_FLAG.help))
+    .action(async (opts: Record<string, unknown>) => {
       const dataDir = opts.memory ? null : (opts.dataDir as string)
       // Loaded here so that the key and Pop commands do not load the OAuth server.
-      const { startServer } = await import('./main.js')
-      const running = await startServer({
-        host: opts.host,
-        port: opts.port,
-        dataDir,
-        issuer: opts.issuer,
-        tokenTtlSeconds: opts.tokenTtl,
-        audience: opts.audience,
-        temporaryKeyTtlSeconds: opts.temporaryKeyTtl,
-        corsOrigins: opts.corsOrigins,
-        allowBrowserApiKeys: opts.allowBrowserApiKeys as boolean | undefined,
-        defaultPassword: opts.defaultPassword,
-        allowDefaultPassword: opts.allowDefaultPassword as boolean | undefined,
-        predictionsFile: opts.predictions,
-        accountsFile: opts.accounts,
-        maxKeysPerAccount: opts.maxKeysPerAccount,
-        sessionIdleTimeoutSeconds: opts.sessionIdleTimeout,
-        signInRateLimit: opts.signInRateLimit,
-        logLevel: opts.logLevel,
-      })
+      const { startServer } = await import('../main.js')
+      // Checked again, with the defaults, by resolveConfig: as from code.
+      const config = Object.fromEntries(OPTION_NAMES.map((name) => [name, opts[startOption(name).attributeName()]]))
+      const running = await startServer({ ...(config as Partial<EmulatorConfig>), dataDir })
       const { url, emulator } = running
       const where = dataDir === null ? 'in memory (lost on exit)' : relative(process.cwd(), join(resolve(dataDir), DATABASE_FILENAME)) || DATABASE_FILENAME
       console.log(`EyePop emulator listening on ${url}`)
@@ -312,12 +271,3 @@ export function buildCli(): Command {
 
   return program
 }
-
-buildCli()
-  .parseAsync(process.argv)
-  .catch((err: unknown) => {
-    const httpError = toOAuthError(err)
-    const message = httpError instanceof OAuthError && httpError.expose ? httpError.message : String((err as Error)?.message ?? err)
-    console.error(`error: ${message}`)
-    process.exitCode = 1
-  })

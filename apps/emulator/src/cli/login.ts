@@ -6,7 +6,7 @@
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { CLI_CLIENT_ID, DEVICE_CODE_GRANT, MANAGE_SCOPE, manageResource } from './provider/constants.js'
+import { CLI_CLIENT_ID, DEVICE_CODE_GRANT, MANAGE_SCOPE, manageResource } from '../provider/constants.js'
 
 /** What `login` saves. */
 export interface SavedCredentials {
