@@ -53,9 +53,24 @@ function socket(frames: unknown[], waitMs = 5_000, path = '/data/events'): Promi
 
 describe('EyePop.dataEndpoint against the emulator', () => {
   it('connects with a secret key: config, WebSocket handshake and cookie check', async () => {
-    const endpoint = EyePop.dataEndpoint({ eyepopUrl: running.url, auth: { secretKey: apiKey }, accountId, useCookie: true, logger })
-    await endpoint.connect()
-    await endpoint.disconnect()
+    const upgrades: string[] = []
+    const onUpgrade = (req: { url?: string }) => upgrades.push(req.url ?? '')
+    running.server.on('upgrade', onUpgrade)
+    try {
+      const endpoint = EyePop.dataEndpoint({ eyepopUrl: running.url, auth: { secretKey: apiKey }, accountId, useCookie: true, logger })
+      await endpoint.connect()
+      const session = await endpoint.session()
+      expect(session.accountId).toBe(accountId)
+      // The data API's address, read from the emulator's /data/config, and a token it takes.
+      expect(session.baseUrl).toBe(`${running.url}/data`)
+      const config = await fetch(`${running.url}/data/config?account_uuid=${accountId}`, { headers: { Authorization: `Bearer ${session.accessToken}` } })
+      expect(config.status).toBe(200)
+      // The events WebSocket was opened (the handshake), then closed by disconnect.
+      expect(upgrades.some((u) => u.startsWith('/data/events') || u.startsWith('/events'))).toBe(true)
+      await endpoint.disconnect()
+    } finally {
+      running.server.off('upgrade', onUpgrade)
+    }
   })
 
   it('refuses another account on /data/config with 403', async () => {

@@ -76,10 +76,18 @@ describe('the EyePop SDK 1.18.1 against the emulator', () => {
     await endpoint.disconnect()
   })
 
-  it('connects and disconnects a transient worker', async () => {
+  it('connects and disconnects a transient worker: its pipeline is served while connected, gone after', async () => {
     const endpoint = EyePop.workerEndpoint({ eyepopUrl: emulator.url, auth: { secretKey: key.key }, logger })
     await endpoint.connect()
+    const session = await endpoint.session()
+    expect(session.pipelineId).toEqual(expect.any(String))
+    const pipeline = () =>
+      fetch(`${session.baseUrl ?? emulator.url}/pipelines/${session.pipelineId}`, { headers: { Authorization: `Bearer ${session.accessToken}` } })
+    const served = await pipeline()
+    expect(served.status).toBe(200)
+    expect(await served.json()).toMatchObject({ id: session.pipelineId })
     await endpoint.disconnect()
+    expect((await pipeline()).status).toBe(404)
   })
 
   it('fails to connect with a wrong key', async () => {

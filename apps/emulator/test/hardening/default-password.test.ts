@@ -3,8 +3,10 @@
  * emulator that would listen beyond loopback with it refuses to start, unless told otherwise.
  */
 import { createMemoryStore } from '@eyepop/auth-core'
+import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { isLoopbackHost } from '../../src/config/schema.js'
+import { verifyPassword } from '../../src/services/passwords.js'
 import { createTestEmulator } from '../helpers.js'
 
 describe('an emulator on a non-loopback address', () => {
@@ -19,7 +21,17 @@ describe('an emulator on a non-loopback address', () => {
   it('starts with a password of its own, or with allowDefaultPassword', async () => {
     for (const overrides of [{ defaultPassword: 'a-password-of-my-own' }, { allowDefaultPassword: true }]) {
       const emulator = await createTestEmulator({ host: '0.0.0.0', ...overrides })
-      await emulator.close()
+      try {
+        // Started and serving, with the password it was given (or the built-in one, allowed).
+        expect(emulator.config.host).toBe('0.0.0.0')
+        const account = emulator.services.defaultAccount
+        const expected = overrides.defaultPassword ?? 'eyepop-dev'
+        expect(await verifyPassword(expected, account.passwordHash!)).toBe(true)
+        await emulator.ready
+        expect((await request(emulator.handler).get('/.well-known/openid-configuration')).status).toBe(200)
+      } finally {
+        await emulator.close()
+      }
     }
   })
 
