@@ -259,7 +259,7 @@ export async function createApp(
   const withOAuth = (use: (server: OAuthServer) => void, next: (err?: unknown) => void): void => {
     oauthServer().then(use, next)
   }
-  const sessions = createDashboardSessions(store, { secure: issuer.startsWith('https:'), now })
+  const sessions = createDashboardSessions(store.oidc, { secure: issuer.startsWith('https:'), now })
 
   const { maxBodyBytes, allowBrowserApiKeys } = config
   const app = express()
@@ -328,8 +328,8 @@ export async function createApp(
     res.type('application/jwk-set+json').send(JSON.stringify(keyring.jwks()))
   })
   for (const route of [...tokenRoutes, clientSession]) app.post(route.path, route.handle)
-  app.use(revocationFeedRoutes({ store }))
-  app.use(temporaryKeyRoutes({ tokens, verify, verifyUser, store, issuer, maxBodyBytes, allowBrowserApiKeys, now }))
+  app.use(revocationFeedRoutes({ revocations: services.revocations }))
+  app.use(temporaryKeyRoutes({ tokens, verify, verifyUser, revocations: services.revocations, issuer, maxBodyBytes, allowBrowserApiKeys }))
   app.use(dataRoutes({ verify, corsOrigins: config.corsOrigins }))
   const events = eventsSocket({ verify, recheckMs: 1000 })
   app.use(
@@ -354,8 +354,8 @@ export async function createApp(
       withOAuth((server) => server.interaction(req, res, next), next)
     } else next()
   })
-  app.use(dashboardRoutes({ issuer, sessions, verifyUser, store, dashboardDir: join(PACKAGE_DIR, 'dashboard') }))
-  app.use(manageApiRoutes({ issuer, sessions, verifyUser, verify, services, store, maxBodyBytes }))
+  app.use(dashboardRoutes({ issuer, sessions, verifyUser, dashboardDir: join(PACKAGE_DIR, 'dashboard') }))
+  app.use(manageApiRoutes({ issuer, sessions, verifyUser, verify, services, maxBodyBytes }))
   app.use(openApiRoutes(issuer))
   // RFC 8414 metadata: the same document as OpenID discovery.
   app.get('/.well-known/oauth-authorization-server', function authorizationServerMetadata(req, res, next) {

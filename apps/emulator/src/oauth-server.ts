@@ -4,7 +4,7 @@ import type { Router } from 'express'
 import type { AccountService } from './services/accounts.js'
 import type { TokenService } from './services/tokens.js'
 import { createProvider } from './provider/configuration.js'
-import { interactionRoutes } from './routes/interaction.js'
+import { interactionRoutes } from './provider/sign-in-pages.js'
 
 /** What the emulator needs from oidc-provider: its request handler and the sign-in pages. */
 export interface OAuthServer {

@@ -46,49 +46,60 @@ export function cookiesOf(req: Request): Record<string, string | undefined> {
   return req.headers.cookie ? parseCookie(req.headers.cookie) : {}
 }
 
+/** Where sessions are kept: oidc-provider's artifact storage (the store's `oidc` part). */
+export type SessionStorage = Pick<Store['oidc'], 'upsert' | 'find' | 'destroy'>
+
+/** The cookies of oidc-provider's own session (its `_session` cookie names the stored `Session`). */
+const PROVIDER_SESSION_COOKIES = ['_session', '_session.sig', '_session.legacy', '_session.legacy.sig']
+
 /**
- * Dashboard sessions and pending sign-ins, stored as oidc artifacts in the store, so they live in
- * the same SQLite file and survive a restart until they expire.
+ * Dashboard sessions and pending sign-ins, stored as oidc artifacts, so they live in the same
+ * SQLite file and survive a restart until they expire.
  */
-export function createDashboardSessions(store: Store, options: { secure: boolean; now: () => number }) {
+export function createDashboardSessions(store: SessionStorage, options: { secure: boolean; now: () => number }) {
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: options.secure, path: '/' }
   return {
     async start(res: Response, accountId: string): Promise<DashboardSession> {
       const id = randomId()
       const at = options.now()
       const session: DashboardSession = { accountId, csrfToken: randomId(), createdAt: at, lastSeenAt: at }
-      await store.oidc.upsert('DashboardSession', id, { ...session }, SESSION_TTL_SECONDS)
+      await store.upsert('DashboardSession', id, { ...session }, SESSION_TTL_SECONDS)
       res.cookie(SESSION_COOKIE, id, { ...cookieOptions, maxAge: SESSION_TTL_SECONDS * 1000 })
       return session
     },
     async current(req: Request): Promise<(DashboardSession & { id: string }) | undefined> {
       const id = cookiesOf(req)[SESSION_COOKIE]
       if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined
-      const session = (await store.oidc.find('DashboardSession', id)) as unknown as DashboardSession | undefined
+      const session = (await store.find('DashboardSession', id)) as unknown as DashboardSession | undefined
       if (!session) return undefined
       const at = options.now()
       // Sessions from before the idle timeout have no lastSeenAt: their creation stands in.
       const lastSeenAt = session.lastSeenAt ?? session.createdAt
       if (at - lastSeenAt >= SESSION_IDLE_SECONDS * 1000) {
-        await store.oidc.destroy('DashboardSession', id)
+        await store.destroy('DashboardSession', id)
         return undefined
       }
       if (at - lastSeenAt >= LAST_SEEN_WRITE_SECONDS * 1000) {
         // Keeps the absolute end: the row expires when the session would have anyway.
         const left = Math.ceil((session.createdAt + SESSION_TTL_SECONDS * 1000 - at) / 1000)
         if (left <= 0) return undefined
-        await store.oidc.upsert('DashboardSession', id, { ...session, lastSeenAt: at }, left)
+        await store.upsert('DashboardSession', id, { ...session, lastSeenAt: at }, left)
       }
       return { ...session, lastSeenAt, id }
     },
+    /** Ends this browser's dashboard session and the OAuth server's, so the next sign-in asks for the password. */
     async end(req: Request, res: Response): Promise<void> {
-      const id = cookiesOf(req)[SESSION_COOKIE]
-      if (id) await store.oidc.destroy('DashboardSession', id)
+      const cookies = cookiesOf(req)
+      const id = cookies[SESSION_COOKIE]
+      if (id) await store.destroy('DashboardSession', id)
       res.clearCookie(SESSION_COOKIE, cookieOptions)
+      const providerSession = cookies['_session']
+      if (providerSession) await store.destroy('Session', providerSession)
+      for (const name of PROVIDER_SESSION_COOKIES) res.clearCookie(name, { path: '/' })
     },
     async beginLogin(res: Response, login: PendingLogin): Promise<string> {
       const state = randomId()
-      await store.oidc.upsert('DashboardLogin', state, { ...login }, LOGIN_TTL_SECONDS)
+      await store.upsert('DashboardLogin', state, { ...login }, LOGIN_TTL_SECONDS)
       res.cookie(LOGIN_COOKIE, state, { ...cookieOptions, maxAge: LOGIN_TTL_SECONDS * 1000 })
       return state
     },
@@ -97,8 +108,8 @@ export function createDashboardSessions(store: Store, options: { secure: boolean
       const expected = cookiesOf(req)[LOGIN_COOKIE]
       res.clearCookie(LOGIN_COOKIE, cookieOptions)
       if (!expected || !safeEqual(expected, state)) return undefined
-      const payload = await store.oidc.find('DashboardLogin', state)
-      await store.oidc.destroy('DashboardLogin', state)
+      const payload = await store.find('DashboardLogin', state)
+      await store.destroy('DashboardLogin', state)
       return payload as unknown as PendingLogin | undefined
     },
   }

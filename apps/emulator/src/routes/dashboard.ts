@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import type { AccessTokenVerifier, Store } from '@eyepop/auth-core'
+import type { AccessTokenVerifier } from '@eyepop/auth-core'
 import express, { Router } from 'express'
-import { cookiesOf, safeEqual, type DashboardSessions } from '../http/dashboard-session.js'
+import { safeEqual, type DashboardSessions } from '../http/dashboard-session.js'
 import { AccessDenied } from '../http/errors.js'
 import { DASHBOARD_CLIENT_ID, MANAGE_SCOPE, manageResource } from '../provider/constants.js'
 
@@ -24,7 +24,6 @@ export function dashboardRoutes(deps: {
   issuer: string
   sessions: DashboardSessions
   verifyUser: AccessTokenVerifier
-  store: Store
   dashboardDir: string
   fetch?: typeof fetch
 }): Router {
@@ -93,11 +92,8 @@ export function dashboardRoutes(deps: {
       if (session && (typeof csrf !== 'string' || !safeEqual(csrf, session.csrfToken))) {
         throw new AccessDenied('csrf token is missing or invalid')
       }
+      // The OAuth server's session ends too, so the next sign-in asks for the password.
       await sessions.end(req, res)
-      // Also end the OAuth server's session, so the next sign-in asks for the password.
-      const providerSession = cookiesOf(req)['_session']
-      if (providerSession) await deps.store.oidc.destroy('Session', providerSession)
-      for (const name of ['_session', '_session.sig', '_session.legacy', '_session.legacy.sig']) res.clearCookie(name, { path: '/' })
       res.redirect(303, '/dashboard')
     },
   )

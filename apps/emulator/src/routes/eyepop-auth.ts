@@ -1,4 +1,4 @@
-import { REVOCATION_PAGE_LIMIT, type RevocationFeedBody, type Store } from '@eyepop/auth-core'
+import { REVOCATION_PAGE_LIMIT, type RevocationFeedBody } from '@eyepop/auth-core'
 import { Router } from 'express'
 import { bearerCredential } from '../http/bearer.js'
 import { refuseBrowser } from '../http/browser-origin.js'
@@ -6,6 +6,7 @@ import { sendJson } from '../http/error-handler.js'
 import { InvalidRequest } from '../http/errors.js'
 import type { FastRoute } from '../http/fast-routes.js'
 import { checkDeclaredBody, jsonObjectReader } from '../http/json-body.js'
+import type { RevocationService } from '../services/revocations.js'
 import type { TokenService } from '../services/tokens.js'
 
 /**
@@ -61,7 +62,7 @@ export function eyepopTokenRoutes(deps: {
  * `createRemoteRevocationSource`). Key ids are not secret, like a certificate revocation list.
  * Pages of at most `limit` (default and most: 1,000) entries; `has_more` says to ask again.
  */
-export function revocationFeedRoutes(deps: { store: Store }): Router {
+export function revocationFeedRoutes(deps: { revocations: RevocationService }): Router {
   const router = Router()
 
   router.get('/v1/auth/revocations', async function revocationFeed(req, res) {
@@ -73,7 +74,7 @@ export function revocationFeedRoutes(deps: { store: Store }): Router {
     if (typeof limit !== 'string' || !/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > REVOCATION_PAGE_LIMIT) {
       throw new InvalidRequest(`limit must be an integer from 1 to ${REVOCATION_PAGE_LIMIT}`)
     }
-    const page = await deps.store.revocations.since(Number(cursor), Number(limit))
+    const page = await deps.revocations.page(Number(cursor), Number(limit))
     const body: RevocationFeedBody = {
       revoked: page.revoked.map((r) => ({ key_id: r.id, deleted_at: r.deletedAt })),
       revoked_tokens: (page.revokedTokens ?? []).map((r) => ({

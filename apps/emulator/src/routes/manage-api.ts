@@ -1,7 +1,6 @@
 import {
   isAuthCoreError,
   type AccessTokenVerifier,
-  type Store,
 } from '@eyepop/auth-core'
 import { Router, type NextFunction, type Request, type Response } from 'express'
 import { bearerCredential } from '../http/bearer.js'
@@ -41,7 +40,6 @@ export function manageApiRoutes(deps: {
   verifyUser: AccessTokenVerifier
   verify: AccessTokenVerifier
   services: Services
-  store: Store
   maxBodyBytes: number
 }): Router {
   const router = Router()
@@ -90,7 +88,7 @@ export function manageApiRoutes(deps: {
 
   router.get('/api/v1/session', async function session(_req, res) {
     const manager = managerOf(res)
-    const account = await deps.store.accounts.get(manager.accountId)
+    const account = await deps.services.accounts.get(manager.accountId)
     if (!account) throw new NotFoundError('account not found')
     res.json({
       account: { id: account.id, email: account.email, name: account.name },

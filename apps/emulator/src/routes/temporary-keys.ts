@@ -4,12 +4,11 @@ import {
   isAuthCoreError,
   type AccessTokenClaims,
   type AccessTokenVerifier,
-  type Clock,
-  type Store,
 } from '@eyepop/auth-core'
 import express, { Router } from 'express'
 import { refuseBrowser } from '../http/browser-origin.js'
 import { bearerCredential } from '../http/bearer.js'
+import type { RevocationService } from '../services/revocations.js'
 import { AccessDenied, InvalidRequest, OAuthError } from '../http/errors.js'
 import { sendJson } from '../http/error-handler.js'
 import type { FastRoute } from '../http/fast-routes.js'
@@ -88,11 +87,10 @@ export function temporaryKeyRoutes(deps: {
   verify: AccessTokenVerifier
   /** Verifies signed-in users' tokens (`manage:keys`), which `POST /token/revocation` revokes too. */
   verifyUser: AccessTokenVerifier
-  store: Store
+  revocations: RevocationService
   issuer: string
   maxBodyBytes: number
   allowBrowserApiKeys: boolean
-  now: Clock
 }): Router {
   const router = Router()
   const form = [
@@ -131,7 +129,7 @@ export function temporaryKeyRoutes(deps: {
       throw new OAuthError(400, 'unsupported_token_type', 'api keys are deleted through key management, not revoked here')
     }
     const claims = await revocableClaims(token)
-    if (claims) await deps.store.revocations.revokeToken(claims.jti, claims.exp * 1000, deps.now())
+    if (claims) await deps.revocations.revokeToken(claims.jti, claims.exp * 1000)
     res.setHeader('Cache-Control', 'no-store')
     res.status(200).end()
   })

@@ -84,6 +84,8 @@ export interface AccountService {
   create(input: CreateAccountInput): Promise<AccountView>
   /** Every account, oldest first. */
   list(): Promise<AccountView[]>
+  /** The account with this id, if any. */
+  get(id: string): Promise<AccountView | undefined>
   /** The account with this email (case-insensitive), if any. */
   findByEmail(email: string): Promise<AccountView | undefined>
   /**
@@ -150,6 +152,10 @@ export function createAccountService(deps: { store: Store; now: Clock }): Accoun
     },
     async list() {
       return (await store.accounts.list()).map(toAccountView)
+    },
+    async get(id) {
+      const record = await store.accounts.get(id)
+      return record && toAccountView(record)
     },
     async findByEmail(email) {
       const record = await store.accounts.findByEmail(email)

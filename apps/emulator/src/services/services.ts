@@ -5,6 +5,7 @@ import { createAccountService, DEFAULT_PASSWORD, ensureDefaultAccount, type Acco
 import { createAuditRecorder, type AuditRecorder } from './audit.js'
 import { createKeyService, type KeyService } from './keys.js'
 import { createPopService, type PopService } from './pops.js'
+import { createRevocationService, type RevocationService } from './revocations.js'
 
 /** The audit log as the API and the dashboard read it. */
 export interface AuditService {
@@ -27,6 +28,7 @@ export interface Services {
   readonly accounts: AccountService
   readonly keys: KeyService
   readonly pops: PopService
+  readonly revocations: RevocationService
   readonly audit: AuditService
   /**
    * Batches the token route's audit events (`key.first_used`, `auth.failed`): give it to
@@ -88,6 +90,7 @@ export async function openServices(
       onAuditError,
     }),
     pops: createPopService({ store, now }),
+    revocations: createRevocationService({ store, now }),
     audit: {
       list: (accountId, listOptions) => store.audit.list(accountId, listOptions),
     },

@@ -1,0 +1,18 @@
+import { REVOCATION_PAGE_LIMIT, type Clock, type RevocationPage, type Store } from '@eyepop/auth-core'
+
+/** Token revocation (RFC 7009) and the feed of what was revoked, over the store. */
+export interface RevocationService {
+  /** Revokes one token (its `jti`) until it expires anyway (`expiresAt`, ms); false if it already was. */
+  revokeToken(jti: string, expiresAt: number): Promise<boolean>
+  /** What was revoked after `cursor`: at most `limit` entries (default and most {@link REVOCATION_PAGE_LIMIT}). */
+  page(cursor: number, limit?: number): Promise<RevocationPage>
+}
+
+/** Creates the revocation service. */
+export function createRevocationService(deps: { store: Store; now: Clock }): RevocationService {
+  const { store, now } = deps
+  return {
+    revokeToken: (jti, expiresAt) => store.revocations.revokeToken(jti, expiresAt, now()),
+    page: (cursor, limit = REVOCATION_PAGE_LIMIT) => store.revocations.since(cursor, Math.min(limit, REVOCATION_PAGE_LIMIT)),
+  }
+}
