@@ -9,26 +9,16 @@
  */
 import { startServer, type RunningServer } from '@eyepop/emulator'
 import type { ClientSession } from '@eyepop/auth-core'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { launchChromium } from '@eyepop/real-sdks/testing/launch-chromium'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { pino } from 'pino'
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createExampleServer, type CreateExampleServerOptions } from '../src/server.js'
 
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const OUTPUT_DIR = fileURLToPath(new URL('../test-output/', import.meta.url))
 const EXPIRED_MESSAGE = 'Your session has expired. Reload the page to get a new one.'
 
@@ -160,16 +150,13 @@ function sessionOf(recorded: RecordedPage): ClientSession {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`chromium must be installed at ${CHROMIUM_PATH} (apt-get install chromium) or CHROMIUM_PATH set`)
-  }
   mkdirSync(OUTPUT_DIR, { recursive: true })
   emulator = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
   const { services } = emulator.emulator
   const accountId = services.defaultAccount.id
   apiKey = (await services.keys.create(accountId, { name: 'example server', expires: 'never' })).key
   popId = (await services.pops.create(accountId, { name: 'example pop' })).id
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {

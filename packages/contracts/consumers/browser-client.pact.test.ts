@@ -7,6 +7,7 @@
  * session cannot be refreshed.
  */
 import { EyePop } from '@eyepop.ai/eyepop'
+import { clearEyePopEnv } from '@eyepop/real-sdks/testing/clear-eyepop-env'
 import { MatchersV3 } from '@pact-foundation/pact'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
@@ -15,9 +16,9 @@ import { createPact } from '../src/participants.js'
 
 const { string, fromProviderState } = MatchersV3
 
-for (const name of ['EYEPOP_SECRET_KEY', 'EYEPOP_URL', 'EYEPOP_POP_ID', 'EYEPOP_ACCOUNT_ID', 'EYEPOP_API_KEY']) {
-  delete process.env[name]
-}
+// The SDK reads EYEPOP_* variables when it builds an endpoint: the test's settings must be the only ones.
+clearEyePopEnv()
+
 type SdkLogger = NonNullable<Parameters<typeof EyePop.workerEndpoint>[0]>['logger']
 const logger = pino({ level: 'silent' }) as unknown as SdkLogger
 

@@ -19,6 +19,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadNodeSdkV3, type NodeSdkV3, type Prediction, type WorkerEndpointV3 } from '@eyepop/real-sdks'
+import { clearEyePopEnv } from '@eyepop/real-sdks/testing/clear-eyepop-env'
 import { MatchersV3 } from '@pact-foundation/pact'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -28,7 +29,7 @@ import { RECORDED_DIR, createPact, pactFileOf } from '../src/participants.js'
 const { boolean, eachLike, fromProviderState, integer, like, regex, string, url2, uuid } = MatchersV3
 
 // The SDK reads these when it builds an endpoint; none may leak in from the environment.
-for (const name of Object.keys(process.env)) if (name.startsWith('EYEPOP_')) delete process.env[name]
+clearEyePopEnv()
 
 const recording = process.env.PACT_RECORD === '1'
 const dir = recording ? RECORDED_DIR : mkdtempSync(join(tmpdir(), 'eyepop-pact-v3-'))

@@ -5,6 +5,7 @@
  * resolves the relative `base_url` against `eyepopUrl`, so the mock server's URL is all it needs.
  */
 import { EyePop } from '@eyepop.ai/eyepop'
+import { clearEyePopEnv } from '@eyepop/real-sdks/testing/clear-eyepop-env'
 import { MatchersV3 } from '@pact-foundation/pact'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
@@ -14,9 +15,7 @@ import { createPact } from '../src/participants.js'
 const { integer, regex, string, fromProviderState, like } = MatchersV3
 
 // The SDK reads these when it is imported; none may leak in from the environment.
-for (const name of ['EYEPOP_SECRET_KEY', 'EYEPOP_URL', 'EYEPOP_POP_ID', 'EYEPOP_ACCOUNT_ID', 'EYEPOP_API_KEY']) {
-  delete process.env[name]
-}
+clearEyePopEnv()
 // The SDK is typed against its own pino major; a silent logger of ours serves it.
 type SdkLogger = NonNullable<Parameters<typeof EyePop.workerEndpoint>[0]>['logger']
 const logger = pino({ level: 'silent' }) as unknown as SdkLogger

@@ -11,29 +11,19 @@
  * Chromium is Debian's (`apt-get install chromium`) or `CHROMIUM_PATH`; it only talks to
  * 127.0.0.1: any other request is aborted and recorded, and a test fails if there was one.
  */
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { EyePop } from '@eyepop.ai/eyepop'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { clearEyePopEnv } from '@eyepop/real-sdks/testing/clear-eyepop-env'
+import { launchChromium } from '@eyepop/real-sdks/testing/launch-chromium'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../../src/main.js'
 
-for (const name of ['EYEPOP_SECRET_KEY', 'EYEPOP_URL', 'EYEPOP_POP_ID', 'EYEPOP_ACCOUNT_ID', 'EYEPOP_API_KEY']) {
-  delete process.env[name]
-}
+// The SDK reads EYEPOP_* variables when it builds an endpoint: the test's settings must be the only ones.
+clearEyePopEnv()
 
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const OUTPUT_DIR = fileURLToPath(new URL('../../test-output/dashboard/', import.meta.url))
 const EMAIL = 'dev@eyepop.local'
 const PASSWORD = 'eyepop-dev'
@@ -87,13 +77,10 @@ async function authenticate(key: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`chromium must be installed at ${CHROMIUM_PATH} (apt-get install chromium) or CHROMIUM_PATH set`)
-  }
   mkdirSync(OUTPUT_DIR, { recursive: true })
   running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
   expect(new URL(running.url).hostname).toBe('127.0.0.1')
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
+  browser = await launchChromium()
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: running.url })
   await context.route(

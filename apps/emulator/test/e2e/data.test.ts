@@ -3,15 +3,16 @@
  * client: the config route, the `/data/events` handshake, and clear close reasons for bad tokens.
  */
 import { EyePop } from '@eyepop.ai/eyepop'
+import { clearEyePopEnv } from '@eyepop/real-sdks/testing/clear-eyepop-env'
 import { pino } from 'pino'
 import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../../src/main.js'
 import { MAX_EVENT_SOCKETS_PER_ACCOUNT } from '../../src/routes/data.js'
 
-for (const name of ['EYEPOP_SECRET_KEY', 'EYEPOP_URL', 'EYEPOP_POP_ID', 'EYEPOP_ACCOUNT_ID', 'EYEPOP_API_KEY']) {
-  delete process.env[name]
-}
+// The SDK reads EYEPOP_* variables when it builds an endpoint: the test's settings must be the only ones.
+clearEyePopEnv()
+
 type SdkLogger = NonNullable<Parameters<typeof EyePop.dataEndpoint>[0]>['logger']
 const logger = pino({ level: 'silent' }) as unknown as SdkLogger
 

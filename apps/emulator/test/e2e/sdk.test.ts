@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EyePop } from '@eyepop.ai/eyepop'
+import { clearEyePopEnv } from '@eyepop/real-sdks/testing/clear-eyepop-env'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli, runCliJson, startEmulatorProcess, type EmulatorProcess } from './process.js'
 
-for (const name of ['EYEPOP_SECRET_KEY', 'EYEPOP_URL', 'EYEPOP_POP_ID', 'EYEPOP_ACCOUNT_ID', 'EYEPOP_API_KEY']) {
-  delete process.env[name]
-}
+// The SDK reads EYEPOP_* variables when it builds an endpoint: the test's settings must be the only ones.
+clearEyePopEnv()
 
 // The SDK is typed against its own pino major; a silent logger of ours serves it.
 type SdkLogger = NonNullable<Parameters<typeof EyePop.workerEndpoint>[0]>['logger']

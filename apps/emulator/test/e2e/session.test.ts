@@ -5,6 +5,7 @@
  */
 import { createTokenClient, type ClientSession } from '@eyepop/auth-core'
 import { EyePop } from '@eyepop.ai/eyepop'
+import { clearEyePopEnv } from '@eyepop/real-sdks/testing/clear-eyepop-env'
 import { pino } from 'pino'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,9 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer, type RunningServer } from '../../src/main.js'
 import { DEFAULT_PREDICTION } from '../../src/services/predictions.js'
 
-for (const name of ['EYEPOP_SECRET_KEY', 'EYEPOP_URL', 'EYEPOP_POP_ID', 'EYEPOP_ACCOUNT_ID', 'EYEPOP_API_KEY']) {
-  delete process.env[name]
-}
+// The SDK reads EYEPOP_* variables when it builds an endpoint: the test's settings must be the only ones.
+clearEyePopEnv()
+
 type SdkLogger = NonNullable<Parameters<typeof EyePop.workerEndpoint>[0]>['logger']
 const logger = pino({ level: 'silent' }) as unknown as SdkLogger
 

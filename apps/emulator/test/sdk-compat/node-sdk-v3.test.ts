@@ -4,13 +4,14 @@
  * its README that touches auth, compute sessions, the worker and the data endpoint.
  */
 import { loadNodeSdkV3, type NodeSdkV3, type Prediction, type SdkSession, type WorkerEndpointV3 } from '@eyepop/real-sdks'
+import { clearEyePopEnv } from '@eyepop/real-sdks/testing/clear-eyepop-env'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_PREDICTION } from '../../src/services/predictions.js'
 import { IMAGE_URL, MP4, PNG, startCompatEmulator, type CompatEmulator } from './fixture.js'
 
 // The SDK reads these when it builds an endpoint: the emulator's options must be the only ones.
-for (const name of Object.keys(process.env)) if (name.startsWith('EYEPOP_')) delete process.env[name]
+clearEyePopEnv()
 
 const logger = pino({ level: 'silent' })
 let sdk: NodeSdkV3

@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { pythonSdk } from '@eyepop/real-sdks'
+import { clearEyePopEnv } from '@eyepop/real-sdks/testing/clear-eyepop-env'
 
 /** What a flow of `python/flows.py` answered: its result, or the SDK's exception as a user sees it. */
 export type FlowAnswer = { ok: true; result: unknown } | { ok: false; error: string }
@@ -14,13 +15,11 @@ export interface PythonSdk {
   close(): Promise<void>
 }
 
-/** The SDK's own environment variables, which would change what it does: cleared. */
-const SDK_ENV = /^EYEPOP_/
-
 /** Starts `python/flows.py` with the real Python SDK 3.25.0 (installed by `@eyepop/real-sdks`). */
 export function startPythonSdk(): PythonSdk {
   const { python } = pythonSdk()
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !SDK_ENV.test(name)))
+  // The SDK's own environment variables would change what it does: cleared.
+  const env = clearEyePopEnv({ ...process.env })
   const child: ChildProcessWithoutNullStreams = spawn(python, [fileURLToPath(new URL('./python/flows.py', import.meta.url))], {
     env: { ...env, PYTHONUNBUFFERED: '1' },
   })
