@@ -2,10 +2,14 @@ import { httpAnswerOf, isAuthCoreError, type AnyAuthCoreError } from '@eyepop/au
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { Logger } from 'pino'
+import { DomainError } from '../services/errors.js'
 import {
+  AccessDenied,
   InsufficientScope,
   InvalidClient,
   InvalidRequest,
+  InvalidScope,
+  InvalidTarget,
   InvalidToken,
   NotFoundError,
   OAuthError,
@@ -58,10 +62,29 @@ function fromBodyParserError(err: { type?: string; status?: number }): OAuthErro
   }
 }
 
+/** A service's refusal as its response: one answer per kind of {@link DomainError}. */
+export function fromDomainError(err: DomainError): OAuthError {
+  switch (err.kind) {
+    case 'invalid_input':
+      return new InvalidRequest(err.message, { cause: err })
+    case 'not_allowed':
+      return new AccessDenied(err.message, { cause: err })
+    case 'limit_exceeded':
+      return new OAuthError(409, 'limit_exceeded', err.message, { cause: err })
+    case 'scope_not_allowed':
+      return new InvalidScope(err.message, { cause: err })
+    case 'unknown_target':
+      return new InvalidTarget(err.message, { cause: err })
+    case 'credential_expiring':
+      return new InvalidToken(err.message, { cause: err })
+  }
+}
+
 /** Normalizes anything thrown into an {@link OAuthError}. */
 export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err
   if (isAuthCoreError(err)) return fromAuthCoreError(err)
+  if (err instanceof DomainError) return fromDomainError(err)
   const parsed = fromBodyParserError(err as { type?: string })
   if (parsed) return parsed
   // Other client errors raised by Express or its parsers (a bad %-escape in the path, a body

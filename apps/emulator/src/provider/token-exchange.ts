@@ -1,6 +1,8 @@
 import { isAuthCoreError } from '@eyepop/auth-core'
 import { errors, type KoaContextWithOIDC } from 'oidc-provider'
+import { toOAuthError } from '../http/error-handler.js'
 import { OAuthError } from '../http/errors.js'
+import { DomainError } from '../services/errors.js'
 import type { TokenService } from '../services/tokens.js'
 
 /** The RFC 8693 grant type. */
@@ -45,9 +47,11 @@ function words(value: string | undefined): string[] | undefined {
 /** The emulator's errors and auth-core's, as oidc-provider errors (the token endpoint's format). */
 function toProviderError(err: unknown): unknown {
   if (isAuthCoreError(err)) return new errors.InvalidRequest(`subject_token is invalid: ${err.message}`)
-  if (err instanceof OAuthError && err.expose) {
-    if (err.error === 'invalid_request') return new errors.InvalidRequest(err.message)
-    return new errors.CustomOIDCProviderError(err.error, err.message)
+  // The services' refusals, answered as on every other route, in oidc-provider's format.
+  const answer = err instanceof OAuthError || err instanceof DomainError ? toOAuthError(err) : undefined
+  if (answer?.expose) {
+    if (answer.error === 'invalid_request') return new errors.InvalidRequest(answer.message)
+    return new errors.CustomOIDCProviderError(answer.error, answer.message)
   }
   return err
 }

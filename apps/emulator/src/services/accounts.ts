@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { errors, newAccountId, type AccountRecord, type Clock, type Store } from '@eyepop/auth-core'
 import { defaults } from '../config/defaults.js'
-import { InvalidRequest } from '../http/errors.js'
+import { InvalidInput } from './errors.js'
 import { checkName } from './keys.js'
 import { hashPassword, PASSWORD_MAX_LENGTH, validatePassword, verifyPassword } from './passwords.js'
 
@@ -78,7 +78,7 @@ export interface AccountService {
   /**
    * Creates an account with a password.
    *
-   * @throws {InvalidRequest} for a bad email, password, name or id (the message says which rule)
+   * @throws {InvalidInput} for a bad email, password, name or id (the message says which rule)
    * @throws {errors.Conflict} when the email (or the id) is already taken
    */
   create(input: CreateAccountInput): Promise<AccountView>
@@ -101,21 +101,21 @@ const EMAIL_MAX_LENGTH = 254
 const EMAIL_SHAPE = /^[^\s@]{1,64}@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i
 const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
-/** A valid sign-in email (trimmed), or `InvalidRequest` saying which rule it breaks. */
+/** A valid sign-in email (trimmed), or `InvalidInput` saying which rule it breaks. */
 export function checkEmail(email: unknown): string {
-  if (typeof email !== 'string') throw new InvalidRequest('email must be a string')
+  if (typeof email !== 'string') throw new InvalidInput('email must be a string')
   const trimmed = email.trim()
   // eslint-disable-next-line no-control-regex
   if (trimmed.length > EMAIL_MAX_LENGTH || /[\u0000-\u001f\u007f]/.test(trimmed) || !EMAIL_SHAPE.test(trimmed)) {
-    throw new InvalidRequest('email must be an address such as name@example.com')
+    throw new InvalidInput('email must be an address such as name@example.com')
   }
   return trimmed
 }
 
-/** A valid account id (a lowercase UUID), or `InvalidRequest`. */
+/** A valid account id (a lowercase UUID), or `InvalidInput`. */
 export function checkAccountId(id: unknown): string {
   if (typeof id !== 'string' || !UUID_SHAPE.test(id)) {
-    throw new InvalidRequest('id must be a lowercase UUID such as 3f2b8c1e-5a4d-4e6f-9b7a-1c2d3e4f5a6b')
+    throw new InvalidInput('id must be a lowercase UUID such as 3f2b8c1e-5a4d-4e6f-9b7a-1c2d3e4f5a6b')
   }
   return id
 }
@@ -215,7 +215,7 @@ export async function loadAccountsFile(path: string, service: AccountService): P
       validatePassword(password)
       checkName(name)
       if (id !== undefined) checkAccountId(id)
-      if (seen.has(checked.toLowerCase())) throw new InvalidRequest(`email ${checked} appears twice`)
+      if (seen.has(checked.toLowerCase())) throw new InvalidInput(`email ${checked} appears twice`)
       seen.add(checked.toLowerCase())
       return { email: checked, password, name, ...(id !== undefined && { id }) }
     } catch (err) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { OAuthError } from '../http/errors.js'
+import { LimitExceeded } from './errors.js'
 import type { Pipeline, PipelineRegistry } from './pipelines.js'
 
 /** The most live compute sessions one account may hold at once. */
@@ -45,7 +45,7 @@ export interface ComputeSessions {
   /**
    * Opens a session, running at once, with a pipeline of its own.
    *
-   * @throws {OAuthError} 409 `limit_exceeded` when the account holds its limit of live sessions
+   * @throws {LimitExceeded} when the account holds its limit of live sessions
    */
   open(accountId: string, request: OpenSessionRequest): ComputeSession
   /** The account's live sessions, oldest first. */
@@ -99,9 +99,7 @@ export function createComputeSessions(options: ComputeSessionsOptions): ComputeS
   return {
     open(accountId, request) {
       if (list(accountId).length >= maxPerAccount) {
-        throw new OAuthError(
-          409,
-          'limit_exceeded',
+        throw new LimitExceeded(
           `this account has ${maxPerAccount} live compute sessions, its limit; end one with DELETE /v1/sessions/{uuid} ` +
             `or disconnect() a client that uses it (both SDKs then delete its pipeline), or leave one unused for ${idleTimeoutSeconds} s`,
         )

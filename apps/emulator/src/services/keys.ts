@@ -7,7 +7,7 @@ import {
   type Clock,
   type Store,
 } from '@eyepop/auth-core'
-import { InvalidRequest, OAuthError } from '../http/errors.js'
+import { InvalidInput, LimitExceeded } from './errors.js'
 
 /**
  * The expiration choices of a new key, as the dashboard's drop-down offers them. A short default
@@ -77,8 +77,8 @@ export interface KeyService {
   /**
    * Creates a key and records `key.created` in the audit log.
    *
-   * @throws {InvalidRequest} for a bad name or expiry
-   * @throws {OAuthError} 409 `limit_exceeded` when the account already has `maxKeysPerAccount`
+   * @throws {InvalidInput} for a bad name or expiry
+   * @throws {LimitExceeded} when the account already has `maxKeysPerAccount`
    *   live keys
    */
   create(accountId: string, input: { name: unknown; expires?: unknown }): Promise<CreatedKey>
@@ -103,12 +103,12 @@ export interface KeyServiceDeps {
   onAuditError: (err: unknown) => void
 }
 
-/** A valid display name, or `InvalidRequest` saying which rule it breaks. */
+/** A valid display name, or `InvalidInput` saying which rule it breaks. */
 export function checkName(name: unknown): string {
   try {
     return validateName(name)
   } catch (err) {
-    throw new InvalidRequest((err as Error).message)
+    throw new InvalidInput((err as Error).message)
   }
 }
 
@@ -139,15 +139,13 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
     async create(accountId, input) {
       const expires = input.expires ?? DEFAULT_KEY_EXPIRY
       if (!isKeyExpiry(expires)) {
-        throw new InvalidRequest(`expires must be one of ${KEY_EXPIRY_CHOICES.join(', ')}`)
+        throw new InvalidInput(`expires must be one of ${KEY_EXPIRY_CHOICES.join(', ')}`)
       }
       const name = checkName(input.name)
       // Two creations racing past this count can exceed the limit by one: it is a guard against
       // runaway scripts, not a quota.
       if ((await store.apiKeys.countLive(accountId)) >= maxKeysPerAccount) {
-        throw new OAuthError(
-          409,
-          'limit_exceeded',
+        throw new LimitExceeded(
           `this account has reached its limit of ${maxKeysPerAccount} api keys; delete one first`,
         )
       }

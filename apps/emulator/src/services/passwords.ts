@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
-import { InvalidRequest } from '../http/errors.js'
+import { InvalidInput } from './errors.js'
 
 // The shortest and longest password accepted (in characters; the longest keeps hashing cheap):
 // declared with the options, whose default password they check too.
@@ -37,14 +37,14 @@ function characters(value: string): number {
 }
 
 /**
- * A password that meets the rules (a string of 8 to 200 characters), or `InvalidRequest` saying
+ * A password that meets the rules (a string of 8 to 200 characters), or `InvalidInput` saying
  * which rule it breaks. The password is never repeated in the message.
  */
 export function validatePassword(password: unknown): string {
-  if (typeof password !== 'string') throw new InvalidRequest('password must be a string')
+  if (typeof password !== 'string') throw new InvalidInput('password must be a string')
   const length = characters(password)
   if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
-    throw new InvalidRequest(`password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`)
+    throw new InvalidInput(`password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`)
   }
   return password
 }
@@ -54,7 +54,7 @@ export function validatePassword(password: unknown): string {
  * 64-byte key, encoded as `scrypt$N$r$p$salt$hash` (salt and hash in base64url).
  *
  * @param password the password (secret; validated with {@link validatePassword})
- * @throws {InvalidRequest} when the password breaks a rule
+ * @throws {InvalidInput} when the password breaks a rule
  * @example
  * ```ts
  * const passwordHash = await hashPassword('correct horse battery staple')

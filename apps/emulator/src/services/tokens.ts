@@ -17,7 +17,7 @@ import {
   type Store,
 } from '@eyepop/auth-core'
 import { isOriginPattern } from '../config/schema.js'
-import { AccessDenied, InvalidRequest, InvalidScope, InvalidTarget, InvalidToken } from '../http/errors.js'
+import { CredentialExpiring, InvalidInput, NotAllowed, ScopeNotAllowed, UnknownTarget } from './errors.js'
 import type { AuditRecorder } from './audit.js'
 import type { UsageRecorder } from './usage-recorder.js'
 
@@ -76,8 +76,8 @@ export interface TokenService {
    * Mints a temporary key: bound to one Pop of the subject's account, short-lived, never broader
    * than the subject (scope, account, lifetime). A temporary key cannot mint another.
    *
-   * @throws auth-core errors for a bad subject; `InvalidRequest`, `InvalidTarget`, `InvalidScope`
-   *   or `AccessDenied` for a request that breaks a rule (the message says which)
+   * @throws auth-core errors for a bad subject; `InvalidInput`, `UnknownTarget`, `ScopeNotAllowed`
+   *   or `NotAllowed` for a request that breaks a rule (the message says which)
    */
   mintTemporaryKey(subject: TemporaryKeySubject, request: TemporaryKeyRequest): Promise<TemporaryKey>
   /** Verifies an API key (format, known, not deleted, not expired) and returns its record. */
@@ -111,10 +111,10 @@ export function isApiKeyCredential(credential: string): boolean {
 function subsetScopes(requested: readonly string[] | undefined, allowed: readonly string[], fallback: readonly string[]): string[] {
   if (requested === undefined) return fallback.filter((s) => allowed.includes(s))
   const unique = [...new Set(requested)]
-  if (unique.length === 0) throw new InvalidScope('scope must not be empty')
+  if (unique.length === 0) throw new ScopeNotAllowed('scope must not be empty')
   const extra = unique.filter((s) => !allowed.includes(s))
   // The extra scopes are not repeated: a pasted secret must not come back.
-  if (extra.length > 0) throw new InvalidScope(`scope is broader than the credential that grants it (${extra.length} unknown)`)
+  if (extra.length > 0) throw new ScopeNotAllowed(`scope is broader than the credential that grants it (${extra.length} unknown)`)
   return unique
 }
 
@@ -202,7 +202,7 @@ export function createTokenService(deps: {
       return { accountId: record.accountId, keyId: record.id, scopes: DEFAULT_API_KEY_SCOPES as readonly string[], notAfter: record.expiresAt }
     }
     const { claims, scopes } = await deps.verify(subject.accessToken)
-    if (claims.temporary) throw new AccessDenied('a temporary key cannot mint other keys')
+    if (claims.temporary) throw new NotAllowed('a temporary key cannot mint other keys')
     return { accountId: claims.sub, keyId: claims.key_id, scopes, notAfter: claims.exp * 1000 }
   }
 
@@ -221,35 +221,35 @@ export function createTokenService(deps: {
         notAfter: caller.notAfter,
         now,
       })
-      if (issued.expiresIn <= 0) throw new InvalidToken('the credential expires too soon to open a compute session')
+      if (issued.expiresIn <= 0) throw new CredentialExpiring('the credential expires too soon to open a compute session')
       return issued
     },
     async mintTemporaryKey(subject, request) {
       if (typeof request.popId !== 'string' || request.popId === '') {
-        throw new InvalidRequest('pop_id must be provided')
+        throw new InvalidInput('pop_id must be provided')
       }
       const ttl = request.ttlSeconds ?? deps.temporaryKeyTtlSeconds
       if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl <= 0 || ttl > deps.temporaryKeyMaxTtlSeconds) {
-        throw new InvalidRequest(`ttl_seconds must be an integer from 1 to ${deps.temporaryKeyMaxTtlSeconds}`)
+        throw new InvalidInput(`ttl_seconds must be an integer from 1 to ${deps.temporaryKeyMaxTtlSeconds}`)
       }
       let origins: string[] | undefined
       if (request.allowedOrigins !== undefined) {
         const list = request.allowedOrigins
         // An empty list would bind the key to no origin at all, which reads as "any origin".
         if (Array.isArray(list) && list.length === 0) {
-          throw new InvalidRequest('allowed_origins must name at least one origin; leave it out to allow any')
+          throw new InvalidInput('allowed_origins must name at least one origin; leave it out to allow any')
         }
         if (!Array.isArray(list) || list.length > 20 || !list.every((o) => isOriginPattern(o) && !o.endsWith(':*'))) {
-          throw new InvalidRequest('allowed_origins must be a list of at most 20 origins such as https://app.example')
+          throw new InvalidInput('allowed_origins must be a list of at most 20 origins such as https://app.example')
         }
         origins = [...new Set(list as string[])]
       }
       const parent = await parentOf(subject)
       const pop = /^[0-9a-f]{32}$/.test(request.popId) ? await findPop(request.popId) : undefined
       // Another account's Pop is reported exactly like a missing one.
-      if (!pop || pop.accountId !== parent.accountId) throw new InvalidTarget('pop not found')
+      if (!pop || pop.accountId !== parent.accountId) throw new UnknownTarget('pop not found')
       const scopes = subsetScopes(request.scopes, parent.scopes, DEFAULT_TEMPORARY_KEY_SCOPES)
-      if (scopes.length === 0) throw new InvalidScope('the credential has no scope a temporary key can carry')
+      if (scopes.length === 0) throw new ScopeNotAllowed('the credential has no scope a temporary key can carry')
       const issued = await issueAccessToken({
         keyring,
         issuer,
@@ -263,7 +263,7 @@ export function createTokenService(deps: {
         temporary: { popId: pop.id, ...(origins && { allowedOrigins: origins }) },
         now,
       })
-      if (issued.expiresIn <= 0) throw new InvalidRequest('the credential expires too soon to mint a temporary key')
+      if (issued.expiresIn <= 0) throw new InvalidInput('the credential expires too soon to mint a temporary key')
       return {
         accessToken: issued.accessToken,
         expiresIn: issued.expiresIn,

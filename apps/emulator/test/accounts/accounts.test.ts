@@ -80,8 +80,7 @@ describe('createAccountService()', () => {
         ['an id that is not a UUID', { id: 'acct-1' }, /^id must be a lowercase UUID/],
       ])('refuses %s with invalid_request', async (_what, override, message) => {
         await expect(accounts.create({ ...good, ...override })).rejects.toMatchObject({
-          status: 400,
-          error: 'invalid_request',
+          kind: 'invalid_input',
           message: expect.stringMatching(message),
         })
         expect(await accounts.list()).toEqual([])

@@ -11,12 +11,11 @@ async function servicesWith(options: { maxKeysPerAccount?: number } = {}) {
 
 describe('KeyService.create() and the key limit', () => {
   describe('with the default limit of 20', () => {
-    it('creates 20 keys and refuses the 21st with 409 limit_exceeded', async () => {
+    it('creates 20 keys and refuses the 21st (limit_exceeded: 409 over HTTP)', async () => {
       const { services, accountId } = await servicesWith()
       for (let i = 1; i <= 20; i++) await services.keys.create(accountId, { name: `key ${i}` })
       await expect(services.keys.create(accountId, { name: 'key 21' })).rejects.toMatchObject({
-        status: 409,
-        error: 'limit_exceeded',
+        kind: 'limit_exceeded',
         message: 'this account has reached its limit of 20 api keys; delete one first',
       })
       expect(await services.keys.list(accountId)).toHaveLength(20)
@@ -29,7 +28,7 @@ describe('KeyService.create() and the key limit', () => {
       const first = await services.keys.create(accountId, { name: 'one' })
       await services.keys.create(accountId, { name: 'two' })
       await expect(services.keys.create(accountId, { name: 'three' })).rejects.toMatchObject({
-        error: 'limit_exceeded',
+        kind: 'limit_exceeded',
         message: 'this account has reached its limit of 2 api keys; delete one first',
       })
       await services.keys.delete(accountId, first.id)
@@ -46,9 +45,9 @@ describe('KeyService.create() and the key limit', () => {
     it('checks the name and expiry before the limit', async () => {
       const { services, accountId } = await servicesWith({ maxKeysPerAccount: 1 })
       await services.keys.create(accountId, { name: 'mine' })
-      await expect(services.keys.create(accountId, { name: '' })).rejects.toMatchObject({ error: 'invalid_request' })
+      await expect(services.keys.create(accountId, { name: '' })).rejects.toMatchObject({ kind: 'invalid_input' })
       await expect(services.keys.create(accountId, { name: 'x', expires: '2d' })).rejects.toMatchObject({
-        error: 'invalid_request',
+        kind: 'invalid_input',
       })
     })
   })

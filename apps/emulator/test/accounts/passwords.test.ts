@@ -24,9 +24,9 @@ describe('hashPassword()', () => {
 
   it('refuses a password outside 8 to 200 characters with invalid_request', async () => {
     for (const password of ['', 'seven77', 'x'.repeat(201)]) {
-      await expect(hashPassword(password)).rejects.toMatchObject({ status: 400, error: 'invalid_request' })
+      await expect(hashPassword(password)).rejects.toMatchObject({ kind: 'invalid_input' })
     }
-    await expect(hashPassword(42 as unknown as string)).rejects.toMatchObject({ error: 'invalid_request' })
+    await expect(hashPassword(42 as unknown as string)).rejects.toMatchObject({ kind: 'invalid_input' })
   })
 })
 
@@ -34,8 +34,8 @@ describe('validatePassword()', () => {
   it('counts characters, not UTF-16 units', () => {
     expect(validatePassword('🔑'.repeat(8))).toBe('🔑'.repeat(8))
     expect(validatePassword('é'.repeat(200))).toHaveLength(200)
-    expect(() => validatePassword('🔑'.repeat(201))).toThrow(expect.objectContaining({ error: 'invalid_request' }))
-    expect(() => validatePassword('🔑'.repeat(7))).toThrow(expect.objectContaining({ error: 'invalid_request' }))
+    expect(() => validatePassword('🔑'.repeat(201))).toThrow(expect.objectContaining({ kind: 'invalid_input' }))
+    expect(() => validatePassword('🔑'.repeat(7))).toThrow(expect.objectContaining({ kind: 'invalid_input' }))
   })
 
   it('never repeats the password in its message', () => {

@@ -128,7 +128,7 @@ describe('key.created', () => {
 
   it('is not written when the key is refused', async () => {
     await expect(world.services.keys.create(world.accountId, { name: '' })).rejects.toMatchObject({
-      error: 'invalid_request',
+      kind: 'invalid_input',
     })
     expect(await world.events()).toEqual([])
   })
