@@ -21,6 +21,8 @@ export type AuthCoreErrorCode =
   | 'ERR_TOKEN_CLAIM_INVALID'
   | 'ERR_TOKEN_REVOKED'
   | 'ERR_TOKEN_SCOPE_INSUFFICIENT'
+  | 'ERR_CREDENTIAL_MISSING'
+  | 'ERR_AUTHORIZATION_MALFORMED'
   | 'ERR_REVOCATION_STALE'
   | 'ERR_TOKEN_REQUEST_FAILED'
   | 'ERR_TOKEN_REQUEST_TIMEOUT'
@@ -103,6 +105,23 @@ export class TokenRevoked extends AuthCoreError {
  */
 export class TokenScopeInsufficient extends AuthCoreError {
   static override code: AuthCoreErrorCode = 'ERR_TOKEN_SCOPE_INSUFFICIENT'
+  /** The scopes the resource requires, when a scope was missing (the challenge names them). */
+  readonly requiredScopes: readonly string[] | undefined
+
+  constructor(message: string, options?: ErrorOptions & { requiredScopes?: readonly string[] }) {
+    super(message, options)
+    this.requiredScopes = options?.requiredScopes
+  }
+}
+
+/** A request to a protected resource carries no credential (no `Authorization` header). */
+export class CredentialMissing extends AuthCoreError {
+  static override code: AuthCoreErrorCode = 'ERR_CREDENTIAL_MISSING'
+}
+
+/** The `Authorization` header is malformed: sent twice, or not `Bearer <token>`. */
+export class AuthorizationMalformed extends AuthCoreError {
+  static override code: AuthCoreErrorCode = 'ERR_AUTHORIZATION_MALFORMED'
 }
 
 /**
@@ -163,6 +182,8 @@ export type AnyAuthCoreError =
   | TokenClaimInvalid
   | TokenRevoked
   | TokenScopeInsufficient
+  | CredentialMissing
+  | AuthorizationMalformed
   | RevocationStale
   | TokenRequestFailed
   | TokenRequestTimeout

@@ -64,11 +64,13 @@ export type {
   CreateClientSessionOptions,
 } from './client/client-session.js'
 
-export { requireAccessToken } from './middleware/require-access-token.js'
+export { createAuthenticator, requireAccessToken } from './middleware/require-access-token.js'
 export { httpAnswerOf } from './middleware/http-answer.js'
 export type { HttpAnswer } from './middleware/http-answer.js'
 export type {
   AccessPrincipal,
+  Authenticate,
+  AuthenticateOptions,
   AuthenticatedRequest,
   RequireAccessTokenOptions,
 } from './middleware/require-access-token.js'

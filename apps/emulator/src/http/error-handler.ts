@@ -1,16 +1,18 @@
-import { httpAnswerOf, isAuthCoreError, type AnyAuthCoreError } from '@eyepop/auth-core'
+import { errors, httpAnswerOf, isAuthCoreError, type AnyAuthCoreError } from '@eyepop/auth-core'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { Logger } from 'pino'
 import { DomainError } from '../services/errors.js'
 import {
   AccessDenied,
+  CredentialRequired,
   InsufficientScope,
   InvalidClient,
   InvalidRequest,
   InvalidScope,
   InvalidTarget,
   InvalidToken,
+  MalformedAuthorization,
   NotFoundError,
   OAuthError,
   TemporarilyUnavailable,
@@ -25,13 +27,18 @@ import { toErrorBody } from './to-error-body.js'
  */
 export function fromAuthCoreError(err: AnyAuthCoreError): OAuthError {
   const answer = httpAnswerOf(err)
+  if (err instanceof errors.CredentialMissing) return new CredentialRequired(answer.description, { cause: err })
+  if (err instanceof errors.AuthorizationMalformed) return new MalformedAuthorization(answer.description, { cause: err })
   switch (answer.error) {
     case 'invalid_client':
       return new InvalidClient(answer.description, { cause: err })
     case 'invalid_token':
       return new InvalidToken(answer.description, { cause: err })
     case 'insufficient_scope':
-      return new InsufficientScope(answer.description, { cause: err })
+      return new InsufficientScope(answer.description, {
+        cause: err,
+        ...(err instanceof errors.TokenScopeInsufficient && err.requiredScopes && { scope: err.requiredScopes }),
+      })
     case 'temporarily_unavailable':
       return new TemporarilyUnavailable(answer.description, answer.retryAfterSeconds, { cause: err })
     default:

@@ -98,10 +98,32 @@ export class InvalidScope extends OAuthError {
 
 /** 403 `insufficient_scope` (RFC 6750): the token is valid but does not reach this resource. */
 export class InsufficientScope extends OAuthError {
-  constructor(description: string, options?: ErrorOptions) {
+  /** `scope`: the scopes the resource requires, named in the challenge. */
+  constructor(description: string, options?: ErrorOptions & { scope?: readonly string[] }) {
+    const scope = options?.scope?.length ? `, scope="${options.scope.join(' ')}"` : ''
     super(403, 'insufficient_scope', description, {
       ...options,
-      challenge: `Bearer realm="eyepop", error="insufficient_scope", error_description="${quotable(description)}"`,
+      challenge: `Bearer realm="eyepop", error="insufficient_scope", error_description="${quotable(description)}"${scope}`,
+    })
+  }
+}
+
+/**
+ * 401 without a credential (RFC 6750 §3.1): a challenge without an error code; the body says
+ * `invalid_request`.
+ */
+export class CredentialRequired extends OAuthError {
+  constructor(description: string, options?: ErrorOptions) {
+    super(401, 'invalid_request', description, { ...options, challenge: 'Bearer realm="eyepop"' })
+  }
+}
+
+/** 400 `invalid_request` for a malformed `Authorization` header, with its RFC 6750 challenge. */
+export class MalformedAuthorization extends OAuthError {
+  constructor(description: string, options?: ErrorOptions) {
+    super(400, 'invalid_request', description, {
+      ...options,
+      challenge: `Bearer realm="eyepop", error="invalid_request", error_description="${quotable(description)}"`,
     })
   }
 }

@@ -6,7 +6,7 @@ import {
   type AccessTokenVerifier,
   type VerifiedAccessToken,
 } from '@eyepop/auth-core'
-import express, { Router, type Request, type RequestHandler } from 'express'
+import express, { Router, type Request } from 'express'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { popCors } from '../http/cors.js'
 import { AccessDenied, InvalidRequest } from '../http/errors.js'
@@ -61,8 +61,8 @@ export function dataRoutes(deps: { verify: AccessTokenVerifier; corsOrigins: rea
   const router = Router()
   // A temporary key reaches its Pop and nothing else: the data API is about no Pop (`pop: null`
   // refuses it with 403, whatever scopes it carries).
-  const requireToken = requireAccessToken({ verify: deps.verify, scopes: [DATASETS_SCOPE], pop: () => null }) as unknown as RequestHandler
-  const requireAnyToken = requireAccessToken({ verify: deps.verify, pop: () => null }) as unknown as RequestHandler
+  const requireToken = requireAccessToken({ verify: deps.verify, scopes: [DATASETS_SCOPE], pop: () => null })
+  const requireAnyToken = requireAccessToken({ verify: deps.verify, pop: () => null })
   router.use(['/data'], popCors(deps.corsOrigins))
 
   router.post(['/events', `${WORKER_BASE_PATH}/events`], requireAnyToken, express.raw({ type: () => true, limit: MAX_TRACE_BYTES }), function discardTrace(_req, res) {

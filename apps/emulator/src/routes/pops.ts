@@ -1,11 +1,12 @@
 import {
   assertPopAccess,
+  createAuthenticator,
   requireAccessToken,
   type AccessPrincipal,
   type AccessTokenVerifier,
 } from '@eyepop/auth-core'
 import { randomUUID } from 'node:crypto'
-import { Router, type Request, type RequestHandler, type Response } from 'express'
+import { Router, type Request, type Response } from 'express'
 import { popCors } from '../http/cors.js'
 import { sendJson } from '../http/error-handler.js'
 import type { FastRoute } from '../http/fast-routes.js'
@@ -33,31 +34,21 @@ function principal(req: Request): AccessPrincipal {
  * one 404.
  */
 export function popConfigRoute(deps: { verify: AccessTokenVerifier; pops: PopService; pipelines: PipelineRegistry }): FastRoute {
-  const requireToken = requireAccessToken({
+  const authenticate = createAuthenticator<Request>({
     verify: deps.verify,
     scopes: [INFERENCE_SCOPE],
-    pop: (req) => String((req as Request).params.popId),
+    pop: (req) => String(req.params.popId),
   })
   return {
     method: 'GET',
     path: '/pops/:popId/config',
     corsThroughExpress: true,
     async handle(req, res) {
-      let authorized = false
-      let failure: unknown
-      // The middleware answers a refused token itself; it calls next() for a valid one (before it
-      // returns, for a token it has verified before).
-      const pending = requireToken(req, res, (err) => {
-        if (err) failure = err
-        else authorized = true
-      })
-      if (pending) await pending
-      if (failure !== undefined) throw failure
-      if (!authorized) return
       const request = req as Request
+      const caller = await authenticate(request)
       const pop = await deps.pops.find(String(request.params.popId))
       if (!pop) throw new NotFoundError('pop not found')
-      if (pop.accountId !== principal(request).accountId) {
+      if (pop.accountId !== caller.accountId) {
         throw new AccessDenied('access token does not grant access to this pop')
       }
       const pipeline = deps.pipelines.forPop(pop.id, pop.accountId)
@@ -151,11 +142,7 @@ function urlsOf(body: Record<string, unknown>): string[] {
   const { pipelines } = deps
   const jsonBody = jsonObjectBody(deps.maxBodyBytes)
   const requireToken = (pop?: (req: Request) => string | null) =>
-    requireAccessToken({
-      verify: deps.verify,
-      scopes: [INFERENCE_SCOPE],
-      ...(pop && { pop: pop as (req: unknown) => string | null }),
-    }) as unknown as RequestHandler
+    requireAccessToken<Request>({ verify: deps.verify, scopes: [INFERENCE_SCOPE], ...(pop && { pop }) })
   // Checks the Pop of a worker route after the pipeline is found (see ownedPipeline).
   const anyPop = requireToken()
 

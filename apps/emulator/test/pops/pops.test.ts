@@ -60,8 +60,12 @@ describe.each(TARGETS)('through %s', (_name, target) => {
         expectJsonError(res, 401, 'invalid_request')
         expect(res.headers['www-authenticate']).toBe('Bearer realm="eyepop"')
       })
-      it('responds 400 to a non-Bearer scheme', async () => {
-        expectJsonError(await request(target()).get(`/pops/${popId}/config`).set('Authorization', `Basic ${token}`), 400, 'invalid_request')
+      it('responds 400 to a non-Bearer scheme, with its challenge', async () => {
+        const res = await request(target()).get(`/pops/${popId}/config`).set('Authorization', `Basic ${token}`)
+        expectJsonError(res, 400, 'invalid_request')
+        expect(res.headers['www-authenticate']).toBe(
+          'Bearer realm="eyepop", error="invalid_request", error_description="authorization header must use the Bearer scheme"',
+        )
       })
       it('responds 401 invalid_token to a malformed token', async () => {
         const res = await request(target()).get(`/pops/${popId}/config`).set(auth('not.a.jwt'))

@@ -42,6 +42,11 @@ export function httpAnswerOf(err: AnyAuthCoreError): HttpAnswer {
       return answer(401, 'invalid_token')
     case 'ERR_TOKEN_SCOPE_INSUFFICIENT':
       return answer(403, 'insufficient_scope')
+    case 'ERR_CREDENTIAL_MISSING':
+      // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
+      return answer(401, 'invalid_request')
+    case 'ERR_AUTHORIZATION_MALFORMED':
+      return answer(400, 'invalid_request')
     case 'ERR_NOT_FOUND':
       return answer(404, 'not_found')
     case 'ERR_CONFLICT':

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isAuthCoreError } from '../errors.js'
+import { AuthorizationMalformed, CredentialMissing, isAuthCoreError, TokenScopeInsufficient } from '../errors.js'
 import { countHeader } from '../lib/headers.js'
 import { httpAnswerOf } from './http-answer.js'
 import { assertOriginAllowed, assertPopAccess } from '../token/access.js'
 import type { AccessTokenVerifier, VerifiedAccessToken } from '../token/verify.js'
 
-/** The verified principal attached to a request by {@link requireAccessToken}. */
+/** The verified principal of a request: what {@link createAuthenticator} resolves, and `req.auth` after {@link requireAccessToken}. */
 export interface AccessPrincipal extends VerifiedAccessToken {
   /** The account id (`sub`). */
   readonly accountId: string
@@ -16,21 +16,31 @@ export interface AccessPrincipal extends VerifiedAccessToken {
 /** A request that passed {@link requireAccessToken}. */
 export type AuthenticatedRequest = IncomingMessage & { auth: AccessPrincipal }
 
-/** Options of {@link requireAccessToken}. */
-export interface RequireAccessTokenOptions {
+/** Options of {@link createAuthenticator} and {@link requireAccessToken}. */
+export interface AuthenticateOptions<Req extends IncomingMessage = IncomingMessage> {
   /** Verifies the bearer token. */
   verify: AccessTokenVerifier
   /** Scopes the token must all carry. Default: none. */
   scopes?: readonly string[]
-  /** The `realm` of the `WWW-Authenticate` challenge. Default is `eyepop`. */
-  realm?: string
   /**
    * The Pop a request is about, for Pop-bound temporary keys: a temporary key on another Pop gets
    * 403. Return `null` for a route that is not about one Pop (temporary keys are refused there),
    * `undefined` to skip the check. Default: skip.
    */
-  pop?: (req: IncomingMessage) => string | null | undefined
+  pop?: (req: Req) => string | null | undefined
 }
+
+/** Options of {@link requireAccessToken}. */
+export interface RequireAccessTokenOptions<Req extends IncomingMessage = IncomingMessage> extends AuthenticateOptions<Req> {
+  /** The `realm` of the `WWW-Authenticate` challenge. Default is `eyepop`. */
+  realm?: string
+}
+
+/**
+ * Authenticates one request: its principal, at once (a token the verifier has verified before, see
+ * its `cache` option) or as a promise (a new token). Throws, or rejects with, an auth-core error.
+ */
+export type Authenticate<Req extends IncomingMessage = IncomingMessage> = (req: Req) => AccessPrincipal | Promise<AccessPrincipal>
 
 type Next = (err?: unknown) => void
 
@@ -38,7 +48,59 @@ type Next = (err?: unknown) => void
 const BEARER_RE = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
 const BEARER_SCHEME_RE = /^Bearer /i
 
-/** `value` without the characters RFC 6750 §3 forbids in a challenge parameter (`"`, `\`, non-ASCII). */
+/**
+ * The request authentication of a resource server protected with EyePop access tokens, as a
+ * function of the request. It checks:
+ * - an `Authorization: Bearer <token>` header is present (`CredentialMissing`), once and well
+ *   formed (`AuthorizationMalformed`);
+ * - the token verifies (signature, `alg`, `iss`, `aud`, expiry, the API key not deleted; the
+ *   verifier's errors, `RevocationStale` while revocation status is unknown);
+ * - it carries every required scope, and a temporary key is used on its own Pop and from an origin
+ *   it allows (`TokenScopeInsufficient`).
+ * {@link httpAnswerOf} says how to answer each error; {@link requireAccessToken} is the middleware
+ * over this function.
+ *
+ * @example
+ * ```ts
+ * const authenticate = createAuthenticator({ verify, scopes: ['inference'] })
+ * const { accountId } = await authenticate(req)
+ * ```
+ */
+export function createAuthenticator<Req extends IncomingMessage = IncomingMessage>(options: AuthenticateOptions<Req>): Authenticate<Req> {
+  const required = options.scopes ?? []
+
+  /** The principal of a verified token: scopes, then the Pop and origin of a temporary key. */
+  function admit(req: Req, verified: VerifiedAccessToken): AccessPrincipal {
+    if (required.some((scope) => !verified.scopes.includes(scope))) {
+      throw new TokenScopeInsufficient('access token lacks a required scope', { requiredScopes: required })
+    }
+    const popId = options.pop?.(req)
+    if (popId !== undefined) assertPopAccess(verified.claims, popId)
+    assertOriginAllowed(verified.claims, req.headers.origin)
+    return { ...verified, accountId: verified.claims.sub, keyId: verified.claims.key_id }
+  }
+
+  // Not an async function: a reused token is answered from the verifier's cache (its expiry and
+  // revocation checked again all the same) without a promise.
+  return function authenticate(req) {
+    const header = req.headers.authorization
+    if (header !== undefined && countHeader(req.rawHeaders, 'authorization') > 1) {
+      throw new AuthorizationMalformed('authorization header must be sent once')
+    }
+    if (header === undefined || header === '') {
+      throw new CredentialMissing('access token must be provided in the Authorization header')
+    }
+    // A token verified before is looked up first: it passed the syntax check the first time (a
+    // verified token is three base64url parts), so only a new one is checked here.
+    const candidate = BEARER_SCHEME_RE.test(header) ? header.slice(7) : undefined
+    const cached = candidate === undefined ? undefined : options.verify.cached?.(candidate)
+    if (cached) return admit(req, cached)
+    const match = BEARER_RE.exec(header)
+    if (!match) throw new AuthorizationMalformed('authorization header must use the Bearer scheme')
+    return options.verify(match[1]!).then((verified) => admit(req, verified))
+  }
+}
+
 /**
  * The JSON body of a refusal: OAuth's `error` and `error_description`, and the description again as
  * `message`, which the EyePop Node SDK 3.x prints after the code.
@@ -47,42 +109,43 @@ function errorBody(error: string, description: string): string {
   return JSON.stringify({ error, error_description: description, message: description })
 }
 
+/** `value` without the characters RFC 6750 §3 forbids in a challenge parameter (`"`, `\`, non-ASCII). */
 function quotable(value: string): string {
   return value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'")
 }
 
-function challenge(
-  res: ServerResponse,
-  status: 400 | 401 | 403,
-  realm: string,
-  error: string | undefined,
-  description: string,
-  scope?: string,
-): void {
-  const params = [`realm="${realm}"`]
-  if (error) params.push(`error="${error}"`, `error_description="${quotable(description)}"`)
-  if (scope) params.push(`scope="${scope}"`)
-  res.statusCode = status
-  res.setHeader('WWW-Authenticate', `Bearer ${params.join(', ')}`)
+/**
+ * Answers an auth-core error as {@link httpAnswerOf} says, with RFC 6750's `WWW-Authenticate`
+ * challenge on a 400, 401 or 403 (without an error code when the request had no credential; with
+ * the required scopes when one was missing). Anything else goes to `next`.
+ */
+function refuse(res: ServerResponse, realm: string, next: Next, err: unknown): void {
+  if (!isAuthCoreError(err)) {
+    next(err)
+    return
+  }
+  const answer = httpAnswerOf(err)
+  const description = answer.expose ? answer.description : 'the server failed to handle the request'
+  res.statusCode = answer.status
+  if (answer.status === 400 || answer.status === 401 || answer.status === 403) {
+    const params = [`realm="${realm}"`]
+    if (err.code !== 'ERR_CREDENTIAL_MISSING') params.push(`error="${answer.error}"`, `error_description="${quotable(description)}"`)
+    if (err instanceof TokenScopeInsufficient && err.requiredScopes) params.push(`scope="${err.requiredScopes.join(' ')}"`)
+    res.setHeader('WWW-Authenticate', `Bearer ${params.join(', ')}`)
+  }
   res.setHeader('Content-Type', 'application/json; charset=utf-8')
   res.setHeader('Cache-Control', 'no-store')
-  res.end(errorBody(error ?? 'invalid_request', description))
+  if (answer.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(answer.retryAfterSeconds))
+  res.end(errorBody(answer.error, description))
 }
 
 /**
- * Express (or plain `node:http`) middleware that protects a resource server with EyePop access
- * tokens, answering RFC 6750 errors. It checks:
- * - an `Authorization: Bearer <token>` header is present, once, and well formed
- *   (401 with a bare challenge when absent, 400 `invalid_request` when malformed);
- * - the token verifies (signature, `alg`, `iss`, `aud`, expiry, the API key not deleted),
- *   else 401 `invalid_token` (503 `temporarily_unavailable` while revocation status is unknown);
- * - it carries every required scope, else 403 `insufficient_scope`;
- * - a temporary key is used on its own Pop and from an origin it allows, else 403
- *   `insufficient_scope`.
- *
- * On success the principal is attached as `req.auth`. A token the verifier has verified before
- * (see its `cache` option) is answered before the middleware returns; a new one is verified
- * asynchronously, and the middleware returns that promise (verification errors that are not
+ * Express (or plain `node:http`) middleware over {@link createAuthenticator}: it answers a refused
+ * request itself (RFC 6750: 401 with a bare challenge without a token, 400 `invalid_request` for a
+ * malformed header, 401 `invalid_token`, 403 `insufficient_scope`, 503 `temporarily_unavailable`
+ * with `Retry-After` while revocation status is unknown), and on success attaches the principal as
+ * `req.auth` and calls `next()`. A token verified before is admitted before the middleware
+ * returns; a new one asynchronously, and the middleware returns that promise (errors that are not
  * auth-core's go to `next(err)`, not to the promise).
  *
  * @example
@@ -90,94 +153,28 @@ function challenge(
  * app.use('/pops', requireAccessToken({ verify }))
  * ```
  */
-export function requireAccessToken(options: RequireAccessTokenOptions) {
+export function requireAccessToken<Req extends IncomingMessage = IncomingMessage>(options: RequireAccessTokenOptions<Req>) {
   const realm = options.realm ?? 'eyepop'
-  const required = options.scopes ?? []
-
-  /** Answers a request whose token verified: scopes, then the Pop and origin of a temporary key. */
-  function admit(req: IncomingMessage, res: ServerResponse, next: Next, verified: VerifiedAccessToken): void {
-    const missing = required.filter((scope) => !verified.scopes.includes(scope))
-    if (missing.length > 0) {
-      challenge(res, 403, realm, 'insufficient_scope', 'access token lacks a required scope', required.join(' '))
-      return
-    }
-    try {
-      const popId = options.pop?.(req)
-      if (popId !== undefined) assertPopAccess(verified.claims, popId)
-      assertOriginAllowed(verified.claims, req.headers.origin)
-    } catch (err) {
-      refuse(res, next, err)
-      return
-    }
-    ;(req as AuthenticatedRequest).auth = {
-      ...verified,
-      accountId: verified.claims.sub,
-      keyId: verified.claims.key_id,
-    }
+  const authenticate = createAuthenticator(options)
+  const admit = (req: Req, next: Next, principal: AccessPrincipal) => {
+    ;(req as Req & { auth: AccessPrincipal }).auth = principal
     next()
   }
-
-  /** Answers a request refused with an auth-core error, as {@link httpAnswerOf} says. */
-  function refuse(res: ServerResponse, next: Next, err: unknown): void {
-    if (!isAuthCoreError(err)) {
-      next(err)
-      return
-    }
-    const answer = httpAnswerOf(err)
-    const description = answer.expose ? answer.description : 'the server failed to handle the request'
-    if (answer.status === 400 || answer.status === 401 || answer.status === 403) {
-      challenge(res, answer.status, realm, answer.error, description)
-      return
-    }
-    res.statusCode = answer.status
-    res.setHeader('Content-Type', 'application/json; charset=utf-8')
-    res.setHeader('Cache-Control', 'no-store')
-    if (answer.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(answer.retryAfterSeconds))
-    res.end(errorBody(answer.error, description))
-  }
-
-  // Not an async function: a reused token is answered from the verifier's cache (its expiry and
-  // revocation checked again all the same) without a promise, which Express would otherwise wait on.
-  return function requireAccessTokenMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): Promise<void> | undefined {
-    const header = req.headers.authorization
-    if (header !== undefined && countHeader(req.rawHeaders, 'authorization') > 1) {
-      challenge(res, 400, realm, 'invalid_request', 'authorization header must be sent once')
-      return undefined
-    }
-    if (header === undefined || header === '') {
-      challenge(res, 401, realm, undefined, 'access token must be provided in the Authorization header')
-      return undefined
-    }
-    // A token verified before is looked up first: it passed the syntax check the first time (a
-    // verified token is three base64url parts), so only a new one is checked here.
-    const candidate = BEARER_SCHEME_RE.test(header) ? header.slice(7) : undefined
-    let verified: VerifiedAccessToken | undefined
+  return function requireAccessTokenMiddleware(req: Req, res: ServerResponse, next: Next): Promise<void> | undefined {
+    let result: AccessPrincipal | Promise<AccessPrincipal>
     try {
-      verified = candidate === undefined ? undefined : options.verify.cached?.(candidate)
+      result = authenticate(req)
     } catch (err) {
-      refuse(res, next, err)
+      refuse(res, realm, next, err)
       return undefined
     }
-    if (verified) {
-      admit(req, res, next, verified)
+    if (!(result instanceof Promise)) {
+      admit(req, next, result)
       return undefined
     }
-    const match = BEARER_RE.exec(header)
-    if (!match) {
-      challenge(res, 400, realm, 'invalid_request', 'authorization header must use the Bearer scheme')
-      return undefined
-    }
-    const token = match[1]!
-    let pending: Promise<VerifiedAccessToken>
-    try {
-      pending = options.verify(token)
-    } catch (err) {
-      refuse(res, next, err)
-      return undefined
-    }
-    return pending.then(
-      (result) => admit(req, res, next, result),
-      (err: unknown) => refuse(res, next, err),
+    return result.then(
+      (principal) => admit(req, next, principal),
+      (err: unknown) => refuse(res, realm, next, err),
     )
   }
 }

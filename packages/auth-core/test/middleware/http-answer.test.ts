@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as errors from '../../src/errors.js'
 import { httpAnswerOf } from '../../src/middleware/http-answer.js'
-import { requireAccessToken } from '../../src/middleware/require-access-token.js'
+import { createAuthenticator, requireAccessToken } from '../../src/middleware/require-access-token.js'
 import type { AccessTokenVerifier } from '../../src/token/verify.js'
 
 /** Every auth-core error, with the answer an HTTP server gives it. */
@@ -17,6 +17,8 @@ const cases: Array<[errors.AnyAuthCoreError, number, string]> = [
   [new errors.TokenClaimInvalid('access token has the wrong audience', 'aud'), 401, 'invalid_token'],
   [new errors.TokenRevoked('access token was revoked'), 401, 'invalid_token'],
   [new errors.TokenScopeInsufficient('temporary key is bound to another pop'), 403, 'insufficient_scope'],
+  [new errors.CredentialMissing('access token must be provided in the Authorization header'), 401, 'invalid_request'],
+  [new errors.AuthorizationMalformed('authorization header must use the Bearer scheme'), 400, 'invalid_request'],
   [new errors.RevocationStale('revocation status is unknown'), 503, 'temporarily_unavailable'],
   [new errors.TokenRequestFailed('token request failed'), 500, 'server_error'],
   [new errors.TokenRequestTimeout('token request timed out'), 500, 'server_error'],
@@ -70,5 +72,39 @@ describe('requireAccessToken() answers a refusal as httpAnswerOf() says', () => 
     // A 5xx never carries its internal message.
     if (answer.expose) expect(body.error_description).toBe(answer.description)
     else expect(body.error_description).not.toContain(err.message)
+  })
+})
+
+describe('createAuthenticator()', () => {
+  const request = (headers: Record<string, string>, rawHeaders = Object.entries(headers).flat()) =>
+    ({ headers, rawHeaders }) as unknown as import('node:http').IncomingMessage
+  const claims = { sub: 'acct', key_id: 'key_1', scope: 'inference', jti: 'j', exp: 2e9, iat: 1e9, iss: 'i', aud: 'a' }
+  const verified = { token: 'aaa.bbb.ccc', claims, scopes: ['inference'], expiresAt: 2e12 }
+  const verify = Object.assign(async (token: string) => {
+    if (token !== 'aaa.bbb.ccc') throw new errors.TokenInvalid('access token is malformed')
+    return verified
+  }, { cached: (token: string) => (token === 'cached.bbb.ccc' ? { ...verified, token } : undefined) }) as unknown as AccessTokenVerifier
+
+  it('resolves the principal of a new token, and returns a cached one at once (no promise)', async () => {
+    const authenticate = createAuthenticator({ verify, scopes: ['inference'] })
+    const pending = authenticate(request({ authorization: 'Bearer aaa.bbb.ccc' }))
+    expect(pending).toBeInstanceOf(Promise)
+    expect(await pending).toMatchObject({ accountId: 'acct', keyId: 'key_1', scopes: ['inference'] })
+    const at_once = authenticate(request({ authorization: 'bearer cached.bbb.ccc' }))
+    expect(at_once).not.toBeInstanceOf(Promise)
+    expect(at_once).toMatchObject({ accountId: 'acct', keyId: 'key_1' })
+  })
+
+  it('throws an auth-core error for each refusal, which httpAnswerOf answers', async () => {
+    const authenticate = createAuthenticator({ verify, scopes: ['inference', 'access:datasets'] })
+    expect(() => authenticate(request({}))).toThrow(errors.CredentialMissing)
+    expect(() => authenticate(request({ authorization: 'Basic abc' }))).toThrow(errors.AuthorizationMalformed)
+    expect(() =>
+      authenticate(request({ authorization: 'Bearer aaa.bbb.ccc' }, ['Authorization', 'Bearer aaa.bbb.ccc', 'authorization', 'Bearer x'])),
+    ).toThrow('authorization header must be sent once')
+    await expect(authenticate(request({ authorization: 'Bearer zzz.bbb.ccc' }))).rejects.toBeInstanceOf(errors.TokenInvalid)
+    const scope = await Promise.resolve(authenticate(request({ authorization: 'Bearer aaa.bbb.ccc' }))).catch((err: unknown) => err)
+    expect(scope).toBeInstanceOf(errors.TokenScopeInsufficient)
+    expect((scope as errors.TokenScopeInsufficient).requiredScopes).toEqual(['inference', 'access:datasets'])
   })
 })
