@@ -20,7 +20,7 @@ import { isLoopbackHost, issuerOf, MAX_TOKEN_TTL_SECONDS, resolveConfig } from '
 import { refuseBrowser } from './http/browser-origin.js'
 import { errorHandler, errorResponder, notFoundHandler } from './http/error-handler.js'
 import { TemporarilyUnavailable } from './http/errors.js'
-import { withFastRoutes, type FastRoute } from './http/fast-routes.js'
+import { mountFastRoutes, withFastRoutes, type FastRoute } from './http/fast-routes.js'
 import { signInStartLimit } from './http/rate-limit.js'
 import { createLogger } from './logger.js'
 import type { OAuthServer } from './oauth-server.js'
@@ -92,7 +92,6 @@ async function hasBuiltInPassword(account: { passwordHash: string | null }): Pro
 /** What oidc-provider answers: discovery, the token endpoint, sign-in, sign-out and device codes. */
 function isProviderRequest(method: string, path: string): boolean {
   if (method === 'GET' && path === '/.well-known/openid-configuration') return true
-  if (method === 'POST' && path === '/token') return true
   const under = (prefix: string) => path === prefix || path.startsWith(`${prefix}/`)
   return (method === 'GET' || method === 'POST') && (under('/auth') || under('/session/end') || under('/device'))
 }
@@ -310,11 +309,12 @@ export async function createApp(
     },
   }
 
+  const hotRoutes: FastRoute[] = [...tokenRoutes, clientSession, popConfig, tokenEndpoint]
+
   // The Pop routes first: after the routes the listener answers before Express, the hottest.
   app.use(
     popRoutes({
       verify,
-      configRoute: popConfig,
       pipelines,
       maxBodyBytes,
       maxUploadBytes: config.maxUploadBytes,
@@ -327,7 +327,9 @@ export async function createApp(
     res.setHeader('Cache-Control', 'public, max-age=60')
     res.type('application/jwk-set+json').send(JSON.stringify(keyring.jwks()))
   })
-  for (const route of [...tokenRoutes, clientSession]) app.post(route.path, route.handle)
+  // The hot routes, declared once: served before Express by the listener (see withFastRoutes), and
+  // here, for what the listener leaves to Express (CORS requests, other spellings of a path).
+  mountFastRoutes(app, hotRoutes)
   app.use(revocationFeedRoutes({ revocations: services.revocations }))
   app.use(temporaryKeyRoutes({ tokens, verify, verifyUser, revocations: services.revocations, issuer, maxBodyBytes, allowBrowserApiKeys }))
   app.use(dataRoutes({ verify, corsOrigins: config.corsOrigins }))
@@ -362,7 +364,6 @@ export async function createApp(
     req.url = '/.well-known/openid-configuration'
     withOAuth((server) => server.providerCallback(req, res), next)
   })
-  app.post('/token', tokenEndpoint.handle)
   app.use(function oidcProvider(req, res, next) {
     if (isProviderRequest(req.method, req.path)) withOAuth((server) => server.providerCallback(req, res), next)
     else next()
@@ -373,7 +374,7 @@ export async function createApp(
   let closed = false
   return {
     app,
-    handler: withFastRoutes([...tokenRoutes, clientSession, popConfig, tokenEndpoint], respond, app),
+    handler: withFastRoutes(hotRoutes, respond, app),
     ready,
     config,
     issuer,

@@ -128,10 +128,12 @@ function urlsOf(body: Record<string, unknown>): string[] {
  * time) gets 404. A temporary key only reaches its own Pop and its pipeline (403
  * `insufficient_scope` elsewhere, including transient workers). Browsers from allowed origins get
  * CORS answers, preflights included.
- */export function popRoutes(deps: {
+ *
+ * `GET /pops/{popId}/config` is {@link popConfigRoute}, mounted with the other hot routes after
+ * these (this router's CORS handling covers it).
+ */
+export function popRoutes(deps: {
   verify: AccessTokenVerifier
-  /** `GET /pops/{popId}/config` (see {@link popConfigRoute}), mounted after the CORS handling. */
-  configRoute: FastRoute
   pipelines: PipelineRegistry
   maxBodyBytes: number
   maxUploadBytes: number
@@ -161,8 +163,6 @@ function urlsOf(body: Record<string, unknown>): string[] {
     assertPopAccess(auth.claims, pipeline.popId)
     return pipeline
   }
-
-  router.get(deps.configRoute.path, deps.configRoute.handle)
 
   router.get('/workers/config', requireToken(() => null), function workersConfig(_req, res) {
     sendJson(res, 200, { base_url: WORKER_BASE_PATH })

@@ -254,6 +254,26 @@ describe('the fast path and the Express app', () => {
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined()
   })
 
+  it('answer every hot route alike through the fast path and through Express (a trailing slash), from one declaration', async () => {
+    const pop = await emulator.createPop('route table')
+    // Requests without a credential: refused the same way whichever path serves them.
+    const routes: Array<[method: 'get' | 'post', path: string]> = [
+      ['post', '/authentication/token'],
+      ['post', '/v1/auth/authenticate'],
+      ['post', '/v1/auth/client-sessions'],
+      ['get', `/pops/${pop.id}/config`],
+      ['post', '/token'],
+    ]
+    await emulator.ready
+    for (const [method, path] of routes) {
+      const fast = await request(emulator.handler)[method](path).set('Content-Type', 'application/json').send(method === 'post' ? '{}' : undefined)
+      const viaExpress = await request(emulator.handler)[method](`${path}/`).set('Content-Type', 'application/json').send(method === 'post' ? '{}' : undefined)
+      expect(fast.status, path).toBeGreaterThanOrEqual(400)
+      expect(fast.status, path).toBeLessThan(500)
+      expect({ status: viaExpress.status, error: viaExpress.body.error }, path).toEqual({ status: fast.status, error: fast.body.error })
+    }
+  })
+
   it('refuse a browser, a duplicate Authorization header and an oversized body on the fast path', async () => {
     const browser = await request(emulator.handler)
       .post('/v1/auth/authenticate')
