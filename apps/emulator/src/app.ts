@@ -8,9 +8,7 @@ import {
   type Keyring,
   type Store,
 } from '@eyepop/auth-core'
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import type { RequestListener } from 'node:http'
 import express, { type Express } from 'express'
 import helmet from 'helmet'
@@ -23,6 +21,7 @@ import { TemporarilyUnavailable } from './http/errors.js'
 import { mountFastRoutes, withFastRoutes, type FastRoute } from './http/fast-routes.js'
 import { signInStartLimit } from './http/rate-limit.js'
 import { createLogger } from './logger.js'
+import { PACKAGE_DIR } from './package-info.js'
 import type { OAuthServer } from './oauth-server.js'
 import { manageResource } from './provider/constants.js'
 import { createDashboardSessions } from './http/dashboard-session.js'
@@ -96,19 +95,6 @@ function isProviderRequest(method: string, path: string): boolean {
   return (method === 'GET' || method === 'POST') && (under('/auth') || under('/session/end') || under('/device'))
 }
 
-/**
- * Static files shipped with the package: the dashboard and the login page's stylesheet. The
- * package's folder is the nearest one up with a package.json: this module runs from src/, dist/
- * or, bundled into the command, dist/bin/.
- */
-const PACKAGE_DIR = packageDirOf(fileURLToPath(new URL('.', import.meta.url)))
-
-function packageDirOf(dir: string): string {
-  for (let at = dir; ; at = dirname(at)) {
-    if (existsSync(join(at, 'package.json'))) return at
-    if (dirname(at) === at) throw new Error(`no package.json above ${dir}`)
-  }
-}
 
 /** The Content-Security-Policy of the pages the emulator serves. */
 const PAGE_SECURITY = helmet({

@@ -14,6 +14,7 @@ import { DEFAULT_KEY_EXPIRY, KEY_EXPIRY_CHOICES, type KeyView } from '../service
 import { verifyPassword } from '../services/passwords.js'
 import { openServices, type Services } from '../services/services.js'
 import { openStore } from '../services/store.js'
+import { PACKAGE_VERSION } from '../package-info.js'
 
 /** Reads a flag's text with `parse`, turning its error into commander's, which names the flag. */
 function argParser<T>(parse: (text: string) => T) {
@@ -80,6 +81,7 @@ async function promptPassword(): Promise<string> {
 export function buildCli(): Command {
   const program = new Command('eyepop-emulator')
     .description('A local EyePop.ai OAuth and key-management emulator')
+    .version(PACKAGE_VERSION, '-V, --version', 'print the version')
     .showHelpAfterError()
 
   const start = program.command('start').description('start the emulator')

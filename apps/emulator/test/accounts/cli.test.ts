@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createSqliteStore } from '@eyepop/auth-core/sqlite'
@@ -124,6 +124,17 @@ describe('eyepop-emulator accounts create', () => {
       const noEmail = await runCli(inDir('accounts', 'create', '--name', 'X', '--password', 'password1'))
       expect(noEmail.stderr).toMatch(/required option '--email <email>' not specified/)
     })
+  })
+})
+
+describe('eyepop-emulator --version', () => {
+  it('prints the version of the installed package', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    for (const flag of ['--version', '-V']) {
+      const result = await runCli([flag])
+      expect(result.code).toBe(0)
+      expect(result.stdout.trim()).toBe(version)
+    }
   })
 })
 
