@@ -1,6 +1,14 @@
 import { pino } from 'pino'
 import { createApp, type CreateAppOptions } from '../src/app.js'
 import type { EmulatorConfig } from '../src/config/defaults.js'
+import { startServer, type RunningServer } from '../src/main.js'
+
+/**
+ * The tests' ways to run an emulator, one per need, all here:
+ * - {@link createTestEmulator}: the app in process, no listener (supertest, `emulator.handler`);
+ * - {@link startTestServer}: the same listening on 127.0.0.1 and a free port (fetch, SDKs, WebSockets);
+ * - `startEmulatorProcess` (`e2e/process.ts`): the CLI in a process of its own (kill -9, restarts).
+ */
 
 /** The base config of HTTP tests: in memory, a fixed issuer, quiet. */
 export const testConfig: Partial<EmulatorConfig> = {
@@ -46,3 +54,14 @@ export async function createTestEmulator(
 }
 
 export type TestEmulator = Awaited<ReturnType<typeof createTestEmulator>>
+
+/**
+ * An emulator listening on 127.0.0.1 and a free port, in memory and quiet unless `overrides` say
+ * otherwise. Close it (`close()`) when the test is done.
+ */
+export function startTestServer(overrides: Partial<EmulatorConfig> = {}, options: CreateAppOptions = {}): Promise<RunningServer> {
+  return startServer(
+    { port: 0, host: '127.0.0.1', dataDir: null, logLevel: 'silent', ...overrides },
+    { logger: pino({ level: 'silent' }), ...options },
+  )
+}

@@ -11,16 +11,16 @@ import {
   type RevocationList,
 } from '@eyepop/auth-core'
 import { createRemoteJWKSet } from 'jose'
-import { pino } from 'pino'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../../src/main.js'
+import type { RunningServer } from '../../src/main.js'
+import { startTestServer } from '../helpers.js'
 
 let running: RunningServer
 let revocations: RevocationList
 
 beforeAll(async () => {
-  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+  running = await startTestServer()
   revocations = await createRevocationList({
     source: createRemoteRevocationSource(`${running.url}/v1/auth/revocations`),
     pollIntervalMs: 100,

@@ -4,9 +4,9 @@
  */
 import { createTokenClient } from '@eyepop/auth-core'
 import { decodeJwt } from 'jose'
-import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../../src/main.js'
+import type { RunningServer } from '../../src/main.js'
+import { startTestServer } from '../helpers.js'
 
 let running: RunningServer
 let key: string
@@ -14,7 +14,7 @@ let keyId: string
 let popId: string
 
 beforeAll(async () => {
-  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+  running = await startTestServer()
   const { services } = running.emulator
   const created = await services.keys.create(services.defaultAccount.id, { name: 'client', expires: 'never' })
   key = created.key

@@ -19,7 +19,8 @@ import { launchChromium } from '@eyepop/real-sdks/testing/launch-chromium'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../../src/main.js'
+import type { RunningServer } from '../../src/main.js'
+import { startTestServer } from '../helpers.js'
 
 // The SDK reads EYEPOP_* variables when it builds an endpoint: the test's settings must be the only ones.
 clearEyePopEnv()
@@ -78,7 +79,7 @@ async function authenticate(key: string): Promise<number> {
 
 beforeAll(async () => {
   mkdirSync(OUTPUT_DIR, { recursive: true })
-  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+  running = await startTestServer()
   expect(new URL(running.url).hostname).toBe('127.0.0.1')
   browser = await launchChromium()
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } })

@@ -7,8 +7,9 @@ import { clearEyePopEnv } from '@eyepop/real-sdks/testing/clear-eyepop-env'
 import { pino } from 'pino'
 import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../../src/main.js'
+import type { RunningServer } from '../../src/main.js'
 import { MAX_EVENT_SOCKETS_PER_ACCOUNT } from '../../src/routes/data.js'
+import { startTestServer } from '../helpers.js'
 
 // The SDK reads EYEPOP_* variables when it builds an endpoint: the test's settings must be the only ones.
 clearEyePopEnv()
@@ -22,7 +23,7 @@ let accountId: string
 let token: string
 
 beforeAll(async () => {
-  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+  running = await startTestServer()
   const { services } = running.emulator
   accountId = services.defaultAccount.id
   apiKey = (await services.keys.create(accountId, { name: 'data', expires: 'never' })).key

@@ -11,9 +11,10 @@ import { pino } from 'pino'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app.js'
-import { startServer, type RunningServer } from '../../src/main.js'
+import type { RunningServer } from '../../src/main.js'
 import { createPipelineRegistry } from '../../src/services/pipelines.js'
 import { API_KEY_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../src/provider/token-exchange.js'
+import { startTestServer } from '../helpers.js'
 
 let running: RunningServer
 let key: string
@@ -21,7 +22,7 @@ let token: string
 let popId: string
 
 beforeAll(async () => {
-  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+  running = await startTestServer()
   const { services } = running.emulator
   key = (await services.keys.create(services.defaultAccount.id, { name: 'hardening', expires: 'never' })).key
   popId = (await services.pops.create(services.defaultAccount.id, { name: 'pop' })).id

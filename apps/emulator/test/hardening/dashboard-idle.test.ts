@@ -1,11 +1,11 @@
 /**
  * A dashboard session ends after 30 minutes unused, and after 8 hours whatever its use.
  */
-import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SESSION_IDLE_SECONDS, SESSION_TTL_SECONDS } from '../../src/http/dashboard-session.js'
-import { startServer, type RunningServer } from '../../src/main.js'
+import type { RunningServer } from '../../src/main.js'
 import { browser, signIn } from '../manage/browser-session.js'
+import { startTestServer } from '../helpers.js'
 
 let running: RunningServer | undefined
 afterEach(async () => {
@@ -19,7 +19,7 @@ async function signedIn() {
   const start = Date.now()
   const clock = { now: start }
   const now = () => clock.now + (Date.now() - start)
-  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }), now })
+  running = await startTestServer({}, { now })
   await running.emulator.ready
   const session = browser(running.url)
   expect((await signIn(session, 'dev@eyepop.local', 'eyepop-dev')).ok).toBe(true)

@@ -4,10 +4,10 @@
  * API 4xx, and the server still serving at the end. `FUZZ_REQUESTS` (default 3,000) and
  * `FUZZ_SEED` (default 20261201) set the run; `npm run fuzz -w @eyepop/emulator` runs 100,000.
  */
-import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../../src/main.js'
+import type { RunningServer } from '../../src/main.js'
 import { problemsWith, requestGenerator, seededRandom, send, type FuzzFixture } from './fuzz.js'
+import { startTestServer } from '../helpers.js'
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 3000)
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201)
@@ -18,7 +18,7 @@ let running: RunningServer
 let fixture: FuzzFixture
 
 beforeAll(async () => {
-  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+  running = await startTestServer()
   const { services, tokens } = running.emulator
   const accountId = services.defaultAccount.id
   const key = await services.keys.create(accountId, { name: 'fuzz', expires: 'never' })

@@ -6,17 +6,17 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceLogin, type SavedCredentials } from '../../src/cli/login.js'
-import { startServer, type RunningServer } from '../../src/main.js'
+import type { RunningServer } from '../../src/main.js'
 import { browser, type BrowserSession } from './browser-session.js'
+import { startTestServer } from '../helpers.js'
 
 let running: RunningServer
 let dir: string
 
 beforeAll(async () => {
-  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+  running = await startTestServer()
   dir = mkdtempSync(join(tmpdir(), 'eyepop-login-'))
 })
 afterAll(async () => {

@@ -1,8 +1,8 @@
-import { pino } from 'pino'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../../src/main.js'
+import type { RunningServer } from '../../src/main.js'
 import { browser, follow, signIn, type BrowserSession } from './browser-session.js'
+import { startTestServer } from '../helpers.js'
 
 let running: RunningServer
 let dev: BrowserSession
@@ -20,7 +20,7 @@ function api(session: BrowserSession, path: string, init: RequestInit & { json?:
 }
 
 beforeAll(async () => {
-  running = await startServer({ port: 0, dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+  running = await startTestServer()
   dev = browser(running.url)
   const result = await signIn(dev, DEV_EMAIL, DEV_PASSWORD)
   expect(result.ok).toBe(true)

@@ -1,16 +1,16 @@
 import * as client from 'openid-client'
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose'
 import request from 'supertest'
-import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../../src/main.js'
+import type { RunningServer } from '../../src/main.js'
 import { ACCESS_TOKEN_TOKEN_TYPE, API_KEY_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../src/provider/token-exchange.js'
+import { startTestServer } from '../helpers.js'
 
 let running: RunningServer
 let key: string
 
 beforeAll(async () => {
-  running = await startServer({ port: 0, host: '127.0.0.1', dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+  running = await startTestServer()
   const { services } = running.emulator
   key = (await services.keys.create(services.defaultAccount.id, { name: 'oauth', expires: 'never' })).key
 })
@@ -23,7 +23,7 @@ function exchange(params: Record<string, string>) {
 
 describe('oidc-provider loading in the background', () => {
   it('answers the token endpoint and discovery from the first request, and settles ready', async () => {
-    const fresh = await startServer({ port: 0, host: '127.0.0.1', dataDir: null, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) })
+    const fresh = await startTestServer()
     try {
       const { services } = fresh.emulator
       const freshKey = (await services.keys.create(services.defaultAccount.id, { name: 'early', expires: 'never' })).key
