@@ -560,21 +560,18 @@ describe('createSqliteStore({ checkpoint })', () => {
     open.push(store)
     await store.accounts.create({ id: ALICE, email: `alice-${fileCount}@example.com`, name: 'Alice', createdAt: T0, passwordHash: null })
     let largestWal = 0
-    let emptied = 0
     // 400 transactions of ≈ 50 kB, ≈ 20 MB of WAL frames, 2 ms apart: each PASSIVE checkpoint copies
     // what was committed when it began, and by its end the next commit is there, so the WAL never
-    // starts over by itself.
+    // starts over by itself (on a busy machine the writes slow down and a checkpoint may catch up:
+    // the WAL then starts over, which keeps it bounded too).
     for (let b = 0; b < 400; b++) {
       await store.audit.append(
         Array.from({ length: 100 }, (_, i) => ({ accountId: ALICE, keyId: null, type: 'key.created', at: T0 + b * 100 + i, detail: { pad: 'x'.repeat(400) } })),
       )
-      const wal = walBytes(filename)
-      if (wal < largestWal / 2) emptied++
-      largestWal = Math.max(largestWal, wal)
+      largestWal = Math.max(largestWal, walBytes(filename))
       await new Promise((resolve) => setTimeout(resolve, 2))
     }
-    // Emptied while the writes went on, and never far past 1,000 pages (4 MB).
-    expect(emptied).toBeGreaterThan(0)
+    // Never far past 1,000 pages (4 MB): without the TRUNCATE checkpoint, ≈ 36 MB here.
     expect(largestWal).toBeLessThan(10 * 1024 * 1024)
     const db = new Database(filename, { readonly: true })
     try {
