@@ -30,7 +30,6 @@ import { manageApiRoutes } from './routes/manage-api.js'
 import { openApiRoutes } from './routes/openapi.js'
 import { eyepopTokenRoutes, revocationFeedRoutes } from './routes/eyepop-auth.js'
 import { computeSessionRoutes } from './routes/compute-sessions.js'
-import { MAX_SESSIONS_PER_ACCOUNT } from './services/compute-sessions.js'
 import { dataRoutes, eventsSocket, type EventsSocket } from './routes/data.js'
 import { popConfigRoute, popRoutes } from './routes/pops.js'
 import { clientSessionRoute, temporaryKeyRoutes } from './routes/temporary-keys.js'
@@ -266,7 +265,7 @@ export async function createApp(
   const pipelines = createPipelineRegistry({ now, idleTimeoutMs })
   const computeSessions = createComputeSessions({
     pipelines,
-    maxPerAccount: MAX_SESSIONS_PER_ACCOUNT,
+    maxPerAccount: config.maxSessionsPerAccount,
     idleTimeoutMs,
     idleTimeoutSeconds: config.sessionIdleTimeoutSeconds,
   })

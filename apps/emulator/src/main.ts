@@ -44,9 +44,9 @@ export async function startServer(
   // body, rather than by Node with a bare 400.
   const server = createServer({ requireHostHeader: false })
   // Slow clients cannot hold a socket forever.
-  server.headersTimeout = 10_000
-  server.requestTimeout = 30_000
-  server.keepAliveTimeout = 5_000
+  server.headersTimeout = config.headersTimeoutMs
+  server.requestTimeout = config.requestTimeoutMs
+  server.keepAliveTimeout = config.keepAliveTimeoutMs
   // Requests Node refuses before Express sees them (oversized headers, malformed HTTP) still get a
   // JSON error body.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {

@@ -225,6 +225,11 @@ export const OPTIONS = {
     help: 'how long (in seconds) a compute session or transient pipeline may go unused before it ends',
     why: 'the idle time the Python SDK asks for its pipelines: long enough for a paused debugger, short enough that a crashed test run frees its sessions within minutes',
   }),
+  maxSessionsPerAccount: integer({
+    flag: '--max-sessions-per-account', valueName: 'N', env: 'EYEPOP_EMULATOR_MAX_SESSIONS_PER_ACCOUNT', default: 20, min: 1, max: 10_000,
+    help: 'the most live compute sessions (EyePop SDK 3.x) an account may have; one more is refused with 409 limit_exceeded, saying how to free one',
+    why: 'a guard against a client that leaks sessions; idle sessions end after --session-idle-timeout',
+  }),
   signInRateLimit: integer({
     flag: '--sign-in-rate-limit', valueName: 'N', env: 'EYEPOP_EMULATOR_SIGN_IN_RATE_LIMIT', default: 30, min: 1, max: 1_000_000,
     help: 'how many sign-ins one address may start per minute (dashboard logins, /auth, device logins); beyond it, 429 with Retry-After',
@@ -247,6 +252,20 @@ export const OPTIONS = {
     flag: '--last-used-flush-ms', valueName: 'MS', env: 'EYEPOP_EMULATOR_LAST_USED_FLUSH_MS', default: 1000, min: 10, max: 60_000,
     help: 'how often (in milliseconds) key last-use times and audit events are written, in one batch',
     why: 'the token route then never writes to the database per request',
+  }),
+  headersTimeoutMs: integer({
+    flag: '--headers-timeout-ms', valueName: 'MS', env: 'EYEPOP_EMULATOR_HEADERS_TIMEOUT_MS', default: 10_000, min: 1000, max: 600_000,
+    help: 'how long (in milliseconds) a client may take to send a request\'s headers',
+    why: 'slow clients cannot hold a socket for long',
+  }),
+  requestTimeoutMs: integer({
+    flag: '--request-timeout-ms', valueName: 'MS', env: 'EYEPOP_EMULATOR_REQUEST_TIMEOUT_MS', default: 30_000, min: 1000, max: 3_600_000,
+    help: 'how long (in milliseconds) a client may take to send a whole request, uploads included',
+    why: 'long enough for a 32 MB upload on a slow link in development; raise it with --max-upload-bytes',
+  }),
+  keepAliveTimeoutMs: integer({
+    flag: '--keep-alive-timeout-ms', valueName: 'MS', env: 'EYEPOP_EMULATOR_KEEP_ALIVE_TIMEOUT_MS', default: 5000, min: 100, max: 600_000,
+    help: 'how long (in milliseconds) an idle keep-alive connection stays open',
   }),
   logLevel: {
     flag: '--log-level', valueName: 'L', env: 'EYEPOP_EMULATOR_LOG_LEVEL', default: 'info',

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
+import { OPTIONS } from '../config/options.js'
 import { LimitExceeded } from './errors.js'
 import type { Pipeline, PipelineRegistry } from './pipelines.js'
 
-/** The most live compute sessions one account may hold at once. */
-export const MAX_SESSIONS_PER_ACCOUNT = 20
+/** The most live compute sessions one account may hold at once, unless configured (`--max-sessions-per-account`). */
+export const MAX_SESSIONS_PER_ACCOUNT = OPTIONS.maxSessionsPerAccount.default
 
 /** A live compute session (the EyePop SDK 3.x): a worker endpoint and the pipeline it runs. */
 export interface ComputeSession {

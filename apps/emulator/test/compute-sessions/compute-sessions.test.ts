@@ -125,6 +125,21 @@ describe('POST /v1/sessions?wait=true', () => {
       for (let i = 0; i < MAX_SESSIONS_PER_ACCOUNT; i++) await createSession(apiKey).expect(200)
       expectError(await createSession(apiKey), 409, 'limit_exceeded')
     })
+
+    it('is the configured limit (maxSessionsPerAccount, --max-sessions-per-account)', async () => {
+      const small = await createTestEmulator({ maxSessionsPerAccount: 2 })
+      try {
+        const { key: apiKey } = await small.createKey('two sessions')
+        const open = () => request(small.app).post('/v1/sessions?wait=true').set(bearer(apiKey))
+        await open().expect(200)
+        await open().expect(200)
+        const refused = await open()
+        expectError(refused, 409, 'limit_exceeded')
+        expect(refused.body.error_description).toContain('2 live compute sessions')
+      } finally {
+        await small.close()
+      }
+    })
   })
 
   describe('with an API key from a browser', () => {

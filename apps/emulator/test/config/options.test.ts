@@ -10,6 +10,7 @@ import { OPTIONS_TABLE_END, OPTIONS_TABLE_START, renderOptionsTable } from '../.
 import { OPTION_NAMES, OPTIONS, type OptionSpec } from '../../src/config/options.js'
 import { resolveConfig } from '../../src/config/schema.js'
 import { startEmulatorProcess } from '../e2e/process.js'
+import { startTestServer } from '../helpers.js'
 
 const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8')
 
@@ -69,6 +70,25 @@ describe('eyepop-emulator start', () => {
       expect([first.status, second.status]).toEqual([303, 429])
     } finally {
       await emulator.stop()
+    }
+  })
+
+  it('sets the server\'s timeouts from the options', async () => {
+    const running = await startTestServer({ headersTimeoutMs: 4000, requestTimeoutMs: 20_000, keepAliveTimeoutMs: 1500 })
+    try {
+      expect([running.server.headersTimeout, running.server.requestTimeout, running.server.keepAliveTimeout]).toEqual([4000, 20_000, 1500])
+    } finally {
+      await running.close()
+    }
+    const defaults = await startTestServer()
+    try {
+      expect([defaults.server.headersTimeout, defaults.server.requestTimeout, defaults.server.keepAliveTimeout]).toEqual([
+        OPTIONS.headersTimeoutMs.default,
+        OPTIONS.requestTimeoutMs.default,
+        OPTIONS.keepAliveTimeoutMs.default,
+      ])
+    } finally {
+      await defaults.close()
     }
   })
 
