@@ -142,7 +142,7 @@ export async function createApp(
   const services = await openServices(store, now, {
     maxKeysPerAccount: config.maxKeysPerAccount,
     defaultPassword: config.defaultPassword,
-    auditFlushMs: config.lastUsedFlushMs,
+    auditFlushMs: config.auditFlushMs,
     onAuditError: (err) => logger.error({ err }, 'writing the audit log failed'),
   })
   if (!isLoopbackHost(config.host) && !config.allowDefaultPassword && (await hasBuiltInPassword(services.defaultAccount))) {

@@ -94,7 +94,7 @@ export async function openServices(
     audit: {
       list: (accountId, listOptions) => store.audit.list(accountId, listOptions),
     },
-    auditRecorder: createAuditRecorder(store, options.auditFlushMs ?? defaults.lastUsedFlushMs, onAuditError),
+    auditRecorder: createAuditRecorder(store, options.auditFlushMs ?? defaults.auditFlushMs, onAuditError),
     now,
   }
 }

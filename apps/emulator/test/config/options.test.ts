@@ -3,14 +3,15 @@
  * and resolveConfig's checks come from that declaration.
  */
 import { readFileSync } from 'node:fs'
-import { describe, expect, it } from 'vitest'
+import request from 'supertest'
+import { describe, expect, it, vi } from 'vitest'
 import { buildCli } from '../../src/cli/commands.js'
 import { defaults } from '../../src/config/defaults.js'
 import { OPTIONS_TABLE_END, OPTIONS_TABLE_START, renderOptionsTable } from '../../src/config/options-table.js'
 import { OPTION_NAMES, OPTIONS, type OptionSpec } from '../../src/config/options.js'
 import { resolveConfig } from '../../src/config/schema.js'
 import { startEmulatorProcess } from '../e2e/process.js'
-import { startTestServer } from '../helpers.js'
+import { createTestEmulator, startTestServer } from '../helpers.js'
 
 const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8')
 
@@ -89,6 +90,22 @@ describe('eyepop-emulator start', () => {
       ])
     } finally {
       await defaults.close()
+    }
+  })
+
+  it('flushes audit events on their own interval, apart from key last-use times', async () => {
+    const emulator = await createTestEmulator({ auditFlushMs: 10, lastUsedFlushMs: 60_000 })
+    try {
+      const { id, key } = await emulator.createKey('audited')
+      await request(emulator.handler).post('/v1/auth/authenticate').set('Authorization', `Bearer ${key}`).expect(200)
+      // The key's first use is in the audit log within moments; its last-use time waits a minute.
+      await vi.waitFor(async () => {
+        const events = await emulator.services.audit.list(emulator.accountId, { limit: 10 })
+        expect(events.map((e) => e.type)).toContain('key.first_used')
+      })
+      expect((await emulator.services.keys.get(emulator.accountId, id)).lastUsedAt).toBeNull()
+    } finally {
+      await emulator.close()
     }
   })
 
