@@ -85,7 +85,11 @@ export function buildCli(): Command {
     .showHelpAfterError()
 
   const start = program.command('start').description('start the emulator')
-  for (const name of OPTION_NAMES) start.addOption(name === 'dataDir' ? startOption(name).conflicts('memory') : startOption(name))
+  const startOptions = OPTION_NAMES.map((name) => {
+    const option = startOption(name)
+    start.addOption(name === 'dataDir' ? option.conflicts('memory') : option)
+    return [name, option.attributeName()] as const
+  })
   start
     .addOption(new Option(MEMORY_FLAG.flag, MEMORY_FLAG.help))
     .action(async (opts: Record<string, unknown>) => {
@@ -93,7 +97,7 @@ export function buildCli(): Command {
       // Loaded here so that the key and Pop commands do not load the OAuth server.
       const { startServer } = await import('../main.js')
       // Checked again, with the defaults, by resolveConfig: as from code.
-      const config = Object.fromEntries(OPTION_NAMES.map((name) => [name, opts[startOption(name).attributeName()]]))
+      const config = Object.fromEntries(startOptions.map(([name, attribute]) => [name, opts[attribute]]))
       const running = await startServer({ ...(config as Partial<EmulatorConfig>), dataDir })
       const { url, emulator } = running
       const where = dataDir === null ? 'in memory (lost on exit)' : relative(process.cwd(), join(resolve(dataDir), DATABASE_FILENAME)) || DATABASE_FILENAME

@@ -266,7 +266,7 @@ export const OPTIONS = {
   requestTimeoutMs: integer({
     flag: '--request-timeout-ms', valueName: 'MS', env: 'EYEPOP_EMULATOR_REQUEST_TIMEOUT_MS', default: 30_000, min: 1000, max: 3_600_000,
     help: 'how long (in milliseconds) a client may take to send a whole request, uploads included',
-    why: 'long enough for a 32 MB upload on a slow link in development; raise it with --max-upload-bytes',
+    why: 'long enough for a 32 MB upload on a slow link in development; raise it when you raise --max-upload-bytes',
   }),
   keepAliveTimeoutMs: integer({
     flag: '--keep-alive-timeout-ms', valueName: 'MS', env: 'EYEPOP_EMULATOR_KEEP_ALIVE_TIMEOUT_MS', default: 5000, min: 100, max: 600_000,

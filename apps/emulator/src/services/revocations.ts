@@ -1,10 +1,10 @@
-import { REVOCATION_PAGE_LIMIT, type Clock, type RevocationPage, type Store } from '@eyepop/auth-core'
+import type { Clock, RevocationPage, Store } from '@eyepop/auth-core'
 
 /** Token revocation (RFC 7009) and the feed of what was revoked, over the store. */
 export interface RevocationService {
   /** Revokes one token (its `jti`) until it expires anyway (`expiresAt`, ms); false if it already was. */
   revokeToken(jti: string, expiresAt: number): Promise<boolean>
-  /** What was revoked after `cursor`: at most `limit` entries (default and most {@link REVOCATION_PAGE_LIMIT}). */
+  /** What was revoked after `cursor`: at most `limit` entries (default and most: auth-core's `REVOCATION_PAGE_LIMIT`). */
   page(cursor: number, limit?: number): Promise<RevocationPage>
 }
 
@@ -13,6 +13,6 @@ export function createRevocationService(deps: { store: Store; now: Clock }): Rev
   const { store, now } = deps
   return {
     revokeToken: (jti, expiresAt) => store.revocations.revokeToken(jti, expiresAt, now()),
-    page: (cursor, limit = REVOCATION_PAGE_LIMIT) => store.revocations.since(cursor, Math.min(limit, REVOCATION_PAGE_LIMIT)),
+    page: (cursor, limit) => store.revocations.since(cursor, limit),
   }
 }

@@ -495,13 +495,15 @@ describe('createSqliteStore()', () => {
 })
 
 describe('createSqliteStore({ checkpoint })', () => {
+  /** The `b`th batch of 100 audit events of ≈ 500 bytes each (≈ 50 kB of WAL). */
+  const auditBatch = (b: number) =>
+    Array.from({ length: 100 }, (_, i) => ({ accountId: ALICE, keyId: null, type: 'key.created' as const, at: T0 + b * 100 + i, detail: { pad: 'x'.repeat(400) } }))
+
   /** Writes `batches` transactions of 100 audit events each (about a WAL page per few events). */
   async function write(store: Store, batches: number): Promise<void> {
     await store.accounts.create({ id: ALICE, email: `alice-${fileCount}@example.com`, name: 'Alice', createdAt: T0, passwordHash: null })
     for (let b = 0; b < batches; b++) {
-      await store.audit.append(
-        Array.from({ length: 100 }, (_, i) => ({ accountId: ALICE, keyId: null, type: 'key.created', at: T0 + b * 100 + i, detail: { pad: 'x'.repeat(400) } })),
-      )
+      await store.audit.append(auditBatch(b))
       // Gives the checkpoint thread its turn, as a server's idle moments do.
       await new Promise((resolve) => setTimeout(resolve, 5))
     }
@@ -528,9 +530,7 @@ describe('createSqliteStore({ checkpoint })', () => {
       await store.accounts.create({ id: ALICE, email: `alice-${fileCount}@example.com`, name: 'Alice', createdAt: T0, passwordHash: null })
       let largestWal = 0
       for (let b = 0; b < 80; b++) {
-        await store.audit.append(
-          Array.from({ length: 100 }, (_, i) => ({ accountId: ALICE, keyId: null, type: 'key.created', at: T0 + b * 100 + i, detail: { pad: 'x'.repeat(400) } })),
-        )
+        await store.audit.append(auditBatch(b))
         largestWal = Math.max(largestWal, walBytes(filename))
         // Neither the store's own connection nor the read-only one checkpoints: only the thread
         // can copy the batch into the database. Waits for it (no clock: a busy machine only waits
@@ -565,9 +565,7 @@ describe('createSqliteStore({ checkpoint })', () => {
     // starts over by itself (on a busy machine the writes slow down and a checkpoint may catch up:
     // the WAL then starts over, which keeps it bounded too).
     for (let b = 0; b < 400; b++) {
-      await store.audit.append(
-        Array.from({ length: 100 }, (_, i) => ({ accountId: ALICE, keyId: null, type: 'key.created', at: T0 + b * 100 + i, detail: { pad: 'x'.repeat(400) } })),
-      )
+      await store.audit.append(auditBatch(b))
       largestWal = Math.max(largestWal, walBytes(filename))
       await new Promise((resolve) => setTimeout(resolve, 2))
     }
