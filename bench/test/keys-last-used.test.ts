@@ -1,11 +1,11 @@
 /**
  * The scale scenario's hook that sets every key's stored last use between runs: on a real SQLite
- * store written by auth-core, with another connection open (as the running emulator's is).
+ * store written by auth-core (the emulator's keys), with another connection open (as the running emulator's is).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createApiKey, type Store } from '@eyepop/auth-core'
+import { createApiKey, type KeyStore } from '@eyepop/auth-core'
 import { createSqliteStore } from '@eyepop/auth-core/sqlite'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -18,14 +18,13 @@ const KEYS = 500
 describe('setKeysLastUsed()', () => {
   let dir: string
   let file: string
-  let store: Store
+  let store: KeyStore
   let ids: string[]
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'eyepop-bench-last-used-'))
     file = join(dir, 'emulator.db')
     store = createSqliteStore({ filename: file })
-    await store.accounts.create({ id: 'acct', email: 'bench@example.com', name: 'Bench', createdAt: NOW - HOUR, passwordHash: null })
     const pepper = new Uint8Array(32).fill(7)
     ids = []
     for (let i = 0; i < KEYS; i++) {

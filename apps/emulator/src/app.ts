@@ -1,13 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import {
-  createAccessTokenVerifier,
-  createRevocationList,
-  loadKeyring,
-  type AccessTokenVerifier,
-  type Clock,
-  type Keyring,
-  type Store,
-} from '@eyepop/auth-core'
+import { createAccessTokenVerifier, createRevocationList, loadKeyring, type AccessTokenVerifier, type Clock, type Keyring } from '@eyepop/auth-core'
 import { join } from 'node:path'
 import type { RequestListener } from 'node:http'
 import express, { type Express } from 'express'
@@ -39,14 +31,15 @@ import { loadPredictionCatalog } from './services/predictions.js'
 import { DEFAULT_PASSWORD, loadAccountsFile } from './services/accounts.js'
 import { verifyPassword } from './services/passwords.js'
 import { openServices, type Services } from './services/services.js'
-import { openStore } from './services/store.js'
+import { openStore } from './store/open.js'
 import { createTokenService, type TokenService } from './services/tokens.js'
 import { createUsageRecorder } from './services/usage-recorder.js'
+import type { EmulatorStore } from './store/types.js'
 
 /** Options of {@link createApp} that are not configuration. */
 export interface CreateAppOptions {
   /** A store to use instead of opening `config.dataDir`; the caller closes it. */
-  store?: Store
+  store?: EmulatorStore
   /** A logger. Default: a pino logger at `config.logLevel`. */
   logger?: Logger
   /** Clock (ms). Default is `Date.now`. */

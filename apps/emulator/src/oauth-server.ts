@@ -1,10 +1,11 @@
-import type { AccountRecord, Keyring, Store } from '@eyepop/auth-core'
+import type { Keyring } from '@eyepop/auth-core'
 import type { RequestListener } from 'node:http'
 import type { Router } from 'express'
 import type { AccountService } from './services/accounts.js'
 import type { TokenService } from './services/tokens.js'
 import { createProvider } from './provider/configuration.js'
 import { interactionRoutes } from './provider/sign-in-pages.js'
+import type { AccountRecord, EmulatorStore } from './store/types.js'
 
 /** What the emulator needs from oidc-provider: its request handler and the sign-in pages. */
 export interface OAuthServer {
@@ -22,7 +23,7 @@ export interface OAuthServer {
 export function createOAuthServer(deps: {
   issuer: string
   audience: string
-  store: Store
+  store: EmulatorStore
   keyring: Keyring
   tokens: TokenService
   cookieKeys: string[]

@@ -64,7 +64,7 @@ export type {
   CreateClientSessionOptions,
 } from './client/client-session.js'
 
-export { createAuthenticator, requireAccessToken } from './middleware/require-access-token.js'
+export { createAuthenticator, readBearerCredential, requireAccessToken } from './middleware/require-access-token.js'
 export { httpAnswerOf } from './middleware/http-answer.js'
 export type { HttpAnswer } from './middleware/http-answer.js'
 export type {
@@ -78,20 +78,10 @@ export type {
 export { createMemoryStore } from './store/memory-store.js'
 export type { MemoryStoreOptions } from './store/memory-store.js'
 export type {
-  AccountRecord,
-  AccountRepository,
   ApiKeyRecord,
   ApiKeyRepository,
-  AuditEvent,
-  AuditEventInput,
-  AuditEventType,
-  AuditRepository,
+  KeyStore,
   ListApiKeysOptions,
-  ListAuditEventsOptions,
-  OidcArtifactRepository,
-  OidcPayload,
-  PopRecord,
-  PopRepository,
   RevocationPage,
   RevocationRepository,
   RevokedKey,
@@ -99,12 +89,9 @@ export type {
   SettingRepository,
   SigningKeyRecord,
   SigningKeyRepository,
-  Store,
 } from './store/types.js'
 export { REVOCATION_PAGE_LIMIT } from './store/types.js'
 
-export { newAccountId, newPopId } from './lib/ids.js'
-export { countHeader } from './lib/headers.js'
 export type { Clock } from './lib/time.js'
 
 export * as errors from './errors.js'

@@ -13,7 +13,7 @@ import type { AccountView } from '../services/accounts.js'
 import { DEFAULT_KEY_EXPIRY, KEY_EXPIRY_CHOICES, type KeyView } from '../services/keys.js'
 import { verifyPassword } from '../services/passwords.js'
 import { openServices, type Services } from '../services/services.js'
-import { openStore } from '../services/store.js'
+import { openStore } from '../store/open.js'
 import { PACKAGE_VERSION } from '../package-info.js'
 
 /** Reads a flag's text with `parse`, turning its error into commander's, which names the flag. */

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import type { Store } from '@eyepop/auth-core'
 import { parseCookie } from 'cookie'
 import type { Request, Response } from 'express'
+import type { EmulatorStore } from '../store/types.js'
 
 /** The cookie of a signed-in dashboard session (HttpOnly, SameSite=Lax). */
 export const SESSION_COOKIE = 'eyepop_session'
@@ -47,7 +47,7 @@ export function cookiesOf(req: Request): Record<string, string | undefined> {
 }
 
 /** Where sessions are kept: oidc-provider's artifact storage (the store's `oidc` part). */
-export type SessionStorage = Pick<Store['oidc'], 'upsert' | 'find' | 'destroy'>
+export type SessionStorage = Pick<EmulatorStore['oidc'], 'upsert' | 'find' | 'destroy'>
 
 /** The cookies of oidc-provider's own session (its `_session` cookie names the stored `Session`). */
 const PROVIDER_SESSION_COOKIES = ['_session', '_session.sig', '_session.legacy', '_session.legacy.sig']

@@ -1,12 +1,12 @@
-import type { OidcPayload, Store } from '@eyepop/auth-core'
 import type { Adapter, AdapterPayload } from 'oidc-provider'
+import type { EmulatorStore, OidcPayload } from '../store/types.js'
 
 /**
  * oidc-provider's adapter contract (`upsert/find/findByUid/findByUserCode/consume/destroy/
  * revokeByGrantId`) over the store's oidc artifact repository, so sessions, grants and codes live
  * in the same SQLite file as keys and survive a restart.
  */
-export function createAdapterClass(store: Store) {
+export function createAdapterClass(store: EmulatorStore) {
   return class StoreAdapter implements Adapter {
     readonly name: string
 

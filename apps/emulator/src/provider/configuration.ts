@@ -1,4 +1,4 @@
-import { EYEPOP_SDK_CLIENT_ID, DEFAULT_API_KEY_SCOPES, type Keyring, type Store } from '@eyepop/auth-core'
+import { EYEPOP_SDK_CLIENT_ID, DEFAULT_API_KEY_SCOPES, type Keyring } from '@eyepop/auth-core'
 import Provider, { errors, type Configuration } from 'oidc-provider'
 import type { TokenService } from '../services/tokens.js'
 import { createAdapterClass } from './adapter.js'
@@ -9,12 +9,13 @@ import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeHandler }
 export * from './constants.js'
 import { errorBody } from '../http/to-error-body.js'
 import { CLI_CLIENT_ID, DASHBOARD_CLIENT_ID, DEVICE_CODE_GRANT, MANAGE_SCOPE, USER_TOKEN_TTL_SECONDS, manageResource } from './constants.js'
+import type { EmulatorStore } from '../store/types.js'
 
 /** What the provider is built from. */
 export interface CreateProviderOptions {
   issuer: string
   audience: string
-  store: Store
+  store: EmulatorStore
   keyring: Keyring
   tokens: TokenService
   /** Finds an account for oidc-provider (sign-in and token claims). */

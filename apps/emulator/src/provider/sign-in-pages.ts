@@ -1,8 +1,8 @@
 import express, { Router, type Request, type Response } from 'express'
 import { slowDown } from 'express-slow-down'
 import type Provider from 'oidc-provider'
-import type { AccountRecord } from '@eyepop/auth-core'
 import { AccessDenied } from '../http/errors.js'
+import type { AccountRecord } from '../store/types.js'
 
 /** What the login page needs to check a password. */
 export interface PasswordAuthenticator {

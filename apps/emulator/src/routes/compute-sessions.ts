@@ -1,4 +1,4 @@
-import type { AccessTokenVerifier, Clock, PopRecord } from '@eyepop/auth-core'
+import type { AccessTokenVerifier, Clock } from '@eyepop/auth-core'
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import { refuseBrowser } from '../http/browser-origin.js'
 import { bearerCredential } from '../http/bearer.js'
@@ -9,6 +9,7 @@ import type { ComputeSession, ComputeSessions } from '../services/compute-sessio
 import { isApiKeyCredential, type TokenService } from '../services/tokens.js'
 import { DATASETS_SCOPE, DATA_BASE_PATH } from './data.js'
 import { INFERENCE_SCOPE, WORKER_BASE_PATH } from './pops.js'
+import type { PopRecord } from '../store/types.js'
 
 /** Where the mock VLM API would live (relative to the emulator's base URL); nothing answers there yet. */
 export const VLM_BASE_PATH = '/vlm'

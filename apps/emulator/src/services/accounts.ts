@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { errors, newAccountId, type AccountRecord, type Clock, type Store } from '@eyepop/auth-core'
+import { errors, type Clock } from '@eyepop/auth-core'
 import { defaults } from '../config/defaults.js'
 import { InvalidInput } from './errors.js'
 import { checkName } from './keys.js'
 import { hashPassword, PASSWORD_MAX_LENGTH, validatePassword, verifyPassword } from './passwords.js'
+import type { AccountRecord, EmulatorStore } from '../store/types.js'
 
 /** The password of the default development account unless `defaultPassword` says otherwise. */
 export const DEFAULT_PASSWORD = defaults.defaultPassword
@@ -25,11 +27,11 @@ export const DEFAULT_ACCOUNT = Object.freeze({
  * CLI open a new data dir at the same time: the account id is settled through `setIfAbsent`.
  */
 export async function ensureDefaultAccount(
-  store: Store,
+  store: EmulatorStore,
   now: number,
   password: string = DEFAULT_ACCOUNT.password,
 ): Promise<AccountRecord> {
-  const id = await store.settings.setIfAbsent('default_account_id', newAccountId())
+  const id = await store.settings.setIfAbsent('default_account_id', randomUUID())
   let account = await store.accounts.get(id)
   if (!account) {
     const { email, name } = DEFAULT_ACCOUNT
@@ -128,7 +130,7 @@ const DUMMY_PASSWORD_HASH =
   'scrypt$16384$8$1$37sHKT96UTtWkagZTmk9Aw$JdF82zpPxRYDtgPbZK8xK_5Y_McT67WOC_JOP4jfCCQFYUTiL09GJNRS3TZbzUVQARAeuJ2PJSMZ8sjlmse0sw'
 
 /** Creates the account service. */
-export function createAccountService(deps: { store: Store; now: Clock }): AccountService {
+export function createAccountService(deps: { store: EmulatorStore; now: Clock }): AccountService {
   const { store, now } = deps
 
   return {
@@ -136,7 +138,7 @@ export function createAccountService(deps: { store: Store; now: Clock }): Accoun
       const email = checkEmail(input.email)
       const password = validatePassword(input.password)
       const name = checkName(input.name)
-      const id = input.id === undefined ? newAccountId() : checkAccountId(input.id)
+      const id = input.id === undefined ? randomUUID() : checkAccountId(input.id)
       const taken = () => new errors.Conflict(`an account with the email ${email} already exists`)
       if (await store.accounts.findByEmail(email)) throw taken()
       const record: AccountRecord = { id, email, name, createdAt: now(), passwordHash: await hashPassword(password) }

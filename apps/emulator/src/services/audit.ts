@@ -1,5 +1,5 @@
-import type { AuditEventInput, Store } from '@eyepop/auth-core'
 import { oneAtATime, writeInChunks } from './batches.js'
+import type { AuditEventInput, EmulatorStore } from '../store/types.js'
 
 /** Collects audit events in memory and appends them in batches (chunks of 256) per interval. */
 export interface AuditRecorder {
@@ -31,7 +31,7 @@ export const AUDIT_MAX_PENDING = 10_000
  * ```
  */
 export function createAuditRecorder(
-  store: Store,
+  store: EmulatorStore,
   flushMs: number,
   onError: (err: unknown) => void,
 ): AuditRecorder {

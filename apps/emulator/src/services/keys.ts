@@ -1,13 +1,6 @@
-import {
-  createApiKey,
-  errors,
-  validateName,
-  type ApiKeyRecord,
-  type AuditEventInput,
-  type Clock,
-  type Store,
-} from '@eyepop/auth-core'
+import { createApiKey, errors, validateName, type ApiKeyRecord, type Clock } from '@eyepop/auth-core'
 import { InvalidInput, LimitExceeded } from './errors.js'
+import type { AuditEventInput, EmulatorStore } from '../store/types.js'
 
 /**
  * The expiration choices of a new key, as the dashboard's drop-down offers them. A short default
@@ -90,7 +83,7 @@ export interface KeyService {
 
 /** What {@link createKeyService} needs. */
 export interface KeyServiceDeps {
-  store: Store
+  store: EmulatorStore
   /** The server secret API key hashes are keyed with. */
   pepper: Uint8Array
   now: Clock

@@ -1,5 +1,7 @@
-import { newPopId, type Clock, type PopRecord, type Store } from '@eyepop/auth-core'
+import { randomBytes } from 'node:crypto'
+import { type Clock } from '@eyepop/auth-core'
 import { checkName } from './keys.js'
+import type { EmulatorStore, PopRecord } from '../store/types.js'
 
 /** A Pop as shown to its owner. */
 export interface PopView {
@@ -22,7 +24,7 @@ export interface PopService {
 }
 
 /** Creates the Pop service. */
-export function createPopService(deps: { store: Store; now: Clock }): PopService {
+export function createPopService(deps: { store: EmulatorStore; now: Clock }): PopService {
   const { store, now } = deps
   /**
    * Pops found by id: a Pop never changes or goes away, so a found one is kept (up to 10,000, the
@@ -33,7 +35,8 @@ export function createPopService(deps: { store: Store; now: Clock }): PopService
   return {
     async create(accountId, input) {
       const record: PopRecord = {
-        id: newPopId(),
+        // 32 lowercase hex characters, the shape of EyePop's Pop ids.
+        id: randomBytes(16).toString('hex'),
         accountId,
         name: checkName(input.name),
         createdAt: now(),

@@ -1,4 +1,5 @@
-import type { Clock, RevocationPage, Store } from '@eyepop/auth-core'
+import type { Clock, RevocationPage } from '@eyepop/auth-core'
+import type { EmulatorStore } from '../store/types.js'
 
 /** Token revocation (RFC 7009) and the feed of what was revoked, over the store. */
 export interface RevocationService {
@@ -9,7 +10,7 @@ export interface RevocationService {
 }
 
 /** Creates the revocation service. */
-export function createRevocationService(deps: { store: Store; now: Clock }): RevocationService {
+export function createRevocationService(deps: { store: EmulatorStore; now: Clock }): RevocationService {
   const { store, now } = deps
   return {
     revokeToken: (jti, expiresAt) => store.revocations.revokeToken(jti, expiresAt, now()),

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import type { AccountRecord, AuditEvent, Clock, ListAuditEventsOptions, Store } from '@eyepop/auth-core'
+import type { Clock } from '@eyepop/auth-core'
 import { defaults } from '../config/defaults.js'
 import { createAccountService, DEFAULT_PASSWORD, ensureDefaultAccount, type AccountService } from './accounts.js'
 import { createAuditRecorder, type AuditRecorder } from './audit.js'
 import { createKeyService, type KeyService } from './keys.js'
 import { createPopService, type PopService } from './pops.js'
 import { createRevocationService, type RevocationService } from './revocations.js'
+import type { AccountRecord, AuditEvent, EmulatorStore, ListAuditEventsOptions } from '../store/types.js'
 
 /** The audit log as the API and the dashboard read it. */
 export interface AuditService {
@@ -20,7 +21,7 @@ export interface AuditService {
 
 /** The services over one store, shared by the HTTP app and the CLI. */
 export interface Services {
-  readonly store: Store
+  readonly store: EmulatorStore
   /** The server secret API key hashes are keyed with. Secret. */
   readonly pepper: Uint8Array
   /** The default development account. Its record holds the password hash: never send it. */
@@ -67,7 +68,7 @@ function warnAuditError(err: unknown): void {
  * ```
  */
 export async function openServices(
-  store: Store,
+  store: EmulatorStore,
   now: Clock = Date.now,
   options: OpenServicesOptions = {},
 ): Promise<Services> {

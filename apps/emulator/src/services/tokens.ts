@@ -1,25 +1,9 @@
-import {
-  API_KEY_PREFIX,
-  DEFAULT_API_KEY_SCOPES,
-  DEFAULT_TEMPORARY_KEY_SCOPES,
-  EYEPOP_SDK_CLIENT_ID,
-  hashApiKey,
-  isAuthCoreError,
-  issueAccessToken,
-  parseApiKey,
-  verifyApiKey,
-  type AccessTokenVerifier,
-  type ApiKeyRecord,
-  type Clock,
-  type IssueAccessTokenResult,
-  type Keyring,
-  type PopRecord,
-  type Store,
-} from '@eyepop/auth-core'
+import { API_KEY_PREFIX, DEFAULT_API_KEY_SCOPES, DEFAULT_TEMPORARY_KEY_SCOPES, EYEPOP_SDK_CLIENT_ID, hashApiKey, isAuthCoreError, issueAccessToken, parseApiKey, verifyApiKey, type AccessTokenVerifier, type ApiKeyRecord, type Clock, type IssueAccessTokenResult, type Keyring } from '@eyepop/auth-core'
 import { isOriginPattern } from '../config/schema.js'
 import { CredentialExpiring, InvalidInput, NotAllowed, ScopeNotAllowed, UnknownTarget } from './errors.js'
 import type { AuditRecorder } from './audit.js'
 import type { UsageRecorder } from './usage-recorder.js'
+import type { EmulatorStore, PopRecord } from '../store/types.js'
 
 /** The JSON body every token route answers with. */
 export interface TokenResponseBody {
@@ -123,7 +107,7 @@ export const AUTH_FAILED_AUDIT_INTERVAL_MS = 10_000
 
 /** Creates the token service. */
 export function createTokenService(deps: {
-  store: Store
+  store: EmulatorStore
   pepper: Uint8Array
   keyring: Keyring
   verify: AccessTokenVerifier

@@ -1,5 +1,5 @@
-import type { Store } from '@eyepop/auth-core'
 import { oneAtATime, writeInChunks } from './batches.js'
+import type { EmulatorStore } from '../store/types.js'
 
 /**
  * How precise (in ms) a key's stored last use is: a use within an hour of it is not written. Like
@@ -28,7 +28,7 @@ export interface UsageRecorder {
  * rows, yielding between them, so that requests are not held behind a large batch.
  */
 export function createUsageRecorder(
-  store: Store,
+  store: EmulatorStore,
   flushMs: number,
   onError: (err: unknown) => void,
 ): UsageRecorder {

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createMemoryStore, type Store } from '@eyepop/auth-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { resolveConfig } from '../../src/config/schema.js'
 import {
@@ -13,17 +12,19 @@ import {
 } from '../../src/services/accounts.js'
 import { hashPassword, verifyPassword } from '../../src/services/passwords.js'
 import { openServices } from '../../src/services/services.js'
+import type { EmulatorStore } from '../../src/store/types.js'
+import { createMemoryEmulatorStore } from '../../src/store/memory-store.js'
 
 /** Development accounts: creation rules, password sign-in, the default account and the accounts file. */
 
 const T0 = Date.UTC(2025, 0, 15, 12)
 const ID = '3f2b8c1e-5a4d-4e6f-9b7a-1c2d3e4f5a6b'
 
-let store: Store
+let store: EmulatorStore
 let accounts: AccountService
 
 beforeEach(() => {
-  store = createMemoryStore({ now: () => T0 })
+  store = createMemoryEmulatorStore({ now: () => T0 })
   accounts = createAccountService({ store, now: () => T0 })
 })
 

@@ -1,10 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createSqliteStore } from '@eyepop/auth-core/sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAccountService, type AccountView } from '../../src/services/accounts.js'
 import { runCli, runCliJson, startEmulatorProcess } from '../e2e/process.js'
+import { createSqliteEmulatorStore } from '../../src/store/sqlite-store.js'
 
 /**
  * `eyepop-emulator accounts create|list` on a temporary data dir, through the built CLI
@@ -38,7 +38,7 @@ describe('eyepop-emulator accounts create', () => {
     )
     expect(created).toEqual({ id, email: 'ada@example.com', name: 'Ada', createdAt: expect.any(String) })
 
-    const store = createSqliteStore({ filename: join(dataDir, 'emulator.db') })
+    const store = createSqliteEmulatorStore({ filename: join(dataDir, 'emulator.db') })
     try {
       const accounts = createAccountService({ store, now: Date.now })
       expect(await accounts.authenticate('ada@example.com', 'analytical engine')).toMatchObject({ id })
@@ -71,7 +71,7 @@ describe('eyepop-emulator accounts create', () => {
     )
     expect(created.code).toBe(0)
     const { id } = JSON.parse(created.stdout) as AccountView
-    const store = createSqliteStore({ filename: join(dataDir, 'emulator.db') })
+    const store = createSqliteEmulatorStore({ filename: join(dataDir, 'emulator.db') })
     try {
       const accounts = createAccountService({ store, now: Date.now })
       expect(await accounts.authenticate('lin@example.com', 'from a pipe, with spaces')).toMatchObject({ id })

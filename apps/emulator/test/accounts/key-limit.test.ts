@@ -1,11 +1,11 @@
-import { createMemoryStore } from '@eyepop/auth-core'
 import { describe, expect, it } from 'vitest'
 import { openServices } from '../../src/services/services.js'
+import { createMemoryEmulatorStore } from '../../src/store/memory-store.js'
 
 /** The configurable limit of live keys per account. */
 
 async function servicesWith(options: { maxKeysPerAccount?: number } = {}) {
-  const services = await openServices(createMemoryStore(), Date.now, options)
+  const services = await openServices(createMemoryEmulatorStore(), Date.now, options)
   return { services, accountId: services.defaultAccount.id }
 }
 

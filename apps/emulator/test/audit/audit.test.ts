@@ -1,18 +1,11 @@
-import {
-  createAccessTokenVerifier,
-  createMemoryStore,
-  generateApiKey,
-  hashApiKey,
-  loadKeyring,
-  type AuditEvent,
-  type AuditEventInput,
-  type Store,
-} from '@eyepop/auth-core'
+import { createAccessTokenVerifier, generateApiKey, hashApiKey, loadKeyring } from '@eyepop/auth-core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { AUDIT_MAX_PENDING, createAuditRecorder, type AuditRecorder } from '../../src/services/audit.js'
 import { openServices, type Services } from '../../src/services/services.js'
 import { AUTH_FAILED_AUDIT_INTERVAL_MS, createTokenService, type TokenService } from '../../src/services/tokens.js'
 import { createUsageRecorder, LAST_USED_RESOLUTION_MS, type UsageRecorder } from '../../src/services/usage-recorder.js'
+import type { AuditEvent, AuditEventInput, EmulatorStore } from '../../src/store/types.js'
+import { createMemoryEmulatorStore } from '../../src/store/memory-store.js'
 
 /**
  * The audit log of key events, through the services the HTTP routes and the CLI share: created,
@@ -26,7 +19,7 @@ const AUDIENCE = 'https://api.eyepop.ai'
 const DAY = 86_400_000
 
 interface World {
-  store: Store
+  store: EmulatorStore
   services: Services
   tokens: TokenService
   usage: UsageRecorder
@@ -47,7 +40,7 @@ let world: World
 async function createWorld(): Promise<World> {
   let clock = T0
   const now = () => clock
-  const store = createMemoryStore({ now })
+  const store = createMemoryEmulatorStore({ now })
   const appended: AuditEventInput[][] = []
   const append = store.audit.append.bind(store.audit)
   vi.spyOn(store.audit, 'append').mockImplementation(async (events) => {
@@ -306,7 +299,7 @@ describe('the events', () => {
 
   it('do not stop a key from being created or deleted when they cannot be written', async () => {
     const errors: unknown[] = []
-    const store = createMemoryStore()
+    const store = createMemoryEmulatorStore()
     const services = await openServices(store, Date.now, { onAuditError: (err) => errors.push(err) })
     vi.spyOn(store.audit, 'append').mockRejectedValue(new Error('disk full'))
     const created = await services.keys.create(services.defaultAccount.id, { name: 'still shown once' })
@@ -325,7 +318,7 @@ describe('createAuditRecorder()', () => {
 
   it('writes what was noted in one batch per interval, and nothing when nothing was noted', async () => {
     vi.useFakeTimers()
-    const store = createMemoryStore()
+    const store = createMemoryEmulatorStore()
     const append = vi.spyOn(store.audit, 'append')
     const recorder = createAuditRecorder(store, 1000, (err) => {
       throw err
@@ -344,7 +337,7 @@ describe('createAuditRecorder()', () => {
   })
 
   it('writes what is pending when closed', async () => {
-    const store = createMemoryStore()
+    const store = createMemoryEmulatorStore()
     const recorder = createAuditRecorder(store, 60_000, () => undefined)
     recorder.record(event(1))
     await recorder.close()
@@ -353,7 +346,7 @@ describe('createAuditRecorder()', () => {
 
   it('reports a batch that cannot be written to onError', async () => {
     vi.useFakeTimers()
-    const store = createMemoryStore()
+    const store = createMemoryEmulatorStore()
     vi.spyOn(store.audit, 'append').mockRejectedValue(new Error('database is locked'))
     const errors: unknown[] = []
     const recorder = createAuditRecorder(store, 100, (err) => errors.push(err))
@@ -365,7 +358,7 @@ describe('createAuditRecorder()', () => {
   })
 
   it('keeps at most AUDIT_MAX_PENDING events between flushes and reports the ones it dropped', async () => {
-    const store = createMemoryStore()
+    const store = createMemoryEmulatorStore()
     const errors: unknown[] = []
     const recorder = createAuditRecorder(store, 60_000, (err) => errors.push(err))
     for (let i = 0; i < AUDIT_MAX_PENDING + 5; i++) recorder.record(event(i))

@@ -2,12 +2,12 @@
  * The development account's built-in password must not be reachable from other machines: an
  * emulator that would listen beyond loopback with it refuses to start, unless told otherwise.
  */
-import { createMemoryStore } from '@eyepop/auth-core'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
 import { isLoopbackHost } from '../../src/config/schema.js'
 import { verifyPassword } from '../../src/services/passwords.js'
 import { createTestEmulator } from '../helpers.js'
+import { createMemoryEmulatorStore } from '../../src/store/memory-store.js'
 
 describe('an emulator on a non-loopback address', () => {
   it('refuses to start while the development account has the built-in password, and says what to do', async () => {
@@ -36,7 +36,7 @@ describe('an emulator on a non-loopback address', () => {
   })
 
   it('still refuses on a data dir first opened with the built-in password, whatever defaultPassword says now', async () => {
-    const store = createMemoryStore()
+    const store = createMemoryEmulatorStore()
     await (await createTestEmulator({}, { store })).close()
     await expect(createTestEmulator({ host: '0.0.0.0', defaultPassword: 'a-password-of-my-own' }, { store })).rejects.toThrow(/built-in password/)
   })

@@ -7,19 +7,20 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRemoteRevocationSource, createRevocationList, REVOCATION_PAGE_LIMIT, type RevocationFeedBody, type Store } from '@eyepop/auth-core'
-import { createSqliteStore } from '@eyepop/auth-core/sqlite'
+import { createRemoteRevocationSource, createRevocationList, REVOCATION_PAGE_LIMIT, type RevocationFeedBody } from '@eyepop/auth-core'
 import Database from 'better-sqlite3'
 import { pino } from 'pino'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { startServer, type RunningServer } from '../../src/main.js'
 import { CLI_CLIENT_ID } from '../../src/provider/constants.js'
 import { browser, signIn } from '../manage/browser-session.js'
+import type { EmulatorStore } from '../../src/store/types.js'
+import { createSqliteEmulatorStore } from '../../src/store/sqlite-store.js'
 
 const logger = pino({ level: 'silent' })
 let dir: string
 const running: RunningServer[] = []
-const stores: Store[] = []
+const stores: EmulatorStore[] = []
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'emulator-growth-'))
@@ -37,7 +38,7 @@ async function start(config: Record<string, unknown> = {}, purgeIntervalMs = 60_
   const started = Date.now()
   const clock = { now: started }
   const now = () => clock.now + (Date.now() - started)
-  const store = createSqliteStore({ filename, now })
+  const store = createSqliteEmulatorStore({ filename, now })
   stores.push(store)
   const server = await startServer(
     { port: 0, dataDir: null, logLevel: 'silent', ...config },

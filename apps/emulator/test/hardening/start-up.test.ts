@@ -3,13 +3,14 @@
  * port opens (CI scripts, openid-client, containers) must get an answer, never a hang; if the
  * emulator fails to start, 503 with `Retry-After`.
  */
-import { createMemoryStore, type Store } from '@eyepop/auth-core'
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { startServer } from '../../src/main.js'
+import type { EmulatorStore } from '../../src/store/types.js'
+import { createMemoryEmulatorStore } from '../../src/store/memory-store.js'
 
 const logger = pino({ level: 'silent' })
 
@@ -52,8 +53,8 @@ function get(port: number, path: string, timeoutMs = 10_000): Promise<{ status: 
 }
 
 /** A memory store whose first settings write waits `delayMs`, then resolves, or rejects when `fail`. */
-function slowStore(delayMs: number, fail = false): Store {
-  const store = createMemoryStore()
+function slowStore(delayMs: number, fail = false): EmulatorStore {
+  const store = createMemoryEmulatorStore()
   const setIfAbsent = store.settings.setIfAbsent.bind(store.settings)
   store.settings.setIfAbsent = async (...args) => {
     await new Promise((resolve) => setTimeout(resolve, delayMs))

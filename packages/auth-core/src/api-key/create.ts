@@ -1,7 +1,7 @@
 import { randomBase62 } from '../lib/base62.js'
 import { newKeyId } from '../lib/ids.js'
 import type { Clock } from '../lib/time.js'
-import type { ApiKeyRecord, Store } from '../store/types.js'
+import type { ApiKeyRecord, KeyStore } from '../store/types.js'
 import { API_KEY_PREFIX, API_KEY_RANDOM_LENGTH, apiKeyChecksum, apiKeyHint } from './format.js'
 import { hashApiKey } from './hash.js'
 
@@ -24,7 +24,7 @@ export function generateApiKey(): string {
 /** Options of {@link createApiKey}. */
 export interface CreateApiKeyOptions {
   /** Where the key's record is written. */
-  store: Store
+  store: KeyStore
   /** The owning account. */
   accountId: string
   /** A memorable name, 1 to 100 characters, no control characters. */

@@ -1,13 +1,13 @@
 import { ApiKeyExpired, ApiKeyInvalid, ApiKeyRevoked } from '../errors.js'
 import type { Clock } from '../lib/time.js'
-import type { ApiKeyRecord, Store } from '../store/types.js'
+import type { ApiKeyRecord, KeyStore } from '../store/types.js'
 import { parseApiKey } from './format.js'
 import { hashApiKey, hashesEqual } from './hash.js'
 
 /** Options of {@link verifyApiKey}. */
 export interface VerifyApiKeyOptions {
   /** Where key records are. */
-  store: Store
+  store: KeyStore
   /** The server secret the key hashes are keyed with. */
   pepper: Uint8Array
   /** Clock (ms). Default is `Date.now`. */

@@ -83,22 +83,40 @@ export function createAuthenticator<Req extends IncomingMessage = IncomingMessag
   // Not an async function: a reused token is answered from the verifier's cache (its expiry and
   // revocation checked again all the same) without a promise.
   return function authenticate(req) {
-    const header = req.headers.authorization
-    if (header !== undefined && countHeader(req.rawHeaders, 'authorization') > 1) {
-      throw new AuthorizationMalformed('authorization header must be sent once')
-    }
-    if (header === undefined || header === '') {
-      throw new CredentialMissing('access token must be provided in the Authorization header')
-    }
     // A token verified before is looked up first: it passed the syntax check the first time (a
-    // verified token is three base64url parts), so only a new one is checked here.
-    const candidate = BEARER_SCHEME_RE.test(header) ? header.slice(7) : undefined
+    // verified token is three base64url parts), so only a new one is read in full.
+    const header = req.headers.authorization
+    const candidate = header !== undefined && BEARER_SCHEME_RE.test(header) ? header.slice(7) : undefined
     const cached = candidate === undefined ? undefined : options.verify.cached?.(candidate)
-    if (cached) return admit(req, cached)
-    const match = BEARER_RE.exec(header)
-    if (!match) throw new AuthorizationMalformed('authorization header must use the Bearer scheme')
-    return options.verify(match[1]!).then((verified) => admit(req, verified))
+    if (cached && countHeader(req.rawHeaders, 'authorization') === 1) return admit(req, cached)
+    return options.verify(readBearerCredential(req, 'access token')).then((verified) => admit(req, verified))
   }
+}
+
+/**
+ * The credential of an `Authorization: Bearer <credential>` header (RFC 6750 §2.1: the scheme in
+ * any case, one space, a b64token), sent once. `name` says what the credential is, in the error
+ * when it is missing (default `credential`).
+ *
+ * @example
+ * ```ts
+ * const apiKey = readBearerCredential(req)
+ * ```
+ *
+ * @throws {CredentialMissing} when the request has no `Authorization` header, or an empty one
+ * @throws {AuthorizationMalformed} when the header is sent more than once, or is not a single Bearer credential
+ */
+export function readBearerCredential(req: IncomingMessage, name = 'credential'): string {
+  const header = req.headers.authorization
+  if (header !== undefined && countHeader(req.rawHeaders, 'authorization') > 1) {
+    throw new AuthorizationMalformed('authorization header must be sent once')
+  }
+  if (header === undefined || header.trim() === '') {
+    throw new CredentialMissing(`${name} must be provided in the Authorization header`)
+  }
+  const match = BEARER_RE.exec(header)
+  if (!match) throw new AuthorizationMalformed('authorization header must use the Bearer scheme')
+  return match[1]!
 }
 
 /**

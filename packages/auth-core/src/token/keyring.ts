@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import type { JSONWebKeySet, JWK } from 'jose'
 import { loadJose } from '../lib/jose.js'
 import type { Clock } from '../lib/time.js'
-import type { SigningKeyRecord, Store } from '../store/types.js'
+import type { SigningKeyRecord, KeyStore } from '../store/types.js'
 
 /** The JWS algorithms auth-core signs with. RS256 is left out on purpose: its signing cost. */
 export type SigningAlgorithm = 'EdDSA' | 'ES256'
@@ -23,7 +23,7 @@ export interface SigningKey extends VerificationKey {
 /** Options of {@link loadKeyring}. */
 export interface LoadKeyringOptions {
   /** Where signing keys persist, so tokens stay valid across restarts. */
-  store: Store
+  store: KeyStore
   /** The algorithm of a newly generated key. Default is `EdDSA` (Ed25519). */
   alg?: SigningAlgorithm
   /**

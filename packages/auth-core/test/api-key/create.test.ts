@@ -8,7 +8,7 @@ import {
 import { apiKeyHint, isApiKey, parseApiKey } from '../../src/api-key/format.js'
 import { hashApiKey } from '../../src/api-key/hash.js'
 import { createMemoryStore } from '../../src/store/memory-store.js'
-import type { Store } from '../../src/store/types.js'
+import type { KeyStore } from '../../src/store/types.js'
 
 // The pattern GitHub-style secret scanners use to find EyePop keys in text.
 const SCANNER_RE = /eyp_[A-Za-z0-9_-]{50,}/
@@ -16,19 +16,12 @@ const NOW = Date.UTC(2025, 0, 15, 12)
 const ACCOUNT_ID = '6f1c2a9e-8d3b-4c5a-9f7e-1b2c3d4e5f60'
 const pepper = new Uint8Array(32).fill(7)
 
-async function newStore(): Promise<Store> {
+async function newStore(): Promise<KeyStore> {
   const store = createMemoryStore()
-  await store.accounts.create({
-    id: ACCOUNT_ID,
-    email: 'dev@example.com',
-    name: 'Dev',
-    createdAt: NOW,
-    passwordHash: null,
-  })
   return store
 }
 
-function create(store: Store, overrides: Partial<Parameters<typeof createApiKey>[0]> = {}) {
+function create(store: KeyStore, overrides: Partial<Parameters<typeof createApiKey>[0]> = {}) {
   return createApiKey({
     store,
     accountId: ACCOUNT_ID,

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { createApiKey, generateApiKey } from '../../src/api-key/create.js'
 import { verifyApiKey } from '../../src/api-key/verify.js'
 import { createMemoryStore } from '../../src/store/memory-store.js'
-import type { ApiKeyRecord, Store } from '../../src/store/types.js'
+import type { ApiKeyRecord, KeyStore } from '../../src/store/types.js'
 
 const T0 = Date.UTC(2025, 0, 15, 12)
 const HOUR = 3_600_000
@@ -10,7 +10,7 @@ const ACCOUNT_ID = '6f1c2a9e-8d3b-4c5a-9f7e-1b2c3d4e5f60'
 const pepper = new Uint8Array(32).fill(1)
 
 describe('verifyApiKey()', () => {
-  let store: Store
+  let store: KeyStore
   let key: string
   let record: ApiKeyRecord
   let clock: number
@@ -19,13 +19,6 @@ describe('verifyApiKey()', () => {
   beforeEach(async () => {
     clock = T0
     store = createMemoryStore()
-    await store.accounts.create({
-      id: ACCOUNT_ID,
-      email: 'dev@example.com',
-      name: 'Dev',
-      createdAt: T0,
-      passwordHash: null,
-    })
     ;({ key, record } = await createApiKey({
       store,
       accountId: ACCOUNT_ID,

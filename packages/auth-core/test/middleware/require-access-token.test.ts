@@ -6,7 +6,7 @@ import {
   type AuthenticatedRequest,
 } from '../../src/middleware/require-access-token.js'
 import { createMemoryStore } from '../../src/store/memory-store.js'
-import type { Store } from '../../src/store/types.js'
+import type { KeyStore } from '../../src/store/types.js'
 import { issueAccessToken, type IssueAccessTokenOptions } from '../../src/token/issue.js'
 import { loadKeyring, type Keyring } from '../../src/token/keyring.js'
 import { createRevocationList, type RevocationList } from '../../src/token/revocation-list.js'
@@ -25,7 +25,7 @@ const CHALLENGE_RE = new RegExp(
 )
 
 let clock: number
-let store: Store
+let store: KeyStore
 let keyring: Keyring
 let revocations: RevocationList
 let staleRevocations: RevocationList
@@ -249,13 +249,6 @@ describe('requireAccessToken()', () => {
 
       it('responds 401 invalid_token to the token of a deleted api key', async () => {
         const token = await issue({ keyId: 'key_gone' })
-        await store.accounts.create({
-          id: ACCOUNT_ID,
-          email: 'a@example.com',
-          name: 'A',
-          createdAt: T0,
-          passwordHash: null,
-        })
         await store.apiKeys.create({
           id: 'key_gone',
           accountId: ACCOUNT_ID,

@@ -3,21 +3,20 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import {
-  createSqliteStore,
-  SQLITE_MIGRATIONS,
-  SQLITE_SCHEMA_VERSION,
-} from '../../src/store/sqlite-store.js'
-import type { ApiKeyRecord, Store } from '../../src/store/types.js'
+import { createSqliteStore, SQLITE_LAYOUT_VERSION, type SqliteKeyStore, type SqliteMigrations } from '../../src/store/sqlite-store.js'
+import { AUTH_CORE_SQLITE_MIGRATIONS, LEGACY_SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js'
+import type { ApiKeyRecord } from '../../src/store/types.js'
 
 /** What only the SQLite store promises: durability, WAL, sharing a file, schema versioning. */
+
+const SQLITE_MIGRATIONS = LEGACY_SQLITE_MIGRATIONS
 
 const T0 = Date.UTC(2025, 0, 15, 12)
 const ALICE = '11111111-1111-4111-8111-111111111111'
 
 let dir: string
 let fileCount = 0
-const open: Store[] = []
+const open: SqliteKeyStore[] = []
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'auth-core-sqlite-'))
@@ -35,10 +34,35 @@ function newFile(): string {
   return join(dir, `case-${++fileCount}`, 'emulator.db')
 }
 
-function openStore(filename: string, now: () => number = () => T0): Store {
-  const store = createSqliteStore({ filename, now })
+function openStore(filename: string, now: () => number = () => T0, migrations?: readonly SqliteMigrations[]): SqliteKeyStore {
+  const store = createSqliteStore({ filename, now, ...(migrations ? { migrations } : {}) })
   open.push(store)
   return store
+}
+
+/** The rows of `schema_migrations`, read through a separate, plain connection. */
+function componentVersions(filename: string): Record<string, number> {
+  const db = new Database(filename, { readonly: true })
+  try {
+    const rows = db.prepare('SELECT component, version FROM schema_migrations').all() as Array<{ component: string; version: number }>
+    return Object.fromEntries(rows.map((row) => [row.component, row.version]))
+  } finally {
+    db.close()
+  }
+}
+
+/** An application's own table in the same file: notes of about 400 bytes each. */
+const NOTES: SqliteMigrations = {
+  component: 'notes-app',
+  migrations: ['CREATE TABLE notes (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL) STRICT'],
+}
+
+/** Appends the `b`th batch of 100 notes (≈ 50 kB of WAL) in one transaction of the store's connection. */
+function appendNotes(store: SqliteKeyStore, b: number): void {
+  const insert = store.database.prepare('INSERT INTO notes (at, body) VALUES (?, ?)')
+  store.database.transaction(() => {
+    for (let i = 0; i < 100; i++) insert.run(T0 + b * 100 + i, 'x'.repeat(400))
+  })()
 }
 
 /** Reads a pragma through a separate, plain connection. */
@@ -89,8 +113,8 @@ describe('createSqliteStore()', () => {
     it('records the current schema version', () => {
       const filename = newFile()
       openStore(filename)
-      expect(SQLITE_SCHEMA_VERSION).toBeGreaterThanOrEqual(1)
-      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_LAYOUT_VERSION)
+      expect(componentVersions(filename)).toEqual({ 'auth-core': AUTH_CORE_SQLITE_MIGRATIONS.migrations.length })
     })
   })
 
@@ -98,43 +122,35 @@ describe('createSqliteStore()', () => {
     it('keeps every kind of record across close and reopen of the same file', async () => {
       const filename = newFile()
       const first = openStore(filename)
-      await first.accounts.create({
-        id: ALICE,
-        email: 'alice@example.com',
-        name: 'Alice',
-        createdAt: T0,
-        passwordHash: null,
-      })
       await first.apiKeys.create(key)
       await first.apiKeys.markDeleted('key_a', T0 + 1)
-      await first.pops.create({ id: 'p1', accountId: ALICE, name: 'pop', createdAt: T0 })
       await first.settings.setIfAbsent('api_key_pepper', 'secret')
-      await first.oidc.upsert('Session', 's1', { uid: 'u1' }, 3600)
+      await first.signingKeys.create({ kid: 'k1', alg: 'EdDSA', privateJwk: { kty: 'OKP', d: 'd' }, publicJwk: { kty: 'OKP' }, createdAt: T0, retiredAt: null })
+      await first.revocations.revokeToken('jti-1', T0 + 3_600_000, T0)
       await first.close()
 
       const second = openStore(filename)
-      expect(await second.accounts.findByEmail('alice@example.com')).toMatchObject({ id: ALICE })
       expect(await second.apiKeys.findByHash('hash-a')).toEqual({ ...key, deletedAt: T0 + 1 })
       expect((await second.revocations.since(0)).revoked).toEqual([
         { id: 'key_a', deletedAt: T0 + 1 },
       ])
-      expect(await second.pops.get('p1')).toMatchObject({ name: 'pop' })
+      expect((await second.signingKeys.list()).map((k) => k.kid)).toEqual(['k1'])
+      expect(await second.revocations.isTokenRevoked('jti-1')).toBe(true)
       expect(await second.settings.setIfAbsent('api_key_pepper', 'other')).toBe('secret')
-      expect(await second.oidc.findByUid('Session', 'u1')).toEqual({ uid: 'u1' })
     })
 
-    it('purges expired oidc artifacts when it closes', async () => {
+    it('purges revoked tokens past their expiry when it closes', async () => {
       const filename = newFile()
       let clock = T0
       const store = openStore(filename, () => clock)
-      await store.oidc.upsert('Interaction', 'gone', { v: 1 }, 10)
-      await store.oidc.upsert('Interaction', 'kept', { v: 2 }, 3600)
+      await store.revocations.revokeToken('gone', T0 + 10_000, T0)
+      await store.revocations.revokeToken('kept', T0 + 3_600_000, T0)
       clock = T0 + 60_000
       await store.close()
       const db = new Database(filename, { readonly: true })
       try {
-        const ids = db.prepare('SELECT id FROM oidc_artifacts ORDER BY id').pluck().all()
-        expect(ids).toEqual(['kept'])
+        const jtis = db.prepare("SELECT subject FROM revocations WHERE kind = 'token' ORDER BY subject").pluck().all()
+        expect(jtis).toEqual(['kept'])
       } finally {
         db.close()
       }
@@ -146,13 +162,6 @@ describe('createSqliteStore()', () => {
       const filename = newFile()
       const server = openStore(filename)
       const cli = openStore(filename)
-      await cli.accounts.create({
-        id: ALICE,
-        email: 'alice@example.com',
-        name: 'Alice',
-        createdAt: T0,
-        passwordHash: null,
-      })
       await cli.apiKeys.create(key)
       expect(await server.apiKeys.findByHash('hash-a')).toEqual(key)
 
@@ -180,29 +189,14 @@ describe('createSqliteStore()', () => {
       const filename = newFile()
       const a = openStore(filename)
       const b = openStore(filename)
-      await a.accounts.create({
-        id: ALICE,
-        email: 'alice@example.com',
-        name: 'Alice',
-        createdAt: T0,
-        passwordHash: null,
-      })
-      await expect(
-        b.accounts.create({ id: 'other', email: 'ALICE@example.com', name: 'A', createdAt: T0, passwordHash: null }),
-      ).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
+      await a.apiKeys.create(key)
+      await expect(b.apiKeys.create({ ...key, id: 'key_other' })).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
     })
 
     it('numbers deletions from both connections in one revocation sequence', async () => {
       const filename = newFile()
       const a = openStore(filename)
       const b = openStore(filename)
-      await a.accounts.create({
-        id: ALICE,
-        email: 'alice@example.com',
-        name: 'Alice',
-        createdAt: T0,
-        passwordHash: null,
-      })
       await a.apiKeys.create(key)
       await a.apiKeys.create({ ...key, id: 'key_b', hash: 'hash-b' })
       await a.apiKeys.markDeleted('key_a', T0 + 1)
@@ -221,7 +215,7 @@ describe('createSqliteStore()', () => {
       await store.settings.setIfAbsent('name', 'value')
       await store.close()
       const db = new Database(filename)
-      db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`)
+      db.pragma(`user_version = ${SQLITE_LAYOUT_VERSION + 1}`)
       db.close()
 
       const err = thrown(() => createSqliteStore({ filename }))
@@ -229,7 +223,7 @@ describe('createSqliteStore()', () => {
       expect(err.message).toMatch(/newer than this software supports/)
       // The refused connection was closed: the last connection to close removes the WAL file.
       expect(existsSync(`${filename}-wal`)).toBe(false)
-      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION + 1)
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_LAYOUT_VERSION + 1)
     })
 
     it('migrates idempotently: reopening keeps the version and the data', async () => {
@@ -242,7 +236,7 @@ describe('createSqliteStore()', () => {
         expect(await again.settings.get('name')).toBe('value')
         await again.close()
       }
-      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_LAYOUT_VERSION)
     })
 
     it('lets two connections open a new file at once without running a migration twice', async () => {
@@ -251,7 +245,48 @@ describe('createSqliteStore()', () => {
       const b = openStore(filename)
       await a.settings.setIfAbsent('x', '1')
       expect(await b.settings.get('x')).toBe('1')
-      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_LAYOUT_VERSION)
+    })
+
+    it('refuses a file whose auth-core tables are at a newer version, leaving it as it was', async () => {
+      const filename = newFile()
+      await openStore(filename).close()
+      const db = new Database(filename)
+      db.prepare("UPDATE schema_migrations SET version = version + 1 WHERE component = 'auth-core'").run()
+      db.close()
+      const err = thrown(() => createSqliteStore({ filename }))
+      expect(err).toMatchObject({ code: 'ERR_STORE' })
+      expect(err.message).toMatch(/auth-core is at version 2, newer than this software supports \(1\)/)
+      expect(componentVersions(filename)).toEqual({ 'auth-core': 2 })
+    })
+
+    it("runs an application's own migrations after auth-core's, once, and the next ones it appends", async () => {
+      const filename = newFile()
+      const first = openStore(filename, () => T0, [NOTES])
+      appendNotes(first, 0)
+      await first.close()
+      expect(componentVersions(filename)).toEqual({ 'auth-core': 1, 'notes-app': 1 })
+      // Reopened with the same migrations: nothing runs again (a second CREATE TABLE would fail).
+      await openStore(filename, () => T0, [NOTES]).close()
+      const next: SqliteMigrations = { ...NOTES, migrations: [...NOTES.migrations, 'CREATE INDEX notes_at ON notes(at)'] }
+      const second = openStore(filename, () => T0, [next])
+      expect(componentVersions(filename)).toEqual({ 'auth-core': 1, 'notes-app': 2 })
+      expect(second.database.prepare('SELECT count(*) AS n FROM notes').get()).toEqual({ n: 100 })
+      expect(second.database.prepare("SELECT name FROM sqlite_master WHERE name = 'notes_at'").pluck().get()).toBe('notes_at')
+    })
+
+    it("closes the file when an application's migration fails, and keeps what ran before it", async () => {
+      const filename = newFile()
+      const broken: SqliteMigrations = { component: 'broken', migrations: ['CREATE TABLE oops (x INTEGER) STRICT; SELECT * FROM nowhere'] }
+      expect(thrown(() => createSqliteStore({ filename, migrations: [broken] }))).toMatchObject({ code: 'ERR_STORE' })
+      expect(existsSync(`${filename}-wal`)).toBe(false)
+      expect(componentVersions(filename)).toEqual({ 'auth-core': 1 })
+      const db = new Database(filename, { readonly: true })
+      try {
+        expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'oops'").get()).toBeUndefined()
+      } finally {
+        db.close()
+      }
     })
 
     it('migrates an existing empty database at version 0', async () => {
@@ -261,7 +296,7 @@ describe('createSqliteStore()', () => {
       expect(pragma(filename, 'user_version')).toBe(0)
       const store = openStore(filename)
       await store.settings.setIfAbsent('x', '1')
-      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_LAYOUT_VERSION)
     })
   })
 
@@ -283,7 +318,7 @@ describe('createSqliteStore()', () => {
       v1.close()
 
       const store = openStore(filename)
-      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_LAYOUT_VERSION)
       const page = await store.revocations.since(0)
       expect(page.revoked).toEqual([
         { id: 'key_old1', deletedAt: T0 + 10 },
@@ -297,8 +332,8 @@ describe('createSqliteStore()', () => {
     })
   })
 
-  describe('migrations 3 and 4 (password hashes and the audit log)', () => {
-    it('opens a version 2 file: accounts keep their data with no password, and the audit log starts empty', async () => {
+  describe('migrations 3 and 4 of the single-version layout (password hashes and the audit log)', () => {
+    it('opens a version 2 file: keys kept, the tables the emulator keeps beside them brought to version 6', async () => {
       const filename = newFile()
       mkdirSync(join(filename, '..'), { recursive: true })
       const v2 = new Database(filename)
@@ -312,36 +347,15 @@ describe('createSqliteStore()', () => {
       v2.close()
 
       const store = openStore(filename)
-      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
-      expect(await store.accounts.get(ALICE)).toEqual({
-        id: ALICE,
-        email: 'a@example.com',
-        name: 'A',
-        createdAt: T0,
-        passwordHash: null,
-      })
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_LAYOUT_VERSION)
       expect(await store.apiKeys.findByHash('hash-a')).toMatchObject({ id: 'key_a', accountId: ALICE })
-      expect(await store.accounts.setPasswordHash(ALICE, 'scrypt$x')).toBe(true)
-      expect(await store.audit.list(ALICE)).toEqual([])
-      await store.audit.append([
-        { accountId: ALICE, keyId: 'key_a', type: 'key.created', at: T0, detail: { name: 'CI' } },
-      ])
       await store.close()
-
-      const again = openStore(filename)
-      expect((await again.accounts.findByEmail('A@example.com'))?.passwordHash).toBe('scrypt$x')
-      expect(await again.audit.list(ALICE)).toEqual([
-        { id: 1, accountId: ALICE, keyId: 'key_a', type: 'key.created', at: T0, detail: { name: 'CI' } },
-      ])
-    })
-
-    it('indexes the audit log by account and id', () => {
-      const filename = newFile()
-      openStore(filename)
       const db = new Database(filename, { readonly: true })
       try {
-        const columns = db.prepare("SELECT name FROM pragma_index_info('audit_events_account')").pluck().all()
-        expect(columns).toEqual(['account_id', 'id'])
+        expect(db.prepare('SELECT * FROM accounts').all()).toEqual([
+          { id: ALICE, email: 'a@example.com', name: 'A', created_at: T0, password_hash: null },
+        ])
+        expect(db.prepare("SELECT name FROM pragma_index_info('audit_events_account')").pluck().all()).toEqual(['account_id', 'id'])
       } finally {
         db.close()
       }
@@ -351,7 +365,6 @@ describe('createSqliteStore()', () => {
   describe('lookups by hash issued in one turn of the event loop (read together)', () => {
     it('answers each with its own key or undefined, whatever the mix', async () => {
       const store = openStore(newFile())
-      await store.accounts.create({ id: ALICE, email: 'a@example.com', name: 'A', createdAt: T0, passwordHash: null })
       const keys = Array.from({ length: 20 }, (_, i): ApiKeyRecord => ({ ...key, id: `key_${i}`, hash: `hash-${i}`, lastUsedAt: i % 3 ? T0 + i : null }))
       for (const k of keys) await store.apiKeys.create(k)
       const wanted = keys.flatMap((k, i) => [k.hash, `missing-${i}`]).reverse()
@@ -365,7 +378,6 @@ describe('createSqliteStore()', () => {
       const filename = newFile()
       const store = openStore(filename)
       const other = openStore(filename)
-      await store.accounts.create({ id: ALICE, email: 'a@example.com', name: 'A', createdAt: T0, passwordHash: null })
       await store.apiKeys.create(key)
       await store.apiKeys.create({ ...key, id: 'key_b', hash: 'hash-b' })
       const pending = [store.apiKeys.findByHash('hash-a'), store.apiKeys.findByHash('hash-b')]
@@ -377,7 +389,6 @@ describe('createSqliteStore()', () => {
 
     it('answers lookups pending at close, and refuses new ones after it', async () => {
       const store = openStore(newFile())
-      await store.accounts.create({ id: ALICE, email: 'a@example.com', name: 'A', createdAt: T0, passwordHash: null })
       await store.apiKeys.create(key)
       const pending = store.apiKeys.findByHash('hash-a')
       await store.close()
@@ -407,7 +418,7 @@ describe('createSqliteStore()', () => {
       v4.close()
 
       const store = openStore(filename)
-      expect(pragma(filename, 'user_version')).toBe(SQLITE_SCHEMA_VERSION)
+      expect(pragma(filename, 'user_version')).toBe(SQLITE_LAYOUT_VERSION)
       for (const k of keys) {
         expect(await store.apiKeys.findByHash(k.hash)).toEqual(k)
         expect(await store.apiKeys.get(k.id)).toEqual(k)
@@ -435,7 +446,6 @@ describe('createSqliteStore()', () => {
     it('counts and lists an account\'s live keys from an index of live keys only, the deleted ones left unread', async () => {
       const filename = newFile()
       const store = openStore(filename)
-      await store.accounts.create({ id: ALICE, email: 'a@example.com', name: 'A', createdAt: T0, passwordHash: null })
       const key = (i: number, deletedAt: number | null): ApiKeyRecord => ({
         id: `key_${i}`, accountId: ALICE, name: `k${i}`, hash: `hash-${i}`, hint: 'abcd',
         createdAt: T0 + i, expiresAt: null, lastUsedAt: null, deletedAt,
@@ -463,21 +473,6 @@ describe('createSqliteStore()', () => {
     })
   })
 
-  describe('with two connections on one file, the audit log', () => {
-    it('numbers events appended by either connection in one sequence', async () => {
-      const filename = newFile()
-      const a = openStore(filename)
-      const b = openStore(filename)
-      const at = T0
-      await a.audit.append([{ accountId: ALICE, keyId: 'key_a', type: 'key.created', at, detail: {} }])
-      await b.audit.append([{ accountId: ALICE, keyId: 'key_a', type: 'key.deleted', at, detail: {} }])
-      expect((await a.audit.list(ALICE)).map((e) => [e.id, e.type])).toEqual([
-        [2, 'key.deleted'],
-        [1, 'key.created'],
-      ])
-    })
-  })
-
   describe('when the file cannot be opened', () => {
     it('rejects a file that is not a database with ERR_STORE', () => {
       const filename = newFile()
@@ -495,15 +490,10 @@ describe('createSqliteStore()', () => {
 })
 
 describe('createSqliteStore({ checkpoint })', () => {
-  /** The `b`th batch of 100 audit events of ≈ 500 bytes each (≈ 50 kB of WAL). */
-  const auditBatch = (b: number) =>
-    Array.from({ length: 100 }, (_, i) => ({ accountId: ALICE, keyId: null, type: 'key.created' as const, at: T0 + b * 100 + i, detail: { pad: 'x'.repeat(400) } }))
-
-  /** Writes `batches` transactions of 100 audit events each (about a WAL page per few events). */
-  async function write(store: Store, batches: number): Promise<void> {
-    await store.accounts.create({ id: ALICE, email: `alice-${fileCount}@example.com`, name: 'Alice', createdAt: T0, passwordHash: null })
+  /** Writes `batches` transactions of 100 notes each (about a WAL page per few notes). */
+  async function write(store: SqliteKeyStore, batches: number): Promise<void> {
     for (let b = 0; b < batches; b++) {
-      await store.audit.append(auditBatch(b))
+      appendNotes(store, b)
       // Gives the checkpoint thread its turn, as a server's idle moments do.
       await new Promise((resolve) => setTimeout(resolve, 5))
     }
@@ -523,14 +513,13 @@ describe('createSqliteStore({ checkpoint })', () => {
 
   it('background: turns off the inline checkpoint and keeps the WAL small from a thread of its own', async () => {
     const filename = newFile()
-    const store = createSqliteStore({ filename, now: () => T0, checkpoint: 'background', checkpointIntervalMs: 10 })
+    const store = createSqliteStore({ filename, now: () => T0, checkpoint: 'background', checkpointIntervalMs: 10, migrations: [NOTES] })
     open.push(store)
     const db = new Database(filename, { readonly: true })
     try {
-      await store.accounts.create({ id: ALICE, email: `alice-${fileCount}@example.com`, name: 'Alice', createdAt: T0, passwordHash: null })
       let largestWal = 0
       for (let b = 0; b < 80; b++) {
-        await store.audit.append(auditBatch(b))
+        appendNotes(store, b)
         largestWal = Math.max(largestWal, walBytes(filename))
         // Neither the store's own connection nor the read-only one checkpoints: only the thread
         // can copy the batch into the database. Waits for it (no clock: a busy machine only waits
@@ -548,7 +537,7 @@ describe('createSqliteStore({ checkpoint })', () => {
       // here the WAL restarts from its beginning after every checkpointed batch.
       expect(largestWal).toBeLessThan(512 * 1024)
       expect(walBytes(filename)).toBeLessThan(512 * 1024)
-      expect(db.prepare('SELECT count(*) AS n FROM audit_events').get()).toEqual({ n: 8000 })
+      expect(db.prepare('SELECT count(*) AS n FROM notes').get()).toEqual({ n: 8000 })
     } finally {
       db.close()
     }
@@ -556,16 +545,15 @@ describe('createSqliteStore({ checkpoint })', () => {
 
   it('background: keeps the WAL bounded while writes never pause (a checkpoint never catches up with them)', async () => {
     const filename = newFile()
-    const store = createSqliteStore({ filename, now: () => T0, checkpoint: 'background', checkpointIntervalMs: 10 })
+    const store = createSqliteStore({ filename, now: () => T0, checkpoint: 'background', checkpointIntervalMs: 10, migrations: [NOTES] })
     open.push(store)
-    await store.accounts.create({ id: ALICE, email: `alice-${fileCount}@example.com`, name: 'Alice', createdAt: T0, passwordHash: null })
     let largestWal = 0
     // 400 transactions of ≈ 50 kB, ≈ 20 MB of WAL frames, 2 ms apart: each PASSIVE checkpoint copies
     // what was committed when it began, and by its end the next commit is there, so the WAL never
     // starts over by itself (on a busy machine the writes slow down and a checkpoint may catch up:
     // the WAL then starts over, which keeps it bounded too).
     for (let b = 0; b < 400; b++) {
-      await store.audit.append(auditBatch(b))
+      appendNotes(store, b)
       largestWal = Math.max(largestWal, walBytes(filename))
       await new Promise((resolve) => setTimeout(resolve, 2))
     }
@@ -573,7 +561,7 @@ describe('createSqliteStore({ checkpoint })', () => {
     expect(largestWal).toBeLessThan(10 * 1024 * 1024)
     const db = new Database(filename, { readonly: true })
     try {
-      expect(db.prepare('SELECT count(*) AS n FROM audit_events').get()).toEqual({ n: 40_000 })
+      expect(db.prepare('SELECT count(*) AS n FROM notes').get()).toEqual({ n: 40_000 })
     } finally {
       db.close()
     }
@@ -581,18 +569,18 @@ describe('createSqliteStore({ checkpoint })', () => {
 
   it('inline (the default): leaves the checkpoint to SQLite, in the commit that crosses 1,000 pages', async () => {
     const filename = newFile()
-    const store = openStore(filename)
+    const store = openStore(filename, () => T0, [NOTES])
     await write(store, 80)
     expect(walBytes(filename)).toBeGreaterThan(3 * 1024 * 1024)
   })
 
   it('background: stops its thread on close, and the data stays', async () => {
     const filename = newFile()
-    const store = createSqliteStore({ filename, now: () => T0, checkpoint: 'background', checkpointIntervalMs: 10 })
+    const store = createSqliteStore({ filename, now: () => T0, checkpoint: 'background', checkpointIntervalMs: 10, migrations: [NOTES] })
     await write(store, 5)
     await store.close()
-    const reopened = openStore(filename)
-    expect(await reopened.audit.list(ALICE, { limit: 1000 })).toHaveLength(500)
+    const reopened = openStore(filename, () => T0, [NOTES])
+    expect(reopened.database.prepare('SELECT count(*) AS n FROM notes').get()).toEqual({ n: 500 })
   })
 })
 

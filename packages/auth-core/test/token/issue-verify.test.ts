@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto'
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose'
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createMemoryStore } from '../../src/store/memory-store.js'
-import type { Store } from '../../src/store/types.js'
+import type { KeyStore } from '../../src/store/types.js'
 import { issueAccessToken, type IssueAccessTokenOptions } from '../../src/token/issue.js'
 import { loadKeyring, type Keyring } from '../../src/token/keyring.js'
 import { createRevocationList } from '../../src/token/revocation-list.js'
@@ -17,7 +17,7 @@ const ACCOUNT_ID = '6f1c2a9e-8d3b-4c5a-9f7e-1b2c3d4e5f60'
 let clock: number
 const now = () => clock
 
-let store: Store
+let store: KeyStore
 let keyring: Keyring
 let otherKeyring: Keyring
 
@@ -424,13 +424,6 @@ describe.each(keySources)('createAccessTokenVerifier() against %s', (_label, key
 describe('createAccessTokenVerifier() with a revocation list', () => {
   it('rejects a token of a deleted api key with ERR_TOKEN_REVOKED, and only that key', async () => {
     const revStore = createMemoryStore()
-    await revStore.accounts.create({
-      id: ACCOUNT_ID,
-      email: 'a@example.com',
-      name: 'A',
-      createdAt: T0,
-      passwordHash: null,
-    })
     for (const id of ['key_live', 'key_gone']) {
       await revStore.apiKeys.create({
         id,

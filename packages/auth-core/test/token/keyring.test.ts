@@ -5,7 +5,7 @@ import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, type 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../../src/store/memory-store.js'
 import { createSqliteStore } from '../../src/store/sqlite-store.js'
-import type { Store } from '../../src/store/types.js'
+import type { KeyStore } from '../../src/store/types.js'
 import { issueAccessToken } from '../../src/token/issue.js'
 import { loadKeyring, type Keyring, type LoadKeyringOptions } from '../../src/token/keyring.js'
 import { createAccessTokenVerifier } from '../../src/token/verify.js'
@@ -42,7 +42,7 @@ function kids(keyring: Keyring): string[] {
 }
 
 describe('loadKeyring()', () => {
-  let store: Store
+  let store: KeyStore
   const load = (options: Partial<LoadKeyringOptions> = {}) =>
     loadKeyring({ store, now, ...options })
 
