@@ -129,7 +129,7 @@ export async function createApp(
   const predictions = loadPredictionCatalog(config.predictionsFile)
   const now = options.now ?? Date.now
   const logger = options.logger ?? createLogger(config.logLevel)
-  const store = options.store ?? openStore(config.dataDir, { serving: true })
+  const store = options.store ?? openStore(config.dataDir, { serving: true, now })
   const ownsStore = options.store === undefined
 
   const services = await openServices(store, now, {

@@ -1,20 +1,44 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { createApp, type CreateAppOptions, type EmulatorApp } from './app.js'
 import type { EmulatorConfig } from './config/defaults.js'
 import { issuerOf, resolveConfig } from './config/schema.js'
 import { errorBody } from './http/to-error-body.js'
+import { TEST_CONTROL_PREFIX, createTestControl } from './testing/control.js'
+import { createFaultPlan, withFaults, type FaultPlan } from './testing/faults.js'
+import { createVirtualClock, type VirtualClock } from './testing/virtual-clock.js'
 
 /** Options of {@link startServer}. */
-export type StartServerOptions = CreateAppOptions
+export interface StartServerOptions extends CreateAppOptions {
+  /**
+   * The emulator's clock, which tests move forward (its `now` is the app's unless `now` is given).
+   * Default: real time; with `testControl`, a virtual clock.
+   */
+  clock?: VirtualClock
+  /** Faults applied before any route (tests). Default: none; with `testControl`, an empty plan. */
+  faults?: FaultPlan
+}
 
 /** A listening emulator. */
 export interface RunningServer {
   /** The base URL: the issuer and the SDK's `eyepopUrl`. */
   readonly url: string
   readonly server: Server
+  /** The emulator serving now (a new one after {@link reset}). */
   readonly emulator: EmulatorApp
+  /** The clock, when one was given or `testControl` is on. */
+  readonly clock: VirtualClock | undefined
+  /** The faults, when a plan was given or `testControl` is on. */
+  readonly faults: FaultPlan | undefined
+  /**
+   * Replaces the emulator with a new one at the same address and config, and drops pending faults:
+   * a new in-memory store (only the default account, no keys or Pops), new signing keys (tokens
+   * issued before are refused), no sessions. The clock keeps its time.
+   *
+   * @throws {TypeError} when the store is a data dir or was given by the caller (it is not wiped)
+   */
+  reset(): Promise<void>
   /** Stops accepting connections, closes open ones and the store. */
   close(): Promise<void>
 }
@@ -77,24 +101,40 @@ export async function startServer(
   })
   const { port } = server.address() as AddressInfo
   const issuer = config.issuer ?? issuerOf({ ...config, port })
+  const clock = options.clock ?? (config.testControl ? createVirtualClock() : undefined)
+  const faults = options.faults ?? (config.testControl ? createFaultPlan() : undefined)
+  const appOptions: CreateAppOptions = { ...options, ...(clock && !options.now && { now: clock.now }) }
+  const build = () => createApp({ ...config, port, issuer }, appOptions)
   let emulator: EmulatorApp
   try {
-    emulator = await createApp({ ...config, port, issuer }, options)
+    emulator = await build()
   } catch (err) {
     for (const [, res] of early.splice(0)) sendUnavailable(res, 'the emulator failed to start')
     server.close()
     server.closeAllConnections()
     throw err
   }
-  server.off('request', holdEarly)
-  server.off('upgrade', refuseEarlyUpgrade)
-  server.on('request', emulator.handler)
-  server.on('upgrade', emulator.handleUpgrade)
-  for (const [req, res] of early.splice(0)) if (!res.destroyed) emulator.handler(req, res)
-  return {
+  // The emulator serving now: reset() puts a new one in its place.
+  let handler: RequestListener = (req, res) => emulator.handler(req, res)
+  if (faults) handler = withFaults(faults, handler)
+  const running: RunningServer = {
     url: issuer,
     server,
-    emulator,
+    get emulator() {
+      return emulator
+    },
+    clock,
+    faults,
+    async reset() {
+      if (options.store !== undefined || config.dataDir !== null) {
+        throw new TypeError('only an emulator with its own in-memory store can be reset')
+      }
+      const next = await build()
+      const previous = emulator
+      emulator = next
+      faults?.clear()
+      await previous.close()
+    },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
@@ -103,4 +143,15 @@ export async function startServer(
       await closed
     },
   }
+  if (config.testControl) {
+    const control = createTestControl(running)
+    const served = handler
+    handler = (req, res) => ((req.url ?? '').startsWith(TEST_CONTROL_PREFIX) ? control(req, res) : served(req, res))
+  }
+  server.off('request', holdEarly)
+  server.off('upgrade', refuseEarlyUpgrade)
+  server.on('request', handler)
+  server.on('upgrade', (req, socket, head) => emulator.handleUpgrade(req, socket, head))
+  for (const [req, res] of early.splice(0)) if (!res.destroyed) handler(req, res)
+  return running
 }

@@ -189,6 +189,11 @@ export const OPTIONS = {
     help: 'accept API keys on the API-key routes from a browser (a request with an Origin header)',
     why: 'keep it off: API keys belong on servers; browsers get temporary keys',
   }),
+  testControl: boolean({
+    flag: '--test-control', env: 'EYEPOP_EMULATOR_TEST_CONTROL', default: false,
+    help: 'serve the test control API under /_test/ (virtual clock, faults, reset, seeding; see the README); loopback only',
+    why: 'for tests only: anyone who can reach it can move time, fail routes and wipe the store',
+  }),
   defaultPassword: {
     flag: '--default-password', valueName: 'P', env: 'EYEPOP_EMULATOR_DEFAULT_PASSWORD', default: 'eyepop-dev',
     help: `the development account's (dev@eyepop.local) password on a new data dir, ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters; a password already set is kept (prefer the variable: a flag shows in the process list)`,

@@ -21,6 +21,9 @@ export function resolveConfig(input: Partial<EmulatorConfig> = {}): EmulatorConf
   if (resolved.temporaryKeyTtlSeconds > resolved.temporaryKeyMaxTtlSeconds) {
     throw new TypeError('"temporaryKeyTtlSeconds" must not exceed "temporaryKeyMaxTtlSeconds"')
   }
+  if (resolved.testControl && !isLoopbackHost(resolved.host)) {
+    throw new TypeError('"testControl" is refused on a non-loopback host: anyone who could reach it could move time, fail routes and wipe the store')
+  }
   return resolved
 }
 
