@@ -10,7 +10,8 @@ import { isLoopbackHost, issuerOf, MAX_TOKEN_TTL_SECONDS, resolveConfig } from '
 import { refuseBrowser } from './http/browser-origin.js'
 import { errorHandler, errorResponder, notFoundHandler } from './http/error-handler.js'
 import { TemporarilyUnavailable } from './http/errors.js'
-import { mountFastRoutes, withFastRoutes, type FastRoute } from './http/fast-routes.js'
+import { sendJson, sendText } from './http/error-handler.js'
+import { createRouteTable, type Route, type RouteTable } from './http/route-table.js'
 import { signInStartLimit } from './http/rate-limit.js'
 import { createLogger } from './logger.js'
 import { PACKAGE_DIR } from './package-info.js'
@@ -19,7 +20,7 @@ import { manageResource } from './provider/constants.js'
 import { createDashboardSessions } from './http/dashboard-session.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { manageApiRoutes } from './routes/manage-api.js'
-import { openApiRoutes } from './routes/openapi.js'
+import { openApiRoute } from './routes/openapi.js'
 import { eyepopTokenRoutes, revocationFeedRoutes } from './routes/eyepop-auth.js'
 import { computeSessionRoutes } from './routes/compute-sessions.js'
 import { dataRoutes, eventsSocket, type EventsSocket } from './routes/data.js'
@@ -53,10 +54,12 @@ export interface EmulatorApp {
   /** The Express app: every route. Not listening: for supertest, or a server of your own. */
   readonly app: Express
   /**
-   * The request listener `startServer` uses: the token routes straight on `node:http`, everything
-   * else through {@link app}. Both answer every route the same way.
+   * The request listener `startServer` uses: the route table's routes straight on `node:http`,
+   * everything else through {@link app}. Both answer every route the same way.
    */
   readonly handler: RequestListener
+  /** Every route of the emulator's own surfaces, each declared once (oidc-provider's and the dashboard pages aside). */
+  readonly routes: RouteTable
   readonly config: EmulatorConfig
   /** The issuer and `eyepopUrl`. */
   readonly issuer: string
@@ -107,9 +110,6 @@ const PAGE_SECURITY = helmet({
   // The pages are plain HTTP on loopback by default: no HSTS.
   strictTransportSecurity: false,
 })
-
-/** Paths that browsers may call cross-origin (they answer CORS preflights themselves). */
-const CORS_PATHS = ['/pops', '/workers', '/worker', '/data', '/v1/sessions', '/v1/configs', '/configs']
 
 /**
  * Builds the emulator's Express app without listening.
@@ -239,20 +239,6 @@ export async function createApp(
   const sessions = createDashboardSessions(store.oidc, { secure: issuer.startsWith('https:'), now })
 
   const { maxBodyBytes, allowBrowserApiKeys } = config
-  const app = express()
-  app.disable('x-powered-by')
-  app.set('json spaces', 0)
-  // No ETag on API answers (tokens are no-store anyway): it would hash every body.
-  app.set('etag', false)
-
-  app.get('/healthz', function health(_req, res) {
-    res.json({ status: 'ok' })
-  })
-  // Other preflights get no CORS headers, so browsers refuse them (Express would answer 200 "POST").
-  app.options('/{*path}', function refusePreflight(req, res, next) {
-    if (CORS_PATHS.some((p) => req.path === p || req.path.startsWith(`${p}/`))) next()
-    else res.status(204).end()
-  })
   const respond = errorResponder(logger)
   const idleTimeoutMs = config.sessionIdleTimeoutSeconds * 1000
   const pipelines = createPipelineRegistry({ now, idleTimeoutMs })
@@ -272,59 +258,84 @@ export async function createApp(
     store.purgeExpired().catch((err: unknown) => logger.warn({ err }, 'purging expired store entries failed'))
   }, options.purgeIntervalMs ?? 60_000)
   purger.unref()
-  const tokenRoutes = eyepopTokenRoutes({ tokens, maxBodyBytes, allowBrowserApiKeys })
-  const clientSession = clientSessionRoute({ tokens, issuer, maxBodyBytes, allowBrowserApiKeys })
-  const popConfig = popConfigRoute({ verify, pops: services.pops, pipelines })
-  // The OAuth token endpoint is oidc-provider's; the listener hands it over without Express's
+
+  // The OAuth token endpoint is oidc-provider's; the route table hands it over without Express's
   // routing. It exchanges API keys: a browser gets the same clear refusal as on the EyePop routes,
   // before oidc-provider's generic CORS error.
-  const tokenEndpoint: FastRoute = {
+  const tokenEndpoint: Route = {
     method: 'POST',
     path: '/token',
-    async handle(req, res) {
+    async handler(req, res) {
       refuseBrowser(req, allowBrowserApiKeys)
       ;(await oauthServer()).providerCallback(req, res)
     },
   }
-
-  const hotRoutes: FastRoute[] = [...tokenRoutes, clientSession, popConfig, tokenEndpoint]
-
-  // The Pop routes first: after the routes the listener answers before Express, the hottest.
-  app.use(
-    popRoutes({
-      verify,
-      pipelines,
-      maxBodyBytes,
-      maxUploadBytes: config.maxUploadBytes,
-      corsOrigins: config.corsOrigins,
-      predictions,
-    }),
+  // Every route of the emulator's own surfaces, declared once (see http/route-table.ts): the
+  // listener answers them before Express, and the Express app mounts the same dispatch.
+  const routes = createRouteTable(
+    [
+      // The hot routes first: every SDK calls them.
+      ...eyepopTokenRoutes({ tokens, maxBodyBytes, allowBrowserApiKeys }),
+      clientSessionRoute({ tokens, issuer, maxBodyBytes, allowBrowserApiKeys }),
+      popConfigRoute({ verify, pops: services.pops, pipelines }),
+      tokenEndpoint,
+      ...popRoutes({ verify, pipelines, maxBodyBytes, maxUploadBytes: config.maxUploadBytes, predictions }),
+      ...computeSessionRoutes({
+        tokens,
+        verify,
+        sessions: computeSessions,
+        findPop: (id) => services.pops.find(id),
+        issuer,
+        maxBodyBytes,
+        allowBrowserApiKeys,
+        now,
+      }),
+      ...dataRoutes({ verify }),
+      ...revocationFeedRoutes({ revocations: services.revocations }),
+      ...temporaryKeyRoutes({ tokens, verify, verifyUser, revocations: services.revocations, issuer, maxBodyBytes, allowBrowserApiKeys }),
+      {
+        method: 'GET',
+        path: '/healthz',
+        handler(_req, res) {
+          sendJson(res, 200, { status: 'ok' })
+        },
+      },
+      // The keys that verify every token, read from the keyring on each request so a rotation shows.
+      {
+        method: 'GET',
+        path: '/jwks',
+        handler(_req, res) {
+          res.setHeader('Cache-Control', 'public, max-age=60')
+          sendText(res, 200, 'application/jwk-set+json', JSON.stringify(keyring.jwks()))
+        },
+      },
+      openApiRoute(issuer),
+      ...manageApiRoutes({ issuer, sessions, verifyUser, verify, services, maxBodyBytes }),
+    ],
+    { respond, corsOrigins: config.corsOrigins },
   )
-  // The keys that verify every token, read from the keyring on each request so a rotation shows.
-  app.get('/jwks', function jwks(_req, res) {
-    res.setHeader('Cache-Control', 'public, max-age=60')
-    res.type('application/jwk-set+json').send(JSON.stringify(keyring.jwks()))
+
+  const app = express()
+  // One matching rule for every route, the route table's and Express's: the exact path,
+  // case-sensitive, without a trailing slash. Set before the first route (Express builds its router
+  // from these settings then).
+  app.set('case sensitive routing', true)
+  app.set('strict routing', true)
+  app.disable('x-powered-by')
+  app.set('json spaces', 0)
+  // No ETag on API answers (tokens are no-store anyway): it would hash every body.
+  app.set('etag', false)
+
+  // The route table's routes, for what reaches the Express app itself (supertest, a server of your
+  // own); the listener answers them before Express.
+  app.use(routes.middleware('listener'))
+  // Other preflights get no CORS headers, so browsers refuse them (Express would answer 200 "POST");
+  // one to a CORS route's path from an origin not allowed goes on to the 404.
+  app.options('/{*path}', function refusePreflight(req, res, next) {
+    if (routes.isCorsPath(req.path)) next()
+    else res.status(204).end()
   })
-  // The hot routes, declared once: served before Express by the listener (see withFastRoutes), and
-  // here, for what the listener leaves to Express (CORS requests, other spellings of a path).
-  mountFastRoutes(app, hotRoutes)
-  app.use(revocationFeedRoutes({ revocations: services.revocations }))
-  app.use(temporaryKeyRoutes({ tokens, verify, verifyUser, revocations: services.revocations, issuer, maxBodyBytes, allowBrowserApiKeys }))
-  app.use(dataRoutes({ verify, corsOrigins: config.corsOrigins }))
   const events = eventsSocket({ verify, recheckMs: 1000 })
-  app.use(
-    computeSessionRoutes({
-      tokens,
-      verify,
-      sessions: computeSessions,
-      findPop: (id) => services.pops.find(id),
-      issuer,
-      maxBodyBytes,
-      allowBrowserApiKeys,
-      corsOrigins: config.corsOrigins,
-      now,
-    }),
-  )
   // The dashboard, sign-in and management API, after the hot token and Pop routes.
   app.use(['/dashboard', '/interaction', '/api', '/auth', '/session', '/device'], PAGE_SECURITY)
   app.use(signInStartLimit(config.signInRateLimit))
@@ -335,8 +346,7 @@ export async function createApp(
     } else next()
   })
   app.use(dashboardRoutes({ issuer, sessions, verifyUser, dashboardDir: join(PACKAGE_DIR, 'dashboard') }))
-  app.use(manageApiRoutes({ issuer, sessions, verifyUser, verify, services, maxBodyBytes }))
-  app.use(openApiRoutes(issuer))
+  app.use(routes.middleware('behindPages'))
   // RFC 8414 metadata: the same document as OpenID discovery.
   app.get('/.well-known/oauth-authorization-server', function authorizationServerMetadata(req, res, next) {
     req.url = '/.well-known/openid-configuration'
@@ -352,7 +362,8 @@ export async function createApp(
   let closed = false
   return {
     app,
-    handler: withFastRoutes(hotRoutes, respond, app),
+    handler: routes.listener(app),
+    routes,
     ready,
     config,
     issuer,

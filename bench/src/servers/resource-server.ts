@@ -16,7 +16,7 @@ import {
   createRevocationList,
   requireAccessToken,
 } from '@eyepop/auth-core'
-import express, { type Request, type RequestHandler } from 'express'
+import express, { type Request } from 'express'
 import { createRemoteJWKSet } from 'jose'
 import { popConfigBody } from '../fixed-bodies.js'
 import { listenOnLoopback } from './listen.js'
@@ -40,11 +40,11 @@ const verify = createAccessTokenVerifier({
   keys: createRemoteJWKSet(new URL(`${issuer}/jwks`)),
   revocations,
 })
-const requireToken = requireAccessToken({
+const requireToken = requireAccessToken<Request>({
   verify,
   scopes: ['access:inference-api'],
-  pop: (req) => String((req as Request).params.popId),
-}) as unknown as RequestHandler
+  pop: (req) => String(req.params.popId),
+})
 
 const app = express()
 app.disable('x-powered-by')

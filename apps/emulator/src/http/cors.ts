@@ -1,5 +1,4 @@
-import cors from 'cors'
-import type { RequestHandler } from 'express'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 
 /** Whether `origin` matches one of `patterns` (exact origins, or `scheme://host:*` for any port). */
 export function originMatches(origin: string, patterns: readonly string[]): boolean {
@@ -10,23 +9,33 @@ export function originMatches(origin: string, patterns: readonly string[]): bool
   })
 }
 
+/** The methods and headers the EyePop SDK uses cross-origin. */
+const ALLOW_METHODS = 'GET,POST,PATCH,DELETE'
+const ALLOW_HEADERS = 'Authorization,Content-Type,Accept'
+/** How long (in seconds) a browser may keep a preflight's answer. */
+const MAX_AGE_SECONDS = '600'
+
 /**
- * CORS for the routes a browser calls with a temporary key (the Pop and data routes): preflights
- * from allowed origins get the methods and headers the EyePop SDK uses; other origins get no CORS
- * headers, so the browser blocks them. Credentials (cookies) are never allowed: the bearer token is
- * the credential.
+ * CORS for the routes a browser calls with a temporary key (the route table's `cors` routes): a
+ * request from an allowed origin gets `Access-Control-Allow-Origin`, and its preflight (when
+ * `preflight`) is answered 204 with the methods and headers the EyePop SDK uses. Other origins get
+ * no CORS headers, so the browser blocks them. Credentials (cookies) are never allowed: the bearer
+ * token is the credential.
+ *
+ * @returns whether the request was a preflight it answered
  */
-export function popCors(patterns: readonly string[]): RequestHandler {
-  const handler = cors({
-    origin: (origin, callback) => callback(null, origin !== undefined && originMatches(origin, patterns)),
-    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'Accept'],
-    maxAge: 600,
-    credentials: false,
-  }) as RequestHandler
-  // A request without `Origin` is not a CORS request: cors would add nothing to it.
-  return function popCorsHandler(req, res, next) {
-    if (req.headers.origin === undefined) next()
-    else handler(req, res, next)
-  }
+export function answerCors(req: IncomingMessage, res: ServerResponse, patterns: readonly string[], preflight: boolean): boolean {
+  const origin = req.headers.origin
+  // A request without `Origin` is not a CORS request.
+  if (origin === undefined || !originMatches(origin, patterns)) return false
+  res.setHeader('Access-Control-Allow-Origin', origin)
+  res.setHeader('Vary', 'Origin')
+  if (!preflight) return false
+  res.setHeader('Access-Control-Allow-Methods', ALLOW_METHODS)
+  res.setHeader('Access-Control-Allow-Headers', ALLOW_HEADERS)
+  res.setHeader('Access-Control-Max-Age', MAX_AGE_SECONDS)
+  res.statusCode = 204
+  res.setHeader('Content-Length', '0')
+  res.end()
+  return true
 }

@@ -1,5 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { parseCookie } from 'cookie'
+import type { IncomingMessage } from 'node:http'
 import type { Request, Response } from 'express'
 import type { EmulatorStore } from '../store/types.js'
 
@@ -42,7 +43,7 @@ export function safeEqual(a: string, b: string): boolean {
 }
 
 /** The cookies of a request. */
-export function cookiesOf(req: Request): Record<string, string | undefined> {
+export function cookiesOf(req: IncomingMessage): Record<string, string | undefined> {
   return req.headers.cookie ? parseCookie(req.headers.cookie) : {}
 }
 
@@ -67,7 +68,7 @@ export function createDashboardSessions(store: SessionStorage, options: { secure
       res.cookie(SESSION_COOKIE, id, { ...cookieOptions, maxAge: SESSION_TTL_SECONDS * 1000 })
       return session
     },
-    async current(req: Request): Promise<(DashboardSession & { id: string }) | undefined> {
+    async current(req: IncomingMessage): Promise<(DashboardSession & { id: string }) | undefined> {
       const id = cookiesOf(req)[SESSION_COOKIE]
       if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined
       const session = (await store.find('DashboardSession', id)) as unknown as DashboardSession | undefined

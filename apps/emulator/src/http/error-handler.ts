@@ -113,6 +113,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text)
 }
 
+/** Sends `text` as `contentType` (with `charset=utf-8`) and its length, as Express's `res.type().send()` would. */
+export function sendText(res: ServerResponse, status: number, contentType: string, text: string): void {
+  res.statusCode = status
+  res.setHeader('Content-Type', `${contentType}; charset=utf-8`)
+  res.setHeader('Content-Length', Buffer.byteLength(text))
+  res.end(text)
+}
+
+/** Ends a response with `status` and no body (204, or a 200 with nothing to say). */
+export function sendEmpty(res: ServerResponse, status: number): void {
+  res.statusCode = status
+  res.end()
+}
+
 /** Sends an error as JSON, with its challenge if any. */
 export function sendError(res: ServerResponse, err: OAuthError): void {
   if (err.challenge) res.setHeader('WWW-Authenticate', err.challenge)

@@ -1,50 +1,63 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import express, { type RequestHandler } from 'express'
+import bodyParser from 'body-parser'
 import typeis from 'type-is'
 import { InvalidRequest } from './errors.js'
 
+/** A body parser of body-parser's (plain `node:http`), which leaves what it read on `req.body`. */
+type Parser = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
+
+/** Runs `parser` on `req` and settles with the body it read (its errors carry body-parser's `type`). */
+function parse(parser: Parser, req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    parser(req, res, (err?: unknown) => {
+      if (err) reject(err)
+      else resolve((req as IncomingMessage & { body?: unknown }).body)
+    })
+  })
+}
+
+/** Reads a request body: the parsed value, or throws for the one error mapping. */
+export type BodyReader<T> = (req: IncomingMessage, res: ServerResponse) => Promise<T>
+
 /**
- * Parses a JSON object body of at most `limit` bytes. A missing or non-JSON content type, invalid
+ * Reads a JSON object body of at most `limit` bytes. A missing or non-JSON content type, invalid
  * JSON, a non-object body or an oversized body is refused with 400 `invalid_request`.
  */
-export function jsonObjectBody(limit: number): RequestHandler[] {
-  return [
-    function requireJsonContentType(req, _res, next) {
-      if (!typeis(req, ['application/json'])) {
-        next(new InvalidRequest('request body must be JSON (Content-Type: application/json)'))
-        return
-      }
-      next()
-    },
-    express.json({ limit, strict: true }),
-    function requireJsonObject(req, _res, next) {
-      const body: unknown = req.body
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        next(new InvalidRequest('request body must be a JSON object'))
-        return
-      }
-      next()
-    },
-  ]
+export function jsonObjectReader(limit: number): BodyReader<Record<string, unknown>> {
+  const parser = bodyParser.json({ limit, strict: true })
+  return async function readJsonObject(req, res) {
+    if (!typeis(req, ['application/json'])) {
+      throw new InvalidRequest('request body must be JSON (Content-Type: application/json)')
+    }
+    const body = await parse(parser, req, res)
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new InvalidRequest('request body must be a JSON object')
+    }
+    return body as Record<string, unknown>
+  }
 }
 
 /**
- * {@link jsonObjectBody} for a plain `node:http` handler: the parsed object, or the same errors.
+ * Reads a form-encoded body (`application/x-www-form-urlencoded`) of at most `limit` bytes and
+ * `parameterLimit` fields; another content type is refused with 400 `invalid_request`.
  */
-export function jsonObjectReader(limit: number): (req: IncomingMessage, res: ServerResponse) => Promise<Record<string, unknown>> {
-  const steps = jsonObjectBody(limit) as unknown as Array<
-    (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
-  >
-  return (req, res) =>
-    new Promise((resolve, reject) => {
-      let i = 0
-      const next = (err?: unknown): void => {
-        if (err) reject(err)
-        else if (i < steps.length) steps[i++]!(req, res, next)
-        else resolve((req as IncomingMessage & { body: Record<string, unknown> }).body)
-      }
-      next()
-    })
+export function formReader(limit: number, parameterLimit: number): BodyReader<Record<string, unknown>> {
+  const parser = bodyParser.urlencoded({ extended: false, limit, parameterLimit })
+  return async function readForm(req, res) {
+    if (!typeis(req, ['application/x-www-form-urlencoded'])) {
+      throw new InvalidRequest('request body must be form-encoded (application/x-www-form-urlencoded)')
+    }
+    return (await parse(parser, req, res)) as Record<string, unknown>
+  }
+}
+
+/** Reads any body of at most `limit` bytes, whatever its content type, as bytes. */
+export function rawReader(limit: number): BodyReader<Buffer> {
+  const parser = bodyParser.raw({ type: () => true, limit })
+  return async function readRaw(req, res) {
+    const body = await parse(parser, req, res)
+    return Buffer.isBuffer(body) ? body : Buffer.alloc(0)
+  }
 }
 
 /**

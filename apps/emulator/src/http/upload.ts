@@ -1,6 +1,6 @@
 import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy'
-import type { Request, RequestHandler } from 'express'
 import { InvalidRequest } from './errors.js'
+import type { BodyReader } from './json-body.js'
 
 const UPLOAD_TYPES = /^(image\/|video\/|multipart\/form-data|application\/octet-stream)/i
 const MULTIPART = /^multipart\/form-data/i
@@ -8,7 +8,7 @@ const MULTIPART = /^multipart\/form-data/i
 /** The most media items one upload may carry (an image group). */
 export const MAX_UPLOAD_ITEMS = 64
 
-/** What {@link readUpload} leaves on `res.locals.upload`. */
+/** What {@link readUpload} read. */
 export interface UploadSummary {
   /** Bytes read. */
   bytes: number
@@ -26,17 +26,17 @@ export interface UploadSummary {
  * once and the connection closed, so the rest is never read into memory. Multipart forms are read
  * with busboy as a stream; part contents are never kept.
  */
-export function readUpload(limit: number): RequestHandler {
-  return function readUploadBody(req: Request, res, next) {
+export function readUpload(limit: number): BodyReader<UploadSummary> {
+  return (req, res) => new Promise((resolve, reject) => {
     const type = req.headers['content-type'] ?? ''
     if (!UPLOAD_TYPES.test(type)) {
-      next(new InvalidRequest('upload must be an image, a video or a multipart form (Content-Type)'))
+      reject(new InvalidRequest('upload must be an image, a video or a multipart form (Content-Type)'))
       return
     }
     const declared = Number(req.headers['content-length'] ?? 0)
     if (declared > limit) {
       res.setHeader('Connection', 'close')
-      next(new InvalidRequest(`upload is larger than ${limit} bytes`))
+      reject(new InvalidRequest(`upload is larger than ${limit} bytes`))
       return
     }
     let bytes = 0
@@ -50,10 +50,13 @@ export function readUpload(limit: number): RequestHandler {
       if (err === undefined) {
         if (bytes === 0) err = new InvalidRequest('upload must not be empty')
         else if (items === 0) err = new InvalidRequest('a multipart upload must have a part named "file"')
-        else res.locals.upload = { bytes, items } satisfies UploadSummary
       }
-      if (err !== undefined) req.unpipe()
-      next(err)
+      if (err === undefined) {
+        resolve({ bytes, items })
+        return
+      }
+      req.unpipe()
+      reject(err)
     }
     if (MULTIPART.test(type)) {
       let form: BusboyInstance
@@ -61,7 +64,7 @@ export function readUpload(limit: number): RequestHandler {
         // Part contents are discarded: a field is cut at 1 KiB, files are drained.
         form = Busboy({ headers: req.headers as BusboyHeaders, limits: { fieldSize: 1024, parts: 1000, files: MAX_UPLOAD_ITEMS + 10 } })
       } catch {
-        next(new InvalidRequest('multipart upload must name its boundary (Content-Type)'))
+        reject(new InvalidRequest('multipart upload must name its boundary (Content-Type)'))
         return
       }
       const countPart = (name: string) => {
@@ -86,5 +89,5 @@ export function readUpload(limit: number): RequestHandler {
     })
     req.on('end', () => settle())
     req.on('error', () => settle(new InvalidRequest('upload could not be read')))
-  }
+  })
 }

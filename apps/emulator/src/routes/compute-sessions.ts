@@ -1,10 +1,13 @@
 import type { AccessTokenVerifier, Clock } from '@eyepop/auth-core'
-import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ParsedUrlQuery } from 'node:querystring'
 import { refuseBrowser } from '../http/browser-origin.js'
 import { bearerCredential } from '../http/bearer.js'
-import { popCors } from '../http/cors.js'
+import { sendEmpty, sendJson } from '../http/error-handler.js'
 import { AccessDenied, InsufficientScope, InvalidRequest, InvalidTarget, InvalidToken, NotFoundError } from '../http/errors.js'
-import { jsonObjectBody } from '../http/json-body.js'
+import { jsonObjectReader, rawReader } from '../http/json-body.js'
+import { queryOf } from '../http/query.js'
+import type { Route } from '../http/route-table.js'
 import type { ComputeSession, ComputeSessions } from '../services/compute-sessions.js'
 import { isApiKeyCredential, type TokenService } from '../services/tokens.js'
 import { DATASETS_SCOPE, DATA_BASE_PATH } from './data.js'
@@ -62,8 +65,6 @@ export interface ComputeSessionRoutesDeps {
   maxBodyBytes: number
   /** Whether API keys are accepted from browsers (not recommended). */
   allowBrowserApiKeys: boolean
-  /** Browser origins allowed to call these routes (CORS). */
-  corsOrigins: readonly string[]
   now: Clock
 }
 
@@ -79,13 +80,9 @@ interface Caller {
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
-function callerOf(res: Response): Caller {
-  return res.locals.caller as Caller
-}
-
 /** `true`, `false` or absent, case-insensitively (the Python SDK may send `True`). */
-function booleanQuery(req: Request, name: string): boolean | undefined {
-  const value = req.query[name]
+function booleanQuery(query: ParsedUrlQuery, name: string): boolean | undefined {
+  const value = query[name]
   if (value === undefined) return undefined
   if (typeof value === 'string' && /^(true|false)$/i.test(value)) return value.toLowerCase() === 'true'
   throw new InvalidRequest(`${name} must be true or false`)
@@ -123,14 +120,11 @@ function optionalString(body: Record<string, unknown>, name: string, maxLength: 
  * outliving the credential that asked. Sessions live in memory and end as
  * `services/compute-sessions.ts` says.
  */
-export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Router {
-  const router = Router()
+export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Route[] {
   const { sessions } = deps
-  const jsonBody = Router().use(...jsonObjectBody(deps.maxBodyBytes))
-  const rawBody = express.raw({ type: () => true, limit: deps.maxBodyBytes })
+  const readJson = jsonObjectReader(deps.maxBodyBytes)
+  const readRaw = rawReader(deps.maxBodyBytes)
   const sessionEndpoint = `${deps.issuer.replace(/\/+$/, '')}${WORKER_BASE_PATH}`
-
-  router.use(['/v1/sessions', '/v1/configs', '/configs', `${WORKER_BASE_PATH}/health`], popCors(deps.corsOrigins))
 
   /**
    * Authenticates the bearer of the session routes:
@@ -138,33 +132,31 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Router {
    * - an access token: verified (signature, expiry, revocation), not a temporary key, with the
    *   `access:inference-api` scope.
    */
-  async function authenticateCaller(req: Request, res: Response, next: NextFunction): Promise<void> {
+  async function authenticateCaller(req: IncomingMessage, res: ServerResponse): Promise<Caller> {
     res.setHeader('Cache-Control', 'no-store')
     const credential = bearerCredential(req)
     if (isApiKeyCredential(credential)) {
       refuseBrowser(req, deps.allowBrowserApiKeys)
       const record = await deps.tokens.authenticateApiKey(credential)
-      res.locals.caller = {
+      return {
         accountId: record.accountId,
         keyId: record.id,
         scopes: [INFERENCE_SCOPE, DATASETS_SCOPE],
         notAfter: record.expiresAt,
-      } satisfies Caller
-    } else {
-      const { claims, scopes } = await deps.verify(credential)
-      if (claims.temporary) {
-        throw new AccessDenied('a temporary key is bound to its pop and cannot reach compute sessions')
       }
-      if (!scopes.includes(INFERENCE_SCOPE)) {
-        throw new InsufficientScope(`access token lacks the ${INFERENCE_SCOPE} scope`)
-      }
-      res.locals.caller = { accountId: claims.sub, keyId: claims.key_id, scopes, notAfter: claims.exp * 1000 } satisfies Caller
     }
-    next()
+    const { claims, scopes } = await deps.verify(credential)
+    if (claims.temporary) {
+      throw new AccessDenied('a temporary key is bound to its pop and cannot reach compute sessions')
+    }
+    if (!scopes.includes(INFERENCE_SCOPE)) {
+      throw new InsufficientScope(`access token lacks the ${INFERENCE_SCOPE} scope`)
+    }
+    return { accountId: claims.sub, keyId: claims.key_id, scopes, notAfter: claims.exp * 1000 }
   }
 
   /** Authenticates the bearer of `/v1/configs`: an access token with `access:datasets`. */
-  async function authenticateDataCaller(req: Request, res: Response, next: NextFunction): Promise<void> {
+  async function authenticateDataCaller(req: IncomingMessage, res: ServerResponse): Promise<Caller> {
     res.setHeader('Cache-Control', 'no-store')
     const credential = bearerCredential(req)
     if (isApiKeyCredential(credential)) {
@@ -173,8 +165,7 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Router {
     const { claims, scopes } = await deps.verify(credential)
     if (claims.temporary) throw new AccessDenied('a temporary key is bound to its pop and cannot reach the data api')
     if (!scopes.includes(DATASETS_SCOPE)) throw new InsufficientScope(`access token lacks the ${DATASETS_SCOPE} scope`)
-    res.locals.caller = { accountId: claims.sub, keyId: claims.key_id, scopes, notAfter: claims.exp * 1000 } satisfies Caller
-    next()
+    return { accountId: claims.sub, keyId: claims.key_id, scopes, notAfter: claims.exp * 1000 }
   }
 
   /**
@@ -182,30 +173,18 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Router {
    * sends no body and no `Content-Type`). A body without a content type must be empty: a chunked
    * request with nothing in it is still "no body".
    */
-  function optionalJsonBody(req: Request, res: Response, next: NextFunction): void {
-    if (req.headers['content-length'] === '0') {
-      // A JSON content type with nothing after it (a client that always sets its headers).
-      req.body = {}
-      next()
-      return
+  async function readOptionalJson(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown>> {
+    // A JSON content type with nothing after it (a client that always sets its headers).
+    if (req.headers['content-length'] === '0') return {}
+    if (req.headers['content-type'] !== undefined) return readJson(req, res)
+    if ((await readRaw(req, res)).length > 0) {
+      throw new InvalidRequest('request body must be JSON (Content-Type: application/json)')
     }
-    if (req.headers['content-type'] !== undefined) {
-      ;(jsonBody as unknown as RequestHandler)(req, res, next)
-      return
-    }
-    rawBody(req, res, (err?: unknown) => {
-      const raw: unknown = req.body
-      if (err === undefined && Buffer.isBuffer(raw) && raw.length > 0) {
-        err = new InvalidRequest('request body must be JSON (Content-Type: application/json)')
-      }
-      req.body = {}
-      next(err)
-    })
+    return {}
   }
 
-  function ownedSession(req: Request, res: Response): ComputeSession {
-    const uuid = String(req.params.sessionUuid)
-    const session = UUID_RE.test(uuid) ? sessions.find(callerOf(res).accountId, uuid, true) : undefined
+  function ownedSession(uuid: string, caller: Caller): ComputeSession {
+    const session = UUID_RE.test(uuid) ? sessions.find(caller.accountId, uuid, true) : undefined
     // Another account's session is reported exactly like a missing one.
     if (!session) throw new NotFoundError('compute session not found')
     return session
@@ -250,52 +229,80 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Router {
     return { pop, popId: null }
   }
 
-  router.get('/v1/sessions', authenticateCaller, async function listSessions(_req, res) {
-    const caller = callerOf(res)
-    const at = deps.now()
-    // Section B: `[]` when there are none; the Python SDK raises on a 404 before reading it.
-    res.json(await Promise.all(sessions.list(caller.accountId).map((s) => toBody(s, caller, at))))
-  })
-
-  router.post('/v1/sessions', authenticateCaller, optionalJsonBody, async function createSession(req, res) {
-    // `wait=false` is accepted too: a session here is running as soon as it exists. Every session
-    // here is transient (the Python SDK says so with `transient=true`).
-    booleanQuery(req, 'wait')
-    booleanQuery(req, 'transient')
-    const body = req.body as Record<string, unknown>
-    const name = optionalString(body, 'session_name', 100)
-    optionalString(body, 'pipeline_image', 500)
-    const pipelineVersion = optionalString(body, 'pipeline_version', 100)
-    const caller = callerOf(res)
-    const { pop, popId } = await popOf(body, caller.accountId)
-    const session = sessions.open(caller.accountId, { name, pipelineVersion, pop, popId })
-    // §2.2: the SDKs read element [0] of an array, and Node requires exactly 200.
-    res.status(200).json([await toBody(session, caller, session.createdAt)])
-  })
-
-  router.get('/v1/sessions/:sessionUuid', authenticateCaller, async function getSession(req, res) {
-    res.json(await toBody(ownedSession(req, res), callerOf(res), deps.now()))
-  })
-
-  router.delete('/v1/sessions/:sessionUuid', authenticateCaller, function deleteSession(req, res) {
-    sessions.end(callerOf(res).accountId, ownedSession(req, res).uuid)
-    res.status(204).end()
-  })
-
-  // §2.3: both SDKs count `{"message": …}` without `session_status` as ready.
-  router.get(`${WORKER_BASE_PATH}/health`, authenticateCaller, function health(_req, res) {
-    res.json({ message: "I'm fine" })
-  })
-
-  // Section B: without an API key the Python SDK reads `/configs`, with one `/v1/configs`.
-  router.get(['/v1/configs', '/configs'], authenticateDataCaller, function configs(req, res) {
-    const accountId = req.query.account_uuid
+  /** `/v1/configs` and `/configs` (section B: without an API key the Python SDK reads `/configs`). */
+  async function configs(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const caller = await authenticateDataCaller(req, res)
+    const accountId = queryOf(req).account_uuid
     if (accountId !== undefined) {
       if (typeof accountId !== 'string') throw new InvalidRequest('account_uuid must be a single value')
-      if (accountId !== callerOf(res).accountId) throw new AccessDenied('access token does not grant access to this account')
+      if (accountId !== caller.accountId) throw new AccessDenied('access token does not grant access to this account')
     }
-    res.json({ dataset_api_url: DATA_BASE_PATH, vlm_api_url: VLM_BASE_PATH })
-  })
+    sendJson(res, 200, { dataset_api_url: DATA_BASE_PATH, vlm_api_url: VLM_BASE_PATH })
+  }
 
-  return router
+  return [
+    {
+      method: 'GET',
+      path: '/v1/sessions',
+      cors: true,
+      async handler(req, res) {
+        const caller = await authenticateCaller(req, res)
+        const at = deps.now()
+        // Section B: `[]` when there are none; the Python SDK raises on a 404 before reading it.
+        sendJson(res, 200, await Promise.all(sessions.list(caller.accountId).map((s) => toBody(s, caller, at))))
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/sessions',
+      cors: true,
+      async handler(req, res) {
+        const caller = await authenticateCaller(req, res)
+        const body = await readOptionalJson(req, res)
+        // `wait=false` is accepted too: a session here is running as soon as it exists. Every
+        // session here is transient (the Python SDK says so with `transient=true`).
+        const query = queryOf(req)
+        booleanQuery(query, 'wait')
+        booleanQuery(query, 'transient')
+        const name = optionalString(body, 'session_name', 100)
+        optionalString(body, 'pipeline_image', 500)
+        const pipelineVersion = optionalString(body, 'pipeline_version', 100)
+        const { pop, popId } = await popOf(body, caller.accountId)
+        const session = sessions.open(caller.accountId, { name, pipelineVersion, pop, popId })
+        // §2.2: the SDKs read element [0] of an array, and Node requires exactly 200.
+        sendJson(res, 200, [await toBody(session, caller, session.createdAt)])
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/sessions/:sessionUuid',
+      cors: true,
+      async handler(req, res, params) {
+        const caller = await authenticateCaller(req, res)
+        sendJson(res, 200, await toBody(ownedSession(params.sessionUuid!, caller), caller, deps.now()))
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/v1/sessions/:sessionUuid',
+      cors: true,
+      async handler(req, res, params) {
+        const caller = await authenticateCaller(req, res)
+        sessions.end(caller.accountId, ownedSession(params.sessionUuid!, caller).uuid)
+        sendEmpty(res, 204)
+      },
+    },
+    // §2.3: both SDKs count `{"message": …}` without `session_status` as ready.
+    {
+      method: 'GET',
+      path: `${WORKER_BASE_PATH}/health`,
+      cors: true,
+      async handler(req, res) {
+        await authenticateCaller(req, res)
+        sendJson(res, 200, { message: "I'm fine" })
+      },
+    },
+    { method: 'GET', path: '/v1/configs', cors: true, handler: configs },
+    { method: 'GET', path: '/configs', cors: true, handler: configs },
+  ]
 }

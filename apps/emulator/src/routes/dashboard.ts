@@ -27,7 +27,8 @@ export function dashboardRoutes(deps: {
   dashboardDir: string
   fetch?: typeof fetch
 }): Router {
-  const router = Router()
+  // The emulator's one matching rule: exact, case-sensitive paths (see http/route-table.ts).
+  const router = Router({ caseSensitive: true, strict: true })
   const { issuer, sessions } = deps
   const redirectUri = `${issuer}/dashboard/callback`
   const fetchImpl = deps.fetch ?? globalThis.fetch

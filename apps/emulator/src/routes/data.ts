@@ -1,16 +1,16 @@
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import {
-  requireAccessToken,
-  type AccessPrincipal,
+  createAuthenticator,
   type AccessTokenVerifier,
   type VerifiedAccessToken,
 } from '@eyepop/auth-core'
-import express, { Router, type Request } from 'express'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
-import { popCors } from '../http/cors.js'
 import { AccessDenied, InvalidRequest } from '../http/errors.js'
-import { toOAuthError } from '../http/error-handler.js'
+import { sendEmpty, sendJson, toOAuthError } from '../http/error-handler.js'
+import { rawReader } from '../http/json-body.js'
+import { queryOf } from '../http/query.js'
+import type { Route } from '../http/route-table.js'
 import { errorBody, toErrorBody } from '../http/to-error-body.js'
 import { WORKER_BASE_PATH } from './pops.js'
 
@@ -57,33 +57,48 @@ const MAX_TRACE_BYTES = 1024 * 1024
  *   session endpoint for its base URL): the request traces of the Python SDK (a flatbuffer of
  *   timings), taken with any valid access token and discarded (204).
  */
-export function dataRoutes(deps: { verify: AccessTokenVerifier; corsOrigins: readonly string[] }): Router {
-  const router = Router()
+export function dataRoutes(deps: { verify: AccessTokenVerifier }): Route[] {
   // A temporary key reaches its Pop and nothing else: the data API is about no Pop (`pop: null`
   // refuses it with 403, whatever scopes it carries).
-  const requireToken = requireAccessToken({ verify: deps.verify, scopes: [DATASETS_SCOPE], pop: () => null })
-  const requireAnyToken = requireAccessToken({ verify: deps.verify, pop: () => null })
-  router.use(['/data'], popCors(deps.corsOrigins))
+  const authenticate = createAuthenticator({ verify: deps.verify, scopes: [DATASETS_SCOPE], pop: () => null })
+  const authenticateAny = createAuthenticator({ verify: deps.verify, pop: () => null })
+  const readTrace = rawReader(MAX_TRACE_BYTES)
 
-  router.post(['/events', `${WORKER_BASE_PATH}/events`], requireAnyToken, express.raw({ type: () => true, limit: MAX_TRACE_BYTES }), function discardTrace(_req, res) {
-    res.status(204).end()
-  })
+  /** Takes a request trace and discards it. */
+  async function discardTrace(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    await authenticateAny(req)
+    await readTrace(req, res)
+    sendEmpty(res, 204)
+  }
 
-  router.get('/data/config', requireToken, function dataConfig(req: Request, res) {
-    const accountId = req.query.account_uuid
-    const auth = (req as Request & { auth: AccessPrincipal }).auth
-    if (accountId !== undefined && accountId !== 'null' && accountId !== auth.accountId) {
-      if (typeof accountId !== 'string') throw new InvalidRequest('account_uuid must be a single value')
-      throw new AccessDenied('access token does not grant access to this account')
-    }
-    res.json({ base_url: DATA_BASE_PATH })
-  })
-
-  router.get(`${DATA_BASE_PATH}/security/check`, requireToken, function securityCheck(_req, res) {
-    res.status(204).end()
-  })
-
-  return router
+  return [
+    { method: 'POST', path: '/events', handler: discardTrace },
+    // Under the worker's path, a CORS route as the worker's others.
+    { method: 'POST', path: `${WORKER_BASE_PATH}/events`, cors: true, handler: discardTrace },
+    {
+      method: 'GET',
+      path: `${DATA_BASE_PATH}/config`,
+      cors: true,
+      async handler(req, res) {
+        const auth = await authenticate(req)
+        const accountId = queryOf(req).account_uuid
+        if (accountId !== undefined && accountId !== 'null' && accountId !== auth.accountId) {
+          if (typeof accountId !== 'string') throw new InvalidRequest('account_uuid must be a single value')
+          throw new AccessDenied('access token does not grant access to this account')
+        }
+        sendJson(res, 200, { base_url: DATA_BASE_PATH })
+      },
+    },
+    {
+      method: 'GET',
+      path: `${DATA_BASE_PATH}/security/check`,
+      cors: true,
+      async handler(req, res) {
+        await authenticate(req)
+        sendEmpty(res, 204)
+      },
+    },
+  ]
 }
 
 /** Closes a socket with a reason that fits a close frame (at most 123 bytes). */

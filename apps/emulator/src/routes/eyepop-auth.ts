@@ -1,11 +1,11 @@
 import { REVOCATION_PAGE_LIMIT, type RevocationFeedBody } from '@eyepop/auth-core'
-import { Router } from 'express'
 import { bearerCredential } from '../http/bearer.js'
 import { refuseBrowser } from '../http/browser-origin.js'
 import { sendJson } from '../http/error-handler.js'
 import { InvalidRequest } from '../http/errors.js'
-import type { FastRoute } from '../http/fast-routes.js'
 import { checkDeclaredBody, jsonObjectReader } from '../http/json-body.js'
+import { queryOf } from '../http/query.js'
+import type { Route } from '../http/route-table.js'
 import type { RevocationService } from '../services/revocations.js'
 import type { TokenService } from '../services/tokens.js'
 
@@ -15,22 +15,20 @@ import type { TokenService } from '../services/tokens.js'
  * - `POST /v1/auth/authenticate` with the key as `Authorization: Bearer` and no body (SDK 3.x).
  *
  * Both answer 200 `{access_token, token_type: "Bearer", expires_in, expires_at, scope}`, and both
- * refuse requests from a browser (403): API keys belong on servers. They are plain `node:http`
- * handlers: the server answers them before Express (see `withFastRoutes`), and the Express app
- * mounts the same handlers.
+ * refuse requests from a browser (403): API keys belong on servers.
  */
 export function eyepopTokenRoutes(deps: {
   tokens: TokenService
   maxBodyBytes: number
   allowBrowserApiKeys: boolean
-}): FastRoute[] {
+}): Route[] {
   const { tokens, maxBodyBytes, allowBrowserApiKeys } = deps
   const readJson = jsonObjectReader(maxBodyBytes)
   return [
     {
       method: 'POST',
       path: '/authentication/token',
-      async handle(req, res) {
+      async handler(req, res) {
         refuseBrowser(req, allowBrowserApiKeys)
         const secretKey: unknown = (await readJson(req, res)).secret_key
         if (secretKey === undefined || secretKey === null || secretKey === '') {
@@ -45,7 +43,7 @@ export function eyepopTokenRoutes(deps: {
     {
       method: 'POST',
       path: '/v1/auth/authenticate',
-      async handle(req, res) {
+      async handler(req, res) {
         refuseBrowser(req, allowBrowserApiKeys)
         checkDeclaredBody(req, maxBodyBytes)
         const body = await tokens.exchangeApiKey(bearerCredential(req))
@@ -62,32 +60,35 @@ export function eyepopTokenRoutes(deps: {
  * `createRemoteRevocationSource`). Key ids are not secret, like a certificate revocation list.
  * Pages of at most `limit` (default and most: 1,000) entries; `has_more` says to ask again.
  */
-export function revocationFeedRoutes(deps: { revocations: RevocationService }): Router {
-  const router = Router()
-
-  router.get('/v1/auth/revocations', async function revocationFeed(req, res) {
-    const cursor = req.query.cursor ?? '0'
-    if (typeof cursor !== 'string' || !/^\d{1,15}$/.test(cursor)) {
-      throw new InvalidRequest('cursor must be a non-negative integer')
-    }
-    const limit = req.query.limit ?? String(REVOCATION_PAGE_LIMIT)
-    if (typeof limit !== 'string' || !/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > REVOCATION_PAGE_LIMIT) {
-      throw new InvalidRequest(`limit must be an integer from 1 to ${REVOCATION_PAGE_LIMIT}`)
-    }
-    const page = await deps.revocations.page(Number(cursor), Number(limit))
-    const body: RevocationFeedBody = {
-      revoked: page.revoked.map((r) => ({ key_id: r.id, deleted_at: r.deletedAt })),
-      revoked_tokens: (page.revokedTokens ?? []).map((r) => ({
-        jti: r.jti,
-        revoked_at: r.revokedAt,
-        expires_at: r.expiresAt,
-      })),
-      cursor: page.cursor,
-      has_more: page.more === true,
-    }
-    res.setHeader('Cache-Control', 'no-store')
-    res.json(body)
-  })
-
-  return router
+export function revocationFeedRoutes(deps: { revocations: RevocationService }): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/v1/auth/revocations',
+      async handler(req, res) {
+        const query = queryOf(req)
+        const cursor = query.cursor ?? '0'
+        if (typeof cursor !== 'string' || !/^\d{1,15}$/.test(cursor)) {
+          throw new InvalidRequest('cursor must be a non-negative integer')
+        }
+        const limit = query.limit ?? String(REVOCATION_PAGE_LIMIT)
+        if (typeof limit !== 'string' || !/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > REVOCATION_PAGE_LIMIT) {
+          throw new InvalidRequest(`limit must be an integer from 1 to ${REVOCATION_PAGE_LIMIT}`)
+        }
+        const page = await deps.revocations.page(Number(cursor), Number(limit))
+        const body: RevocationFeedBody = {
+          revoked: page.revoked.map((r) => ({ key_id: r.id, deleted_at: r.deletedAt })),
+          revoked_tokens: (page.revokedTokens ?? []).map((r) => ({
+            jti: r.jti,
+            revoked_at: r.revokedAt,
+            expires_at: r.expiresAt,
+          })),
+          cursor: page.cursor,
+          has_more: page.more === true,
+        }
+        res.setHeader('Cache-Control', 'no-store')
+        sendJson(res, 200, body)
+      },
+    },
+  ]
 }

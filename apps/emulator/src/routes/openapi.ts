@@ -1,4 +1,5 @@
-import { Router } from 'express'
+import { sendText } from '../http/error-handler.js'
+import type { Route } from '../http/route-table.js'
 import { KEY_EXPIRY_CHOICES } from '../services/keys.js'
 
 const error = { $ref: '#/components/schemas/Error' }
@@ -176,11 +177,13 @@ export function openApiDocument(issuer: string) {
 }
 
 /** `GET /openapi.json`. */
-export function openApiRoutes(issuer: string): Router {
-  const router = Router()
+export function openApiRoute(issuer: string): Route {
   const document = JSON.stringify(openApiDocument(issuer))
-  router.get('/openapi.json', function openApi(_req, res) {
-    res.type('application/json').send(document)
-  })
-  return router
+  return {
+    method: 'GET',
+    path: '/openapi.json',
+    handler(_req, res) {
+      sendText(res, 200, 'application/json', document)
+    },
+  }
 }

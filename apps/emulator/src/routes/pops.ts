@@ -1,18 +1,17 @@
 import {
   assertPopAccess,
   createAuthenticator,
-  requireAccessToken,
   type AccessPrincipal,
   type AccessTokenVerifier,
 } from '@eyepop/auth-core'
 import { randomUUID } from 'node:crypto'
-import { Router, type Request, type Response } from 'express'
-import { popCors } from '../http/cors.js'
-import { sendJson } from '../http/error-handler.js'
-import type { FastRoute } from '../http/fast-routes.js'
+import type { ServerResponse } from 'node:http'
+import { sendEmpty, sendJson, sendText } from '../http/error-handler.js'
 import { AccessDenied, InvalidRequest, NotFoundError, OAuthError } from '../http/errors.js'
-import { jsonObjectBody } from '../http/json-body.js'
-import { MAX_UPLOAD_ITEMS, readUpload, type UploadSummary } from '../http/upload.js'
+import { jsonObjectReader } from '../http/json-body.js'
+import { queryOf } from '../http/query.js'
+import type { Route } from '../http/route-table.js'
+import { MAX_UPLOAD_ITEMS, readUpload } from '../http/upload.js'
 import type { Pipeline, PipelineRegistry } from '../services/pipelines.js'
 import type { PopService } from '../services/pops.js'
 import type { PredictionCatalog } from '../services/predictions.js'
@@ -23,30 +22,21 @@ export const INFERENCE_SCOPE = 'access:inference-api'
 /** The path of the mock worker, given to the SDK as a relative `base_url`. */
 export const WORKER_BASE_PATH = '/worker'
 
-function principal(req: Request): AccessPrincipal {
-  return (req as Request & { auth: AccessPrincipal }).auth
-}
-
 /**
- * `GET /pops/{popId}/config` as a plain `node:http` handler (see `withFastRoutes`; CORS requests
- * reach it through Express): auth-core's `requireAccessToken`, then the Pop's config
+ * `GET /pops/{popId}/config` (a CORS route): auth-core's authentication of the access token
+ * (`access:inference-api`, a temporary key only on its own Pop), then the Pop's config
  * `{base_url, pipeline_id, name, status, endpoints}`. Another account's Pop gets 403, an unknown
  * one 404.
  */
-export function popConfigRoute(deps: { verify: AccessTokenVerifier; pops: PopService; pipelines: PipelineRegistry }): FastRoute {
-  const authenticate = createAuthenticator<Request>({
-    verify: deps.verify,
-    scopes: [INFERENCE_SCOPE],
-    pop: (req) => String(req.params.popId),
-  })
+export function popConfigRoute(deps: { verify: AccessTokenVerifier; pops: PopService; pipelines: PipelineRegistry }): Route {
   return {
     method: 'GET',
     path: '/pops/:popId/config',
-    corsThroughExpress: true,
-    async handle(req, res) {
-      const request = req as Request
-      const caller = await authenticate(request)
-      const pop = await deps.pops.find(String(request.params.popId))
+    cors: true,
+    async handler(req, res, params) {
+      const popId = params.popId!
+      const caller = await createAuthenticator({ verify: deps.verify, scopes: [INFERENCE_SCOPE], pop: () => popId })(req)
+      const pop = await deps.pops.find(popId)
       if (!pop) throw new NotFoundError('pop not found')
       if (pop.accountId !== caller.accountId) {
         throw new AccessDenied('access token does not grant access to this pop')
@@ -129,34 +119,29 @@ function urlsOf(body: Record<string, unknown>): string[] {
  * `insufficient_scope` elsewhere, including transient workers). Browsers from allowed origins get
  * CORS answers, preflights included.
  *
- * `GET /pops/{popId}/config` is {@link popConfigRoute}, mounted with the other hot routes after
- * these (this router's CORS handling covers it).
+ * `GET /pops/{popId}/config` is {@link popConfigRoute}, a hot route.
  */
 export function popRoutes(deps: {
   verify: AccessTokenVerifier
   pipelines: PipelineRegistry
   maxBodyBytes: number
   maxUploadBytes: number
-  corsOrigins: readonly string[]
   predictions: PredictionCatalog
-}): Router {
-  const router = Router()
+}): Route[] {
   const { pipelines } = deps
-  const jsonBody = jsonObjectBody(deps.maxBodyBytes)
-  const requireToken = (pop?: (req: Request) => string | null) =>
-    requireAccessToken<Request>({ verify: deps.verify, scopes: [INFERENCE_SCOPE], ...(pop && { pop }) })
-  // Checks the Pop of a worker route after the pipeline is found (see ownedPipeline).
-  const anyPop = requireToken()
-
-  router.use(['/pops', '/workers', WORKER_BASE_PATH], popCors(deps.corsOrigins))
+  const readJson = jsonObjectReader(deps.maxBodyBytes)
+  const readFile = readUpload(deps.maxUploadBytes)
+  /** A route that is not about one Pop: temporary keys are refused. */
+  const noPop = createAuthenticator({ verify: deps.verify, scopes: [INFERENCE_SCOPE], pop: () => null })
+  /** A worker route: the Pop is checked once the pipeline is found (see ownedPipeline). */
+  const anyPop = createAuthenticator({ verify: deps.verify, scopes: [INFERENCE_SCOPE] })
 
   /** Prepared sources waiting for their upload, by source id. */
-  const prepared = new Map<string, { pipelineId: string; res: Response; timer: NodeJS.Timeout }>()
+  const prepared = new Map<string, { pipelineId: string; res: ServerResponse; timer: NodeJS.Timeout }>()
 
-  function ownedPipeline(req: Request): Pipeline {
-    const pipeline = pipelines.get(String(req.params.pipelineId), true)
+  function ownedPipeline(pipelineId: string, auth: AccessPrincipal): Pipeline {
+    const pipeline = pipelines.get(pipelineId, true)
     if (!pipeline) throw new NotFoundError('pipeline not found')
-    const auth = principal(req)
     if (pipeline.accountId !== auth.accountId) {
       throw new AccessDenied('access token does not grant access to this pipeline')
     }
@@ -164,140 +149,168 @@ export function popRoutes(deps: {
     return pipeline
   }
 
-  router.get('/workers/config', requireToken(() => null), function workersConfig(_req, res) {
-    sendJson(res, 200, { base_url: WORKER_BASE_PATH })
-  })
-
-  router.post(`${WORKER_BASE_PATH}/pipelines`, requireToken(() => null), ...jsonBody, function startPipeline(req, res) {
-    const body = req.body as Record<string, unknown>
-    const pipeline = pipelines.start(principal(req).accountId, {
-      pop: body.pop ?? { components: [] },
-      source: body.source ?? { sourceType: 'NONE' },
-      idleTimeoutMs: idleTimeoutOf(body),
-    })
-    res.json({ id: pipeline.id })
-  })
-
-  router.get(`${WORKER_BASE_PATH}/pipelines/:pipelineId`, anyPop, function getPipeline(req, res) {
-    const pipeline = ownedPipeline(req)
-    res.json({
-      id: pipeline.id,
-      pop: pipeline.pop,
-      source: pipeline.source,
-      popId: pipeline.popId,
-      createdAt: new Date(pipeline.createdAt).toISOString(),
-    })
-  })
-
   /** The Pop's canned predictions for `items` images (a group gives each image's), as JSON lines. */
   function predictionLines(pipeline: Pipeline, sourceId: string, items: number): string {
     const one = deps.predictions.forPop(pipeline.popId).map((prediction) => JSON.stringify({ ...prediction, source_id: sourceId }))
     return `${Array.from({ length: items }, () => one.join('\n')).join('\n')}\n`
   }
 
-  function sendPredictions(res: Response, pipeline: Pipeline, items = 1): void {
-    res.status(200).type('application/jsonl').send(predictionLines(pipeline, randomUUID(), items))
+  function sendPredictions(res: ServerResponse, pipeline: Pipeline, items = 1): void {
+    sendText(res, 200, 'application/jsonl', predictionLines(pipeline, randomUUID(), items))
   }
 
-  // Sets the pipeline's source: NONE stops it (204); a URL, a group of URLs or an asset is
-  // "processed" at once and answered with the Pop's canned predictions as JSON lines, as the SDKs'
-  // process(), load_from() and load_from_group() read them.
-  router.patch(
-    `${WORKER_BASE_PATH}/pipelines/:pipelineId/source`,
-    anyPop,
-    ...jsonBody,
-    function setSource(req, res) {
-      const pipeline = ownedPipeline(req)
-      const body = req.body as Record<string, unknown>
-      switch (body.sourceType) {
-        case 'NONE':
-          pipeline.source = body
-          res.status(204).end()
-          return
-        case 'URL':
-        case 'GROUP':
-          sendPredictions(res, pipeline, urlsOf(body).length)
-          return
-        case 'ASSET_UUID':
-          if (typeof body.assetUuid !== 'string' || body.assetUuid === '') {
-            throw new InvalidRequest('assetUuid must be a non-empty string')
-          }
-          sendPredictions(res, pipeline)
-          return
-        case 'WHIP':
-          throw new InvalidRequest('the emulator does not emulate live WebRTC sources (WHIP); process a file, a stream or a URL')
-        default:
-          throw new InvalidRequest('sourceType must be NONE, URL, GROUP or ASSET_UUID')
-      }
+  const worker = `${WORKER_BASE_PATH}/pipelines`
+  return [
+    {
+      method: 'GET',
+      path: '/workers/config',
+      cors: true,
+      async handler(req, res) {
+        await noPop(req)
+        sendJson(res, 200, { base_url: WORKER_BASE_PATH })
+      },
     },
-  )
-
-  // A video that an SDK without full-duplex HTTP streams (section B): the source id at once, the
-  // predictions once its upload (below, with `sourceId`) has arrived.
-  router.post(`${WORKER_BASE_PATH}/pipelines/:pipelineId/prepareSource`, anyPop, function prepareSource(req, res) {
-    const pipeline = ownedPipeline(req)
-    const timeoutMs = durationMs(req.query.timeout ?? '10s')
-    if (prepared.size >= MAX_PREPARED_SOURCES) {
-      throw new OAuthError(429, 'too_many_requests', `at most ${MAX_PREPARED_SOURCES} prepared sources may wait for their upload at once`)
-    }
-    const sourceId = randomUUID()
-    res.status(200).type('application/jsonl')
-    res.setHeader('Cache-Control', 'no-store')
-    res.write(`${JSON.stringify({ event: { type: 'prepared', source_id: sourceId } })}\n`)
-    const timer = setTimeout(() => {
-      prepared.delete(sourceId)
-      const message = `no upload arrived for this source within ${timeoutMs} ms`
-      res.end(`${JSON.stringify({ event: { type: 'error', source_id: sourceId, message } })}\n`)
-    }, timeoutMs)
-    // An open stream keeps its socket (and so the server) alive; the timer need not.
-    timer.unref()
-    prepared.set(sourceId, { pipelineId: pipeline.id, res, timer })
-    res.on('close', () => {
-      clearTimeout(timer)
-      prepared.delete(sourceId)
-    })
-  })
-
-  // An uploaded image or video (raw or multipart): read, discarded, answered with predictions; for
-  // a prepared source (`sourceId`), 204 here and the predictions on the prepared stream.
-  router.post(
-    `${WORKER_BASE_PATH}/pipelines/:pipelineId/source`,
-    anyPop,
-    function findPipeline(req, _res, next) {
-      const pipeline = ownedPipeline(req)
-      const sourceId = req.query.sourceId
-      if (sourceId !== undefined && (typeof sourceId !== 'string' || prepared.get(sourceId)?.pipelineId !== pipeline.id)) {
-        throw new InvalidRequest('sourceId must name a source prepared on this pipeline that is still waiting for its upload')
-      }
-      next()
+    {
+      method: 'POST',
+      path: worker,
+      cors: true,
+      async handler(req, res) {
+        const auth = await noPop(req)
+        const body = await readJson(req, res)
+        const pipeline = pipelines.start(auth.accountId, {
+          pop: body.pop ?? { components: [] },
+          source: body.source ?? { sourceType: 'NONE' },
+          idleTimeoutMs: idleTimeoutOf(body),
+        })
+        sendJson(res, 200, { id: pipeline.id })
+      },
     },
-    readUpload(deps.maxUploadBytes),
-    function processUpload(req, res) {
-      const pipeline = ownedPipeline(req)
-      const { items } = res.locals.upload as UploadSummary
-      const sourceId = req.query.sourceId as string | undefined
-      if (sourceId === undefined) {
-        sendPredictions(res, pipeline, items)
-        return
-      }
-      const waiting = prepared.get(sourceId)
-      if (!waiting) throw new InvalidRequest('the prepared source stopped waiting for its upload')
-      prepared.delete(sourceId)
-      clearTimeout(waiting.timer)
-      waiting.res.end(predictionLines(pipeline, sourceId, items))
-      res.status(204).end()
+    {
+      method: 'GET',
+      path: `${worker}/:pipelineId`,
+      cors: true,
+      async handler(req, res, params) {
+        const pipeline = ownedPipeline(params.pipelineId!, await anyPop(req))
+        sendJson(res, 200, {
+          id: pipeline.id,
+          pop: pipeline.pop,
+          source: pipeline.source,
+          popId: pipeline.popId,
+          createdAt: new Date(pipeline.createdAt).toISOString(),
+        })
+      },
     },
-  )
-
-  router.patch(`${WORKER_BASE_PATH}/pipelines/:pipelineId/pop`, anyPop, ...jsonBody, function setPop(req, res) {
-    ownedPipeline(req).pop = req.body
-    res.status(204).end()
-  })
-
-  router.delete(`${WORKER_BASE_PATH}/pipelines/:pipelineId`, anyPop, function stopPipeline(req, res) {
-    pipelines.delete(ownedPipeline(req).id)
-    res.status(204).end()
-  })
-
-  return router
+    // Sets the pipeline's source: NONE stops it (204); a URL, a group of URLs or an asset is
+    // "processed" at once and answered with the Pop's canned predictions as JSON lines, as the SDKs'
+    // process(), load_from() and load_from_group() read them.
+    {
+      method: 'PATCH',
+      path: `${worker}/:pipelineId/source`,
+      cors: true,
+      async handler(req, res, params) {
+        const auth = await anyPop(req)
+        const body = await readJson(req, res)
+        const pipeline = ownedPipeline(params.pipelineId!, auth)
+        switch (body.sourceType) {
+          case 'NONE':
+            pipeline.source = body
+            sendEmpty(res, 204)
+            return
+          case 'URL':
+          case 'GROUP':
+            sendPredictions(res, pipeline, urlsOf(body).length)
+            return
+          case 'ASSET_UUID':
+            if (typeof body.assetUuid !== 'string' || body.assetUuid === '') {
+              throw new InvalidRequest('assetUuid must be a non-empty string')
+            }
+            sendPredictions(res, pipeline)
+            return
+          case 'WHIP':
+            throw new InvalidRequest('the emulator does not emulate live WebRTC sources (WHIP); process a file, a stream or a URL')
+          default:
+            throw new InvalidRequest('sourceType must be NONE, URL, GROUP or ASSET_UUID')
+        }
+      },
+    },
+    // A video that an SDK without full-duplex HTTP streams (section B): the source id at once, the
+    // predictions once its upload (below, with `sourceId`) has arrived.
+    {
+      method: 'POST',
+      path: `${worker}/:pipelineId/prepareSource`,
+      cors: true,
+      async handler(req, res, params) {
+        const pipeline = ownedPipeline(params.pipelineId!, await anyPop(req))
+        const timeoutMs = durationMs(queryOf(req).timeout ?? '10s')
+        if (prepared.size >= MAX_PREPARED_SOURCES) {
+          throw new OAuthError(429, 'too_many_requests', `at most ${MAX_PREPARED_SOURCES} prepared sources may wait for their upload at once`)
+        }
+        const sourceId = randomUUID()
+        res.statusCode = 200
+        res.setHeader('Content-Type', 'application/jsonl')
+        res.setHeader('Cache-Control', 'no-store')
+        res.write(`${JSON.stringify({ event: { type: 'prepared', source_id: sourceId } })}\n`)
+        const timer = setTimeout(() => {
+          prepared.delete(sourceId)
+          const message = `no upload arrived for this source within ${timeoutMs} ms`
+          res.end(`${JSON.stringify({ event: { type: 'error', source_id: sourceId, message } })}\n`)
+        }, timeoutMs)
+        // An open stream keeps its socket (and so the server) alive; the timer need not.
+        timer.unref()
+        prepared.set(sourceId, { pipelineId: pipeline.id, res, timer })
+        res.on('close', () => {
+          clearTimeout(timer)
+          prepared.delete(sourceId)
+        })
+      },
+    },
+    // An uploaded image or video (raw or multipart): read, discarded, answered with predictions; for
+    // a prepared source (`sourceId`), 204 here and the predictions on the prepared stream.
+    {
+      method: 'POST',
+      path: `${worker}/:pipelineId/source`,
+      cors: true,
+      async handler(req, res, params) {
+        const auth = await anyPop(req)
+        const sourceId = queryOf(req).sourceId
+        const found = ownedPipeline(params.pipelineId!, auth)
+        if (sourceId !== undefined && (typeof sourceId !== 'string' || prepared.get(sourceId)?.pipelineId !== found.id)) {
+          throw new InvalidRequest('sourceId must name a source prepared on this pipeline that is still waiting for its upload')
+        }
+        const { items } = await readFile(req, res)
+        // Looked up again: the pipeline may have stopped while the upload was read.
+        const pipeline = ownedPipeline(params.pipelineId!, auth)
+        if (sourceId === undefined) {
+          sendPredictions(res, pipeline, items)
+          return
+        }
+        const waiting = prepared.get(sourceId)
+        if (!waiting) throw new InvalidRequest('the prepared source stopped waiting for its upload')
+        prepared.delete(sourceId)
+        clearTimeout(waiting.timer)
+        waiting.res.end(predictionLines(pipeline, sourceId, items))
+        sendEmpty(res, 204)
+      },
+    },
+    {
+      method: 'PATCH',
+      path: `${worker}/:pipelineId/pop`,
+      cors: true,
+      async handler(req, res, params) {
+        const auth = await anyPop(req)
+        const body = await readJson(req, res)
+        ownedPipeline(params.pipelineId!, auth).pop = body
+        sendEmpty(res, 204)
+      },
+    },
+    {
+      method: 'DELETE',
+      path: `${worker}/:pipelineId`,
+      cors: true,
+      async handler(req, res, params) {
+        pipelines.delete(ownedPipeline(params.pipelineId!, await anyPop(req)).id)
+        sendEmpty(res, 204)
+      },
+    },
+  ]
 }

@@ -5,14 +5,14 @@ import {
   type AccessTokenClaims,
   type AccessTokenVerifier,
 } from '@eyepop/auth-core'
-import express, { Router } from 'express'
+import type { IncomingMessage } from 'node:http'
 import { refuseBrowser } from '../http/browser-origin.js'
 import { bearerCredential } from '../http/bearer.js'
 import type { RevocationService } from '../services/revocations.js'
 import { AccessDenied, InvalidRequest, OAuthError } from '../http/errors.js'
-import { sendJson } from '../http/error-handler.js'
-import type { FastRoute } from '../http/fast-routes.js'
-import { jsonObjectReader } from '../http/json-body.js'
+import { sendEmpty, sendJson } from '../http/error-handler.js'
+import { formReader, jsonObjectReader } from '../http/json-body.js'
+import type { Route } from '../http/route-table.js'
 import { isApiKeyCredential, type TemporaryKeySubject, type TokenService } from '../services/tokens.js'
 
 /** The session a server hands to its browser or mobile client (the EyePop SDK's `Session`). */
@@ -39,7 +39,7 @@ function optionalString(body: Record<string, unknown>, name: string): string | u
 }
 
 /**
- * `POST /v1/auth/client-sessions`, as a plain `node:http` handler (see `withFastRoutes`): a server
+ * `POST /v1/auth/client-sessions`: a server
  * (Bearer: its API key or an access token of it) mints a temporary key for one Pop and gets the
  * session to hand over, `{eyepopUrl, accessToken, validUntil, popId}`. Refused from a browser.
  */
@@ -48,12 +48,12 @@ export function clientSessionRoute(deps: {
   issuer: string
   maxBodyBytes: number
   allowBrowserApiKeys: boolean
-}): FastRoute {
+}): Route {
   const readJson = jsonObjectReader(deps.maxBodyBytes)
   return {
     method: 'POST',
     path: '/v1/auth/client-sessions',
-    async handle(req, res) {
+    async handler(req, res) {
       refuseBrowser(req, deps.allowBrowserApiKeys)
       const body = await readJson(req, res)
       const credential = bearerCredential(req)
@@ -91,17 +91,11 @@ export function temporaryKeyRoutes(deps: {
   issuer: string
   maxBodyBytes: number
   allowBrowserApiKeys: boolean
-}): Router {
-  const router = Router()
-  const form = [
-    function requireForm(req: express.Request, _res: express.Response, next: express.NextFunction) {
-      next(req.is('application/x-www-form-urlencoded') ? undefined : new InvalidRequest('request body must be form-encoded (application/x-www-form-urlencoded)'))
-    },
-    express.urlencoded({ extended: false, limit: deps.maxBodyBytes, parameterLimit: 20 }),
-  ]
+}): Route[] {
+  const readForm = formReader(deps.maxBodyBytes, 20)
 
-  function tokenParam(req: express.Request): string {
-    const token: unknown = (req.body as Record<string, unknown> | undefined)?.token
+  function tokenParam(form: Record<string, unknown>): string {
+    const token: unknown = form.token
     if (typeof token !== 'string' || token === '') throw new InvalidRequest('token must be provided')
     return token
   }
@@ -123,46 +117,55 @@ export function temporaryKeyRoutes(deps: {
     return undefined
   }
 
-  router.post('/token/revocation', ...form, async function revokeToken(req, res) {
-    const token = tokenParam(req)
-    if (isApiKeyCredential(token)) {
-      throw new OAuthError(400, 'unsupported_token_type', 'api keys are deleted through key management, not revoked here')
-    }
-    const claims = await revocableClaims(token)
-    if (claims) await deps.revocations.revokeToken(claims.jti, claims.exp * 1000)
-    res.setHeader('Cache-Control', 'no-store')
-    res.status(200).end()
-  })
-
-  router.post('/token/introspection', ...form, async function introspect(req, res) {
+  /** The account whose server calls (Bearer: its API key or an access token of it; not a temporary key). */
+  async function callerAccount(req: IncomingMessage): Promise<string> {
     const credential = bearerCredential(req)
-    let accountId: string
-    if (isApiKeyCredential(credential)) {
-      accountId = (await deps.tokens.authenticateApiKey(credential)).accountId
-    } else {
-      const { claims } = await deps.verify(credential)
-      if (claims.temporary) throw new AccessDenied('a temporary key cannot introspect tokens')
-      accountId = claims.sub
-    }
-    const token = tokenParam(req)
-    res.setHeader('Cache-Control', 'no-store')
-    try {
-      const { claims } = await deps.verify(token)
-      if (claims.sub !== accountId) {
-        res.json({ active: false, reason: 'invalid' })
-        return
-      }
-      res.json({ active: true, token_type: 'Bearer', ...claims })
-    } catch (err) {
-      if (!isAuthCoreError(err)) throw err
-      let reason: InactiveReason = 'invalid'
-      // Expiry and revocation are only found after the signature verified, so the claims are ours.
-      if (err.code === 'ERR_TOKEN_EXPIRED') reason = 'expired'
-      if (err instanceof errors.TokenRevoked) reason = err.reason
-      if (reason !== 'invalid' && decodeJwt(token).sub !== accountId) reason = 'invalid'
-      res.json({ active: false, reason })
-    }
-  })
+    if (isApiKeyCredential(credential)) return (await deps.tokens.authenticateApiKey(credential)).accountId
+    const { claims } = await deps.verify(credential)
+    if (claims.temporary) throw new AccessDenied('a temporary key cannot introspect tokens')
+    return claims.sub
+  }
 
-  return router
+  return [
+    {
+      method: 'POST',
+      path: '/token/revocation',
+      async handler(req, res) {
+        const token = tokenParam(await readForm(req, res))
+        if (isApiKeyCredential(token)) {
+          throw new OAuthError(400, 'unsupported_token_type', 'api keys are deleted through key management, not revoked here')
+        }
+        const claims = await revocableClaims(token)
+        if (claims) await deps.revocations.revokeToken(claims.jti, claims.exp * 1000)
+        res.setHeader('Cache-Control', 'no-store')
+        sendEmpty(res, 200)
+      },
+    },
+    {
+      method: 'POST',
+      path: '/token/introspection',
+      async handler(req, res) {
+        const form = await readForm(req, res)
+        const accountId = await callerAccount(req)
+        const token = tokenParam(form)
+        res.setHeader('Cache-Control', 'no-store')
+        try {
+          const { claims } = await deps.verify(token)
+          if (claims.sub !== accountId) {
+            sendJson(res, 200, { active: false, reason: 'invalid' })
+            return
+          }
+          sendJson(res, 200, { active: true, token_type: 'Bearer', ...claims })
+        } catch (err) {
+          if (!isAuthCoreError(err)) throw err
+          let reason: InactiveReason = 'invalid'
+          // Expiry and revocation are only found after the signature verified, so the claims are ours.
+          if (err.code === 'ERR_TOKEN_EXPIRED') reason = 'expired'
+          if (err instanceof errors.TokenRevoked) reason = err.reason
+          if (reason !== 'invalid' && decodeJwt(token).sub !== accountId) reason = 'invalid'
+          sendJson(res, 200, { active: false, reason })
+        }
+      },
+    },
+  ]
 }

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express'
 import { pino } from 'pino'
-import { errorHandler, notFoundHandler } from '../../src/http/error-handler.js'
+import { errorHandler, errorResponder, notFoundHandler } from '../../src/http/error-handler.js'
+import { createRouteTable } from '../../src/http/route-table.js'
 import { computeSessionRoutes, type ComputeSessionRoutesDeps } from '../../src/routes/compute-sessions.js'
 import { createComputeSessions, MAX_SESSIONS_PER_ACCOUNT } from '../../src/services/compute-sessions.js'
 import { createPipelineRegistry, type PipelineRegistry } from '../../src/services/pipelines.js'
@@ -30,7 +31,8 @@ export async function createComputeSessionsFixture(
   const sessions = createComputeSessions({ pipelines, maxPerAccount: MAX_SESSIONS_PER_ACCOUNT, idleTimeoutMs: idleTimeoutSeconds * 1000, idleTimeoutSeconds })
   const app = express()
   app.disable('x-powered-by')
-  app.use(
+  const logger = pino({ level: 'silent' })
+  const routes = createRouteTable(
     computeSessionRoutes({
       tokens: emulator.tokens,
       verify: emulator.verify,
@@ -39,12 +41,13 @@ export async function createComputeSessionsFixture(
       issuer: emulator.issuer,
       maxBodyBytes: emulator.config.maxBodyBytes,
       allowBrowserApiKeys: emulator.config.allowBrowserApiKeys,
-      corsOrigins: emulator.config.corsOrigins,
       now,
       ...overrides,
     }),
+    { respond: errorResponder(logger), corsOrigins: emulator.config.corsOrigins },
   )
+  app.use(routes.middleware('listener'))
   app.use(notFoundHandler)
-  app.use(errorHandler(pino({ level: 'silent' })))
+  app.use(errorHandler(logger))
   return { emulator, app, pipelines, close: () => emulator.close() }
 }

@@ -135,18 +135,21 @@ describe.each(TARGETS)('through %s', (_name, target) => {
   })
 })
 
-describe('GET /pops/{popId}/config, fast path and Express alike', () => {
-  it('answers a CORS request through Express, with its CORS headers, and a %-escape with 400', async () => {
+describe('GET /pops/{popId}/config, through the listener and the Express app alike', () => {
+  it('answers a CORS request with its CORS headers, a %-escape with 400 and a trailing slash with 404', async () => {
     const browser = await request(emulator.handler).get(`/pops/${popId}/config`).set(auth(token)).set('Origin', 'http://localhost:5173')
     expect(browser.status).toBe(200)
     expect(browser.headers['access-control-allow-origin']).toBe('http://localhost:5173')
     const escaped = await request(emulator.handler).get(`/pops/%ZZ/config`).set(auth(token))
     expectJsonError(escaped, 400, 'invalid_request')
     const fast = await request(emulator.handler).get(`/pops/${popId}/config`).set(auth(token))
-    const viaExpress = await request(emulator.handler).get(`/pops/${popId}/config/`).set(auth(token))
+    const viaExpress = await request(emulator.app).get(`/pops/${popId}/config`).set(auth(token))
     expect(fast.status).toBe(200)
     expect(viaExpress.body).toEqual(fast.body)
     expect(fast.headers['content-type']).toBe(viaExpress.headers['content-type'])
+    for (const target of [emulator.handler, emulator.app]) {
+      expectJsonError(await request(target).get(`/pops/${popId}/config/`).set(auth(token)), 404, 'not_found')
+    }
   })
 })
 
