@@ -213,6 +213,7 @@ export async function createApp(
       tokens,
       cookieKeys: [cookieKey],
       allowBrowserApiKeys: config.allowBrowserApiKeys,
+      lifetimes: config,
       findAccount: (id) => store.accounts.get(id),
       accounts: services.accounts,
       staticDir: join(PACKAGE_DIR, 'static'),
@@ -236,7 +237,7 @@ export async function createApp(
   const withOAuth = (use: (server: OAuthServer) => void, next: (err?: unknown) => void): void => {
     oauthServer().then(use, next)
   }
-  const sessions = createDashboardSessions(store.oidc, { secure: issuer.startsWith('https:'), now })
+  const sessions = createDashboardSessions(store.oidc, { secure: issuer.startsWith('https:'), now, ttlSeconds: config.signInSessionSeconds })
 
   const { maxBodyBytes, allowBrowserApiKeys } = config
   const respond = errorResponder(logger)
@@ -335,7 +336,12 @@ export async function createApp(
     if (routes.isCorsPath(req.path)) next()
     else res.status(204).end()
   })
-  const events = eventsSocket({ verify, recheckMs: 1000 })
+  const events = eventsSocket({
+    verify,
+    recheckMs: 1000,
+    maxSockets: config.maxEventSockets,
+    maxSocketsPerAccount: config.maxEventSocketsPerAccount,
+  })
   // The dashboard, sign-in and management API, after the hot token and Pop routes.
   app.use(['/dashboard', '/interaction', '/api', '/auth', '/session', '/device'], PAGE_SECURITY)
   app.use(signInStartLimit(config.signInRateLimit))

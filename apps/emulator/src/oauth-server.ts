@@ -3,7 +3,7 @@ import type { RequestListener } from 'node:http'
 import type { Router } from 'express'
 import type { AccountService } from './services/accounts.js'
 import type { TokenService } from './services/tokens.js'
-import { createProvider } from './provider/configuration.js'
+import { createProvider, type ProviderLifetimes } from './provider/configuration.js'
 import { interactionRoutes } from './provider/sign-in-pages.js'
 import type { AccountRecord, EmulatorStore } from './store/types.js'
 
@@ -28,6 +28,7 @@ export function createOAuthServer(deps: {
   tokens: TokenService
   cookieKeys: string[]
   allowBrowserApiKeys: boolean
+  lifetimes: ProviderLifetimes
   findAccount: (id: string) => Promise<AccountRecord | undefined>
   accounts: AccountService
   staticDir: string
@@ -40,6 +41,7 @@ export function createOAuthServer(deps: {
     tokens: deps.tokens,
     cookieKeys: deps.cookieKeys,
     allowBrowserApiKeys: deps.allowBrowserApiKeys,
+    lifetimes: deps.lifetimes,
     findAccount: deps.findAccount,
   })
   return {

@@ -230,6 +230,31 @@ export const OPTIONS = {
     help: 'how long (in seconds) a compute session or transient pipeline may go unused before it ends',
     why: 'the idle time the Python SDK asks for its pipelines: long enough for a paused debugger, short enough that a crashed test run frees its sessions within minutes',
   }),
+  userTokenTtlSeconds: integer({
+    flag: '--user-token-ttl', valueName: 'S', env: 'EYEPOP_EMULATOR_USER_TOKEN_TTL', default: 3600, min: 60, max: 86_400,
+    help: 'the lifetime (in seconds) of a signed-in user\'s access tokens (manage:keys: the dashboard, `login`, the key-management API)',
+    why: 'an hour, as EyePop\'s; the CLI signs in again after it',
+  }),
+  signInSessionSeconds: integer({
+    flag: '--sign-in-session-ttl', valueName: 'S', env: 'EYEPOP_EMULATOR_SIGN_IN_SESSION_TTL', default: 28_800, min: 300, max: 2_592_000,
+    help: 'how long (in seconds) a sign-in lasts at most: the dashboard session, and the OAuth session that signs a user in again without a password',
+    why: 'a working day (8 h); each session also ends after 30 minutes unused',
+  }),
+  deviceCodeTtlSeconds: integer({
+    flag: '--device-code-ttl', valueName: 'S', env: 'EYEPOP_EMULATOR_DEVICE_CODE_TTL', default: 600, min: 60, max: 3600,
+    help: 'how long (in seconds) a device code of `login` (RFC 8628) can be approved',
+    why: 'ten minutes to open the page and sign in, as usual for the device flow',
+  }),
+  maxEventSockets: integer({
+    flag: '--max-event-sockets', valueName: 'N', env: 'EYEPOP_EMULATOR_MAX_EVENT_SOCKETS', default: 1024, min: 1, max: 100_000,
+    help: 'the most data-event WebSockets open at once; one more is refused with 503 and Retry-After',
+    why: 'bounds the memory anonymous upgrades can take (each socket holds buffers)',
+  }),
+  maxEventSocketsPerAccount: integer({
+    flag: '--max-event-sockets-per-account', valueName: 'N', env: 'EYEPOP_EMULATOR_MAX_EVENT_SOCKETS_PER_ACCOUNT', default: 16, min: 1, max: 10_000,
+    help: 'the most authenticated data-event WebSockets of one account; one more is closed with 1008 access_denied',
+    why: 'one token must not hold every socket; an app needs a few',
+  }),
   maxSessionsPerAccount: integer({
     flag: '--max-sessions-per-account', valueName: 'N', env: 'EYEPOP_EMULATOR_MAX_SESSIONS_PER_ACCOUNT', default: 20, min: 1, max: 10_000,
     help: 'the most live compute sessions (EyePop SDK 3.x) an account may have; one more is refused with 409 limit_exceeded, saying how to free one',

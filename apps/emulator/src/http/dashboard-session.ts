@@ -8,8 +8,6 @@ import type { EmulatorStore } from '../store/types.js'
 export const SESSION_COOKIE = 'eyepop_session'
 /** The cookie binding a sign-in in progress to this browser (state of the code flow). */
 export const LOGIN_COOKIE = 'eyepop_login'
-/** How long (in seconds) a dashboard session lasts at most. */
-export const SESSION_TTL_SECONDS = 8 * 3600
 /** How long (in seconds) a dashboard session may go unused before it ends. */
 export const SESSION_IDLE_SECONDS = 30 * 60
 /** How often (in seconds, at most) a session's last use is written back to the store. */
@@ -57,15 +55,18 @@ const PROVIDER_SESSION_COOKIES = ['_session', '_session.sig', '_session.legacy',
  * Dashboard sessions and pending sign-ins, stored as oidc artifacts, so they live in the same
  * SQLite file and survive a restart until they expire.
  */
-export function createDashboardSessions(store: SessionStorage, options: { secure: boolean; now: () => number }) {
+export function createDashboardSessions(
+  store: SessionStorage,
+  options: { secure: boolean; now: () => number; /** How long (in seconds) a session lasts at most. */ ttlSeconds: number },
+) {
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: options.secure, path: '/' }
   return {
     async start(res: Response, accountId: string): Promise<DashboardSession> {
       const id = randomId()
       const at = options.now()
       const session: DashboardSession = { accountId, csrfToken: randomId(), createdAt: at, lastSeenAt: at }
-      await store.upsert('DashboardSession', id, { ...session }, SESSION_TTL_SECONDS)
-      res.cookie(SESSION_COOKIE, id, { ...cookieOptions, maxAge: SESSION_TTL_SECONDS * 1000 })
+      await store.upsert('DashboardSession', id, { ...session }, options.ttlSeconds)
+      res.cookie(SESSION_COOKIE, id, { ...cookieOptions, maxAge: options.ttlSeconds * 1000 })
       return session
     },
     async current(req: IncomingMessage): Promise<(DashboardSession & { id: string }) | undefined> {
@@ -82,7 +83,7 @@ export function createDashboardSessions(store: SessionStorage, options: { secure
       }
       if (at - lastSeenAt >= LAST_SEEN_WRITE_SECONDS * 1000) {
         // Keeps the absolute end: the row expires when the session would have anyway.
-        const left = Math.ceil((session.createdAt + SESSION_TTL_SECONDS * 1000 - at) / 1000)
+        const left = Math.ceil((session.createdAt + options.ttlSeconds * 1000 - at) / 1000)
         if (left <= 0) return undefined
         await store.upsert('DashboardSession', id, { ...session, lastSeenAt: at }, left)
       }

@@ -8,7 +8,8 @@ import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeHandler }
 // The names other modules use without loading oidc-provider.
 export * from './constants.js'
 import { errorBody } from '../http/to-error-body.js'
-import { CLI_CLIENT_ID, DASHBOARD_CLIENT_ID, DEVICE_CODE_GRANT, MANAGE_SCOPE, USER_TOKEN_TTL_SECONDS, manageResource } from './constants.js'
+import type { EmulatorConfig } from '../config/defaults.js'
+import { CLI_CLIENT_ID, DASHBOARD_CLIENT_ID, DEVICE_CODE_GRANT, MANAGE_SCOPE, manageResource } from './constants.js'
 import type { EmulatorStore } from '../store/types.js'
 
 /** What the provider is built from. */
@@ -24,7 +25,12 @@ export interface CreateProviderOptions {
   cookieKeys: string[]
   /** Whether API keys are accepted from browsers. */
   allowBrowserApiKeys: boolean
+  /** The lifetimes the options set (see `config/options.ts`). */
+  lifetimes: ProviderLifetimes
 }
+
+/** The lifetimes of oidc-provider's artifacts that the options set. */
+export type ProviderLifetimes = Pick<EmulatorConfig, 'userTokenTtlSeconds' | 'signInSessionSeconds' | 'deviceCodeTtlSeconds'>
 
 /** An error page or JSON body for oidc-provider's browser-facing errors. */
 /** The part of a Koa context an error page is written through. */
@@ -137,7 +143,7 @@ export function createProvider(options: CreateProviderOptions): Provider {
           return {
             scope: MANAGE_SCOPE,
             audience: resource,
-            accessTokenTTL: USER_TOKEN_TTL_SECONDS,
+            accessTokenTTL: options.lifetimes.userTokenTtlSeconds,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: signingAlg } },
           }
@@ -154,13 +160,14 @@ export function createProvider(options: CreateProviderOptions): Provider {
     scopes: ['openid', 'email', MANAGE_SCOPE, ...DEFAULT_API_KEY_SCOPES],
     claims: { openid: ['sub'], email: ['email'] },
     ttl: {
-      AccessToken: USER_TOKEN_TTL_SECONDS,
+      AccessToken: options.lifetimes.userTokenTtlSeconds,
+      // Protocol steps, not options: a code is redeemed at once, a sign-in page is filled in minutes.
       AuthorizationCode: 60,
-      DeviceCode: 600,
+      DeviceCode: options.lifetimes.deviceCodeTtlSeconds,
       Grant: 14 * 86_400,
-      IdToken: 3600,
+      IdToken: options.lifetimes.userTokenTtlSeconds,
       Interaction: 900,
-      Session: 8 * 3600,
+      Session: options.lifetimes.signInSessionSeconds,
     },
     async findAccount(_ctx, id) {
       const account = await options.findAccount(id)

@@ -12,8 +12,6 @@ export const CLI_CLIENT_ID = 'eyepop-cli'
 export const MANAGE_SCOPE = 'manage:keys'
 /** The device authorization grant type (RFC 8628). */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code'
-/** How long (in seconds) a signed-in user's access token lasts. */
-export const USER_TOKEN_TTL_SECONDS = 3600
 
 /** The resource indicator (and `aud`) of the key-management API. */
 export function manageResource(issuer: string): string {

@@ -29,9 +29,7 @@ const INVALID_PAYLOAD = 1007
 const AUTH_TIMEOUT_MS = 5_000
 
 /** The most events sockets open at once, authenticated or not; more upgrades get 503. */
-export const MAX_EVENT_SOCKETS = 1024
 /** The most authenticated events sockets of one account; one more is closed with 1008. */
-export const MAX_EVENT_SOCKETS_PER_ACCOUNT = 16
 
 /** An HTTP answer written on the raw socket of a refused upgrade. */
 function refuseUpgrade(socket: Duplex, status: string, error: string, description: string, extra = ''): void {
@@ -131,10 +129,15 @@ export interface EventsSocket {
  * with 1008 and a reason such as `invalid_token: access token has expired`. Subscriptions must name
  * the token's own account. Open sockets are re-checked every `recheckMs`, so a socket whose token
  * expires or whose API key is deleted is closed within that time. Bounded: at most
- * {@link MAX_EVENT_SOCKETS} sockets in all (503 beyond) and {@link MAX_EVENT_SOCKETS_PER_ACCOUNT}
- * authenticated ones per account (1008 beyond).
+ * `maxSockets` sockets in all (503 beyond) and `maxSocketsPerAccount` authenticated ones per account
+ * (1008 beyond).
  */
-export function eventsSocket(deps: { verify: AccessTokenVerifier; recheckMs: number }): EventsSocket {
+export function eventsSocket(deps: {
+  verify: AccessTokenVerifier
+  recheckMs: number
+  maxSockets: number
+  maxSocketsPerAccount: number
+}): EventsSocket {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
   const authenticated = new Map<WebSocket, string>()
   const perAccount = new Map<string, number>()
@@ -186,8 +189,8 @@ export function eventsSocket(deps: { verify: AccessTokenVerifier; recheckMs: num
         try {
           const { claims } = await check(match[1]!)
           clearTimeout(timer)
-          if ((perAccount.get(claims.sub) ?? 0) >= MAX_EVENT_SOCKETS_PER_ACCOUNT) {
-            closeWith(ws, POLICY_VIOLATION, `access_denied: this account has ${MAX_EVENT_SOCKETS_PER_ACCOUNT} open event sockets, its limit`)
+          if ((perAccount.get(claims.sub) ?? 0) >= deps.maxSocketsPerAccount) {
+            closeWith(ws, POLICY_VIOLATION, `access_denied: this account has ${deps.maxSocketsPerAccount} open event sockets, its limit`)
             return
           }
           accountId = claims.sub
@@ -222,8 +225,8 @@ export function eventsSocket(deps: { verify: AccessTokenVerifier; recheckMs: num
         refuseUpgrade(socket, '404 Not Found', 'not_found', 'no websocket at this path')
         return
       }
-      if (wss.clients.size >= MAX_EVENT_SOCKETS) {
-        refuseUpgrade(socket, '503 Service Unavailable', 'temporarily_unavailable', `${MAX_EVENT_SOCKETS} event sockets are open, the limit`, 'Retry-After: 5\r\n')
+      if (wss.clients.size >= deps.maxSockets) {
+        refuseUpgrade(socket, '503 Service Unavailable', 'temporarily_unavailable', `${deps.maxSockets} event sockets are open, the limit`, 'Retry-After: 5\r\n')
         return
       }
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))

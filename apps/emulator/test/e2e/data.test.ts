@@ -8,8 +8,9 @@ import { pino } from 'pino'
 import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningServer } from '../../src/main.js'
-import { MAX_EVENT_SOCKETS_PER_ACCOUNT } from '../../src/routes/data.js'
 import { startTestServer } from '../helpers.js'
+
+const MAX_EVENT_SOCKETS_PER_ACCOUNT = 4
 
 // The SDK reads EYEPOP_* variables when it builds an endpoint: the test's settings must be the only ones.
 clearEyePopEnv()
@@ -23,7 +24,8 @@ let accountId: string
 let token: string
 
 beforeAll(async () => {
-  running = await startTestServer()
+  // A cap of its own (--max-event-sockets-per-account), below the default of 16.
+  running = await startTestServer({ maxEventSocketsPerAccount: MAX_EVENT_SOCKETS_PER_ACCOUNT })
   const { services } = running.emulator
   accountId = services.defaultAccount.id
   apiKey = (await services.keys.create(accountId, { name: 'data', expires: 'never' })).key

@@ -2,7 +2,8 @@
  * A dashboard session ends after 30 minutes unused, and after 8 hours whatever its use.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { SESSION_IDLE_SECONDS, SESSION_TTL_SECONDS } from '../../src/http/dashboard-session.js'
+import { defaults } from '../../src/config/defaults.js'
+import { SESSION_IDLE_SECONDS } from '../../src/http/dashboard-session.js'
 import type { RunningServer } from '../../src/main.js'
 import { browser, signIn } from '../manage/browser-session.js'
 import { startTestServer } from '../helpers.js'
@@ -47,7 +48,7 @@ describe('the dashboard session', () => {
 
   it('ends after 8 hours even when used all along', async () => {
     const { clock, session } = await signedIn()
-    const end = clock.now + SESSION_TTL_SECONDS * 1000
+    const end = clock.now + defaults.signInSessionSeconds * 1000
     while (clock.now + 20 * 60_000 < end) {
       clock.now += 20 * 60_000
       expect(await dashboardStatus(session)).toBe(200)

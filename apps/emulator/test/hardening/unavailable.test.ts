@@ -74,6 +74,8 @@ describe('a stale revocation list on the event WebSocket', () => {
         throw new errors.RevocationStale('revocation status is unknown: the revocation list could not be refreshed')
       },
       recheckMs: 60_000,
+      maxSockets: 4,
+      maxSocketsPerAccount: 4,
     })
     const server = createServer()
     server.on('upgrade', events.handleUpgrade)
