@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { createApp, type CreateAppOptions, type EmulatorApp } from './app.js'
 import type { EmulatorConfig } from './config/defaults.js'
-import { issuerOf, resolveConfig } from './config/schema.js'
+import { issuerOf, resolveConfig, withListenAddress } from './config/schema.js'
 import { errorBody } from './http/to-error-body.js'
 import { TEST_CONTROL_PREFIX, createTestControl } from './testing/control.js'
 import { createFaultPlan, withFaults, type FaultPlan } from './testing/faults.js'
@@ -104,7 +104,8 @@ export async function startServer(
   const clock = options.clock ?? (config.testControl ? createVirtualClock() : undefined)
   const faults = options.faults ?? (config.testControl ? createFaultPlan() : undefined)
   const appOptions: CreateAppOptions = { ...options, ...(clock && !options.now && { now: clock.now }) }
-  const build = () => createApp({ ...config, port, issuer }, appOptions)
+  const listening = withListenAddress(config, port, issuer)
+  const build = () => createApp(listening, appOptions)
   let emulator: EmulatorApp
   try {
     emulator = await build()

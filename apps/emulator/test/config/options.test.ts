@@ -9,7 +9,7 @@ import { buildCli } from '../../src/cli/commands.js'
 import { defaults } from '../../src/config/defaults.js'
 import { OPTIONS_TABLE_END, OPTIONS_TABLE_START, renderOptionsTable } from '../../src/config/options-table.js'
 import { OPTION_NAMES, OPTIONS, type OptionSpec } from '../../src/config/options.js'
-import { resolveConfig } from '../../src/config/schema.js'
+import { resolveConfig, withListenAddress } from '../../src/config/schema.js'
 import { startEmulatorProcess } from '../e2e/process.js'
 import { createTestEmulator, startTestServer } from '../helpers.js'
 
@@ -178,3 +178,16 @@ function catchError(fn: () => unknown): unknown {
   }
   return undefined
 }
+
+describe('resolveConfig() once', () => {
+  it('hands a config it resolved on as it is (frozen), and checks any other object', () => {
+    const resolved = resolveConfig({ port: 0 })
+    expect(Object.isFrozen(resolved)).toBe(true)
+    expect(resolveConfig(resolved)).toBe(resolved)
+    expect(() => resolveConfig({ ...resolved, port: -1 })).toThrow(/port/)
+    const listening = withListenAddress(resolved, 41234, 'http://127.0.0.1:41234')
+    expect(resolveConfig(listening)).toBe(listening)
+    expect(listening).toMatchObject({ port: 41234, issuer: 'http://127.0.0.1:41234' })
+    expect(() => withListenAddress(resolved, 70_000, 'http://127.0.0.1:70000')).toThrow(/port/)
+  })
+})
