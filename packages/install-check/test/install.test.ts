@@ -3,7 +3,8 @@
  * from their tarballs into a project of their own outside the repository, and there:
  * - `npx eyepop-emulator` runs: `--version`, `keys create`, `start` on a free loopback port
  *   (discovery served, the key exchanged for an access token), stopped by SIGTERM;
- * - both import from a plain Node ESM script, each entry of their `exports`;
+ * - both import from a plain Node ESM script, each entry of their `exports`, and load with
+ *   require() from CommonJS;
  * - the project's vitest suite (`project/test/`) passes: the real EyePop Node SDK against an
  *   emulator started in process. The harness's tests go there too, beside `sdk.test.ts`;
  * - their types resolve under `moduleResolution: node16` and `bundler` (`project/types.ts`).
@@ -75,6 +76,12 @@ describe('the packages from the installed project', () => {
   it('import from a plain Node ESM script, every entry of their exports', async () => {
     const out = await runOk(process.execPath, ['check-esm.mjs'], { cwd: project.dir })
     expect(JSON.parse(out)).toEqual({ ok: true, emulator: versionOf(join(project.dir, 'node_modules/@eyepop/emulator/package.json')) })
+  })
+
+  it('load with require() from CommonJS', async () => {
+    // --no-warnings: Node 22 notes that require() of ES modules is experimental.
+    const out = await runOk(process.execPath, ['--no-warnings', 'check-require.cjs'], { cwd: project.dir })
+    expect(JSON.parse(out)).toEqual({ ok: true })
   })
 
   it("pass the project's vitest suite: the real EyePop Node SDK against an emulator started in process", async () => {
