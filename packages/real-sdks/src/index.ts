@@ -5,8 +5,9 @@
  * - {@link loadNodeSdkV3}: the Node SDK `@eyepop.ai/eyepop` 3.17.2, unchanged. It ships no type
  *   declarations; {@link NodeSdkV3} types what the tests use of it, from its source.
  * - {@link pythonSdk}: the Python executable of a virtualenv with the Python SDK `eyepop` 3.25.0.
+ * - {@link nodeSdkV3Tarball}: the Node SDK's npm tarball, for a project of its own (the install check).
  *
- * Both throw, with what to run, when the SDKs are not installed: a suite that needs them fails,
+ * Each throws, with what to run, when the SDKs are not installed: a suite that needs them fails,
  * it never skips.
  *
  * @module
@@ -17,6 +18,8 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const INSTALLED = resolve(dirname(fileURLToPath(import.meta.url)), '..', '.installed')
+/** The Node SDK's file in the source folder (as `scripts/setup.mjs` names it). */
+const NODE_SDK_V3_TARBALL = 'eyepop.ai-eyepop-3.17.2.tgz'
 
 /** What `scripts/setup.mjs` installed. */
 interface Manifest {
@@ -103,6 +106,16 @@ export function loadNodeSdkV3(): NodeSdkV3 {
   const version = (required('@eyepop.ai/eyepop/package.json') as { version: string }).version
   if (version !== '3.17.2') throw new Error(`expected @eyepop.ai/eyepop 3.17.2 in ${node.dir}, found ${version}`)
   return required('@eyepop.ai/eyepop') as NodeSdkV3
+}
+
+/**
+ * The Node SDK 3.17.2's npm tarball, in the folder the SDKs were installed from, for tests that
+ * `npm install` it into a project of their own.
+ */
+export function nodeSdkV3Tarball(): string {
+  const tarball = join(manifest().source, NODE_SDK_V3_TARBALL)
+  if (!existsSync(tarball)) throw new Error(`the Node SDK's tarball is gone (${tarball}): set EYEPOP_REAL_SDKS and run \`npm run setup -w @eyepop/real-sdks\``)
+  return tarball
 }
 
 /** The path of a module the Node SDK resolves (e.g. its own `pino`), for options it expects. */
