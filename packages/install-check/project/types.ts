@@ -3,6 +3,7 @@
 import { createAccessTokenVerifier, parseApiKey, type AccessTokenVerifier, type ParsedApiKey } from '@eyepop/auth-core'
 import { createSqliteStore } from '@eyepop/auth-core/sqlite'
 import { startServer, type EmulatorApp, type EmulatorConfig, type RunningServer } from '@eyepop/emulator'
+import { startEmulator, type TestEmulator } from '@eyepop/emulator/testing'
 
 /** `true` when `T` is `any`: a declaration that failed to resolve reads as `any`, silently. */
 type IsAny<T> = 0 extends 1 & T ? true : false
@@ -28,4 +29,7 @@ export const typed: [
   IsAny<EmulatorApp['app']>,
   IsAny<EmulatorApp['app']['listen']>,
   IsAny<typeof createSqliteStore>,
-] = [false, false, false, false, false]
+  IsAny<typeof startEmulator>,
+  IsAny<TestEmulator['clock']>,
+  IsAny<TestEmulator['faults']>,
+] = [false, false, false, false, false, false, false, false]
