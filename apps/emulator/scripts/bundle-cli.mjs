@@ -27,7 +27,7 @@ await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   external,
   sourcemap: 'linked',
   sourcesContent: false,
