@@ -1,0 +1,119 @@
+/**
+ * Talking to PostgreSQL the way every query of the store expects: numbers for `bigint` columns,
+ * and the one mapping of pg's failures to the store's errors.
+ *
+ * @module
+ */
+import pg from 'pg'
+import type { CustomTypesConfig, Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg'
+import { AuthCoreError, Conflict, StoreError } from '../../errors.js'
+
+const INT8_OID = 20
+
+/**
+ * The store's type parsers, given per query so that a pool shared with the application keeps its
+ * own: `bigint` (times in ms, sequence numbers, counts) as a JavaScript number. Times stay far below
+ * 2^53, and so does the revocation sequence.
+ */
+export const STORE_TYPES: CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format ?? 'text')) as CustomTypesConfig['getTypeParser'],
+}
+
+/** Something that runs a query: the pool, or one client inside a transaction. */
+export type Queryable = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>
+
+/** SQLSTATE classes that mean the database cannot be reached or used right now. */
+const UNAVAILABLE_CLASSES = ['08', '28', '3D', '53', '57']
+
+/**
+ * Turns a failure of pg into the store's error: a unique violation (SQLSTATE 23505) into `Conflict`
+ * (`what` names the record), anything else into `StoreError`. The message never carries the
+ * connection string, so never its password: pg's own message is kept only for the server's
+ * answers about the connection (authentication, a missing database, a shutdown), which name the
+ * user and database at most; other failures give their SQLSTATE or system error code.
+ */
+export function toStoreError(err: unknown, what?: string): Error {
+  if (err instanceof AuthCoreError) return err
+  const code = (err as { code?: unknown }).code
+  // Without its cause: the URL parser's error may quote the string.
+  if (code === 'ERR_INVALID_URL') return new StoreError('the postgres connection string is not a valid url')
+  if (code === '23505' && what) return new Conflict(`${what} already exists`, { cause: err })
+  const message = err instanceof Error ? err.message : String(err)
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    const reason = UNAVAILABLE_CLASSES.includes(code.slice(0, 2)) ? `${message} (SQLSTATE ${code})` : `SQLSTATE ${code}`
+    return new StoreError(`the postgres store failed: ${reason}`, { cause: err })
+  }
+  if (typeof code === 'string') {
+    return new StoreError(`the postgres store cannot reach its database: ${code}`, { cause: err })
+  }
+  // pg's own client-side failures: a connection timeout, a connection ended, a query timeout.
+  const known = /^(Connection terminated[a-z ]*|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error[a-z ]*|Cannot use a pool after calling end on the pool)/.exec(message)
+  return new StoreError(`the postgres store failed: ${known ? known[1]!.toLowerCase() : 'unexpected error'}`, { cause: err })
+}
+
+/**
+ * Runs one query of the store and maps its failure (see {@link toStoreError}).
+ *
+ * @param what names the record an insert writes, for `Conflict`
+ */
+export async function runQuery<R extends QueryResultRow = QueryResultRow>(
+  db: Queryable,
+  query: QueryConfig,
+  what?: string,
+): Promise<pg.QueryResult<R>> {
+  try {
+    return await db.query<R>({ ...query, types: STORE_TYPES })
+  } catch (err) {
+    throw toStoreError(err, what)
+  }
+}
+
+/**
+ * Runs `fn` in a transaction on one client of the pool: `COMMIT` when it resolves, `ROLLBACK` when
+ * it throws (a client whose rollback fails too is destroyed, not returned to the pool).
+ */
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  let client: PoolClient
+  try {
+    client = await pool.connect()
+  } catch (err) {
+    throw toStoreError(err)
+  }
+  let broken: unknown
+  try {
+    await client.query('BEGIN')
+    const result = await fn(client)
+    await client.query('COMMIT')
+    return result
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK')
+    } catch (rollbackErr) {
+      broken = rollbackErr
+    }
+    throw toStoreError(err)
+  } finally {
+    client.release(broken instanceof Error ? broken : undefined)
+  }
+}
+
+/**
+ * Where a connection string points, for logs: `postgres://user@host:port/database`, never its
+ * password nor its parameters.
+ */
+export function describeConnection(config: { connectionString?: string; user?: string; host?: string; port?: number; database?: string }): string {
+  let { user, host, port, database } = config
+  if (config.connectionString) {
+    try {
+      const url = new URL(config.connectionString)
+      user = decodeURIComponent(url.username) || user
+      host = url.hostname || host
+      port = url.port ? Number(url.port) : port
+      database = decodeURIComponent(url.pathname.slice(1)) || database
+    } catch {
+      return 'postgres'
+    }
+  }
+  return `postgres://${user ? `${user}@` : ''}${host ?? 'localhost'}${port ? `:${port}` : ''}/${database ?? ''}`
+}
