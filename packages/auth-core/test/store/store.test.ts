@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../../src/store/memory-store.js'
+import { createPostgresStore } from '../../src/store/postgres-store.js'
 import { createSqliteStore } from '../../src/store/sqlite-store.js'
 import type { ApiKeyRecord, KeyStore, SigningKeyRecord } from '../../src/store/types.js'
+import { startPostgresServer, type PostgresServer } from './postgres-server.js'
 
 /**
  * The key store contract, run against every implementation: what a key service, the emulator, its
@@ -22,11 +24,25 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'auth-core-store-'))
 })
 
-afterAll(() => {
+/** The PostgreSQL server and database of this file, started by the first case that needs it. */
+let postgres: Promise<{ server: PostgresServer; database: string }> | undefined
+let schemaCount = 0
+
+afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
+  await (await postgres?.catch(() => undefined))?.server.close()
 })
 
-type StoreFactory = (now: () => number) => KeyStore
+/** A PostgreSQL store in a schema of its own: each case starts from empty tables. */
+async function openPostgresStore(now: () => number): Promise<KeyStore> {
+  postgres ??= startPostgresServer().then(async (server) => ({ server, database: await server.createDatabase() }))
+  const { server, database } = await postgres
+  const schema = `case_${++schemaCount}`
+  await server.sql(database, `CREATE SCHEMA ${schema}`)
+  return createPostgresStore({ connectionString: server.url(database, { schema }), now, maxConnections: 4 })
+}
+
+type StoreFactory = (now: () => number) => KeyStore | Promise<KeyStore>
 
 const implementations: Array<[string, StoreFactory]> = [
   ['createMemoryStore', (now) => createMemoryStore({ now })],
@@ -34,6 +50,7 @@ const implementations: Array<[string, StoreFactory]> = [
     'createSqliteStore',
     (now) => createSqliteStore({ filename: join(dir, `store-${++fileCount}.db`), now }),
   ],
+  ['createPostgresStore', openPostgresStore],
 ]
 
 function apiKey(overrides: Partial<ApiKeyRecord> & { id: string }): ApiKeyRecord {
@@ -77,9 +94,9 @@ describe.each(implementations)('%s', (_name, factory) => {
   let store: KeyStore
   let clock: number
 
-  beforeEach(() => {
+  beforeEach(async () => {
     clock = T0
-    store = factory(() => clock)
+    store = await factory(() => clock)
   })
 
   afterEach(async () => {

@@ -1,0 +1,250 @@
+import pg from 'pg'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createPostgresStore, migratePostgres, type PostgresKeyStore, type PostgresMigrations } from '../../src/store/postgres-store.js'
+import type { ApiKeyRecord } from '../../src/store/types.js'
+import { startPostgresServer, type PostgresServer } from './postgres-server.js'
+
+/**
+ * What only the PostgreSQL store promises: several instances (pools) on one database, migrations
+ * run once under a lock, and failures of the database as `StoreError`, never a hang, never the
+ * password.
+ */
+
+const T0 = Date.UTC(2025, 0, 15, 12)
+const ALICE = '11111111-1111-4111-8111-111111111111'
+
+let server: PostgresServer
+const open: PostgresKeyStore[] = []
+
+beforeAll(async () => {
+  server = await startPostgresServer()
+}, 60_000)
+
+afterEach(async () => {
+  for (const store of open.splice(0)) await store.close()
+})
+
+afterAll(async () => {
+  await server?.close()
+})
+
+async function openStore(database: string, options: { migrations?: PostgresMigrations[] } = {}): Promise<PostgresKeyStore> {
+  const store = await createPostgresStore({ connectionString: server.url(database), now: () => T0, ...options })
+  open.push(store)
+  return store
+}
+
+function apiKey(id: string): ApiKeyRecord {
+  return {
+    id,
+    accountId: ALICE,
+    name: `key ${id}`,
+    hash: `hash-${id}`,
+    hint: 'abcd',
+    createdAt: T0,
+    expiresAt: null,
+    lastUsedAt: null,
+    deletedAt: null,
+  }
+}
+
+async function componentVersions(database: string): Promise<Record<string, number>> {
+  const { rows } = await server.sql(database, 'SELECT component, version FROM schema_migrations')
+  return Object.fromEntries(rows.map((row: { component: string; version: number }) => [row.component, row.version]))
+}
+
+describe('createPostgresStore', () => {
+  describe('with two instances on one database', () => {
+    it('each sees the other\'s writes at once', async () => {
+      const database = await server.createDatabase()
+      const a = await openStore(database)
+      const b = await openStore(database)
+      await a.apiKeys.create(apiKey('key_a'))
+      expect(await b.apiKeys.findByHash('hash-key_a')).toMatchObject({ id: 'key_a' })
+      const start = await a.revocations.since(0)
+      expect(await b.apiKeys.markDeleted('key_a', T0 + 1)).toBe(true)
+      expect(await a.apiKeys.markDeleted('key_a', T0 + 2)).toBe(false)
+      expect((await a.revocations.since(start.cursor)).revoked).toEqual([{ id: 'key_a', deletedAt: T0 + 1 }])
+      expect(await a.settings.setIfAbsent('pepper', 'from-a')).toBe('from-a')
+      expect(await b.settings.setIfAbsent('pepper', 'from-b')).toBe('from-a')
+    })
+
+    it('refuses a key created twice through both with ERR_CONFLICT', async () => {
+      const database = await server.createDatabase()
+      const [a, b] = await Promise.all([openStore(database), openStore(database)])
+      const results = await Promise.allSettled([a.apiKeys.create(apiKey('key_a')), b.apiKeys.create(apiKey('key_a'))])
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+      expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'ERR_CONFLICT' } })
+    })
+
+    it('gives a poller every revocation appended concurrently through both, none skipped', async () => {
+      const database = await server.createDatabase()
+      const [a, b, reader] = await Promise.all([openStore(database), openStore(database), openStore(database)])
+      const seen: string[] = []
+      let cursor = 0
+      let writing = true
+      const poll = (async () => {
+        for (;;) {
+          const done = !writing
+          const page = await reader.revocations.since(cursor)
+          seen.push(...(page.revokedTokens ?? []).map((t) => t.jti))
+          cursor = page.cursor
+          if (done && !page.more) return
+        }
+      })()
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).revocations.revokeToken(`jti-${i}`, T0 + 60_000, T0)),
+      )
+      writing = false
+      await poll
+      expect(seen.sort()).toEqual(Array.from({ length: 200 }, (_, i) => `jti-${i}`).sort())
+    })
+  })
+
+  describe('migrations', () => {
+    it('run once when instances start at once on a new database', async () => {
+      const database = await server.createDatabase()
+      // Each run of this migration adds a row: more than one row means it ran more than once.
+      const counted: PostgresMigrations = {
+        component: 'counted-app',
+        migrations: ['CREATE TABLE IF NOT EXISTS runs (at TIMESTAMPTZ NOT NULL DEFAULT now()); INSERT INTO runs DEFAULT VALUES'],
+      }
+      const stores = await Promise.all(Array.from({ length: 5 }, () => openStore(database, { migrations: [counted] })))
+      expect(stores).toHaveLength(5)
+      expect(await componentVersions(database)).toEqual({ 'auth-core': 1, 'counted-app': 1 })
+      expect((await server.sql(database, 'SELECT count(*)::int AS n FROM runs')).rows[0]).toEqual({ n: 1 })
+    })
+
+    it('migrate an application\'s component through migratePostgres, appending only what is new', async () => {
+      const database = await server.createDatabase()
+      const store = await openStore(database)
+      const notes: PostgresMigrations = { component: 'notes-app', migrations: ['CREATE TABLE notes (id BIGINT PRIMARY KEY)'] }
+      await migratePostgres(store.pool, notes)
+      await migratePostgres(store.pool, notes)
+      await migratePostgres(store.pool, { ...notes, migrations: [...notes.migrations, 'ALTER TABLE notes ADD COLUMN body TEXT'] })
+      expect(await componentVersions(database)).toEqual({ 'auth-core': 1, 'notes-app': 2 })
+      await store.pool.query("INSERT INTO notes (id, body) VALUES (1, 'x')")
+    })
+
+    it('leave nothing behind when one fails', async () => {
+      const database = await server.createDatabase()
+      const store = await openStore(database)
+      const broken: PostgresMigrations = { component: 'broken-app', migrations: ['CREATE TABLE kept (id INT)', 'SELECT * FROM missing'] }
+      await expect(migratePostgres(store.pool, broken)).rejects.toMatchObject({ code: 'ERR_STORE' })
+      expect(await componentVersions(database)).toEqual({ 'auth-core': 1 })
+      expect((await server.sql(database, "SELECT to_regclass('kept') AS t")).rows[0]).toEqual({ t: null })
+    })
+
+    it('refuse a database migrated by newer software with ERR_STORE, leaving it as it was', async () => {
+      const database = await server.createDatabase()
+      await (await openStore(database)).close()
+      await server.sql(database, "UPDATE schema_migrations SET version = 99 WHERE component = 'auth-core'")
+      await expect(createPostgresStore({ connectionString: server.url(database) })).rejects.toMatchObject({
+        code: 'ERR_STORE',
+        message: 'database schema of auth-core is at version 99, newer than this software supports (1)',
+      })
+      expect(await componentVersions(database)).toEqual({ 'auth-core': 99 })
+    })
+  })
+
+  describe('with a pool of the application', () => {
+    it('queries through it and leaves it open at close', async () => {
+      const database = await server.createDatabase()
+      const pool = new pg.Pool({ connectionString: server.url(database) })
+      try {
+        const store = await createPostgresStore({ pool })
+        expect(store.pool).toBe(pool)
+        expect(store.description).toBe(`postgres://postgres@127.0.0.1:${server.port}/${database}`)
+        await store.apiKeys.create(apiKey('key_a'))
+        await store.close()
+        expect((await pool.query('SELECT count(*)::int AS n FROM api_keys')).rows[0]).toEqual({ n: 1 })
+      } finally {
+        await pool.end()
+      }
+    })
+  })
+
+  describe('when the database restarts', () => {
+    it('fails calls with ERR_STORE while it is down, then recovers by itself', async () => {
+      const database = await server.createDatabase()
+      const store = await openStore(database)
+      await store.apiKeys.create(apiKey('key_a'))
+      await server.stop()
+      try {
+        const started = Date.now()
+        await expect(store.apiKeys.findByHash('hash-key_a')).rejects.toMatchObject({ code: 'ERR_STORE' })
+        await expect(store.apiKeys.markDeleted('key_a', T0)).rejects.toMatchObject({ code: 'ERR_STORE' })
+        expect(Date.now() - started).toBeLessThan(5000)
+      } finally {
+        await server.start()
+      }
+      expect(await store.apiKeys.findByHash('hash-key_a')).toMatchObject({ id: 'key_a' })
+      expect(await store.apiKeys.markDeleted('key_a', T0)).toBe(true)
+    }, 60_000)
+  })
+
+  describe('when the database cannot be reached', () => {
+    it('rejects a wrong password with ERR_STORE, without the password', async () => {
+      const wrong = 'not-the-password-8c1f'
+      const err = await createPostgresStore({ connectionString: server.url('postgres', { password: wrong }) }).catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'ERR_STORE', name: 'StoreError' })
+      expect((err as Error).message).toMatch(/password authentication failed/)
+      expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain(wrong)
+      expect(String((err as Error).stack)).not.toContain(wrong)
+    })
+
+    it('rejects a port nobody listens on with ERR_STORE, without the password', async () => {
+      const secret = 'secret-9d2e'
+      const err = await createPostgresStore({ connectionString: `postgres://app:${secret}@127.0.0.1:1/keys` }).catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'ERR_STORE', message: 'the postgres store cannot reach its database: ECONNREFUSED' })
+      expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain(secret)
+    })
+
+    it('rejects a host that does not answer with ERR_STORE after connectionTimeoutMs', async () => {
+      const secret = 'secret-4b7a'
+      const started = Date.now()
+      // 192.0.2.0/24 is reserved for documentation (RFC 5737): nothing answers there.
+      const err = await createPostgresStore({
+        connectionString: `postgres://app:${secret}@192.0.2.1:5432/keys`,
+        connectionTimeoutMs: 300,
+      }).catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'ERR_STORE' })
+      expect((err as Error).message).not.toContain(secret)
+      expect(Date.now() - started).toBeLessThan(5000)
+    })
+
+    it('rejects a connection string that is not a url with ERR_STORE, without it', async () => {
+      const err = await createPostgresStore({ connectionString: 'postgres://app:secret-2c9f@:::/keys' }).catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'ERR_STORE', message: 'the postgres connection string is not a valid url' })
+      expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain('secret-2c9f')
+    })
+  })
+
+  describe('options', () => {
+    it('describes the database without its password', async () => {
+      const database = await server.createDatabase()
+      const store = await openStore(database)
+      expect(store.description).toBe(`postgres://postgres@127.0.0.1:${server.port}/${database}`)
+      expect(store.description).not.toContain(server.password)
+    })
+
+    it('needs either a connection string or a pool', async () => {
+      await expect(createPostgresStore({})).rejects.toThrow(TypeError)
+      await expect(createPostgresStore({ connectionString: 'postgres://x', pool: new pg.Pool() })).rejects.toThrow(
+        '"connectionString" or "pool"',
+      )
+    })
+
+    it.each(['maxConnections', 'connectionTimeoutMs', 'queryTimeoutMs'])('rejects a %s that is not a positive integer', async (name) => {
+      await expect(createPostgresStore({ connectionString: 'postgres://x', [name]: 0 })).rejects.toThrow(
+        `"${name}" option must be a positive integer`,
+      )
+    })
+
+    it('rejects calls after close with ERR_STORE', async () => {
+      const store = await openStore(await server.createDatabase())
+      await store.close()
+      await expect(store.apiKeys.get('key_a')).rejects.toMatchObject({ code: 'ERR_STORE' })
+    })
+  })
+})
