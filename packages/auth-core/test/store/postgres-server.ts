@@ -21,8 +21,12 @@ export interface PostgresServer {
   readonly port: number
   /** The password of its superuser `postgres`. */
   readonly password: string
-  /** A connection string to `database`, with `search_path` set to `schema` when given. */
-  url(database: string, options?: { schema?: string; password?: string }): string
+  /**
+   * A connection string to `database` over TCP with the password (or `password`), or with
+   * `socket` over the Unix socket, where no password is asked (no exchange, faster to connect);
+   * with `search_path` set to `schema` when given.
+   */
+  url(database: string, options?: { schema?: string; password?: string; socket?: boolean }): string
   /** Creates an empty database and resolves its name. */
   createDatabase(): Promise<string>
   /** Runs SQL in `database` as the superuser. */
@@ -121,17 +125,24 @@ export async function startPostgresServer(): Promise<PostgresServer> {
 
   let databases = 0
   const url: PostgresServer['url'] = (database, options = {}) => {
-    const params = options.schema ? `?options=${encodeURIComponent(`-c search_path=${options.schema}`)}` : ''
-    return `postgres://postgres:${encodeURIComponent(options.password ?? password)}@127.0.0.1:${port}/${database}${params}`
+    const params = new URLSearchParams()
+    if (options.socket) params.set('host', base)
+    if (options.schema) params.set('options', `-c search_path=${options.schema}`)
+    const query = params.size > 0 ? `?${params.toString().replaceAll('+', '%20')}` : ''
+    const credentials = options.socket ? 'postgres' : `postgres:${encodeURIComponent(options.password ?? password)}`
+    return `postgres://${credentials}@127.0.0.1:${port}/${database}${query}`
   }
-  const sql = async (database: string, text: string) => {
-    const client = new pg.Client({ connectionString: url(database) })
-    await client.connect()
-    try {
-      return await client.query(text)
-    } finally {
-      await client.end()
+  // One connection per database for the tests' own SQL, kept open.
+  const admins = new Map<string, pg.Pool>()
+  const sql = (database: string, text: string) => {
+    let admin = admins.get(database)
+    if (!admin) {
+      admin = new pg.Pool({ connectionString: url(database, { socket: true }), max: 1 })
+      // A restart closes it: the pool connects anew on the next query.
+      admin.on('error', () => {})
+      admins.set(database, admin)
     }
+    return admin.query(text)
   }
 
   return {
@@ -147,6 +158,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     stop,
     start,
     async close() {
+      await Promise.all([...admins.values()].map((admin) => admin.end()))
       await stop().catch(() => {})
       rmSync(base, { recursive: true, force: true })
     },

@@ -1,5 +1,5 @@
 import pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createPostgresStore, migratePostgres, type PostgresKeyStore, type PostgresMigrations } from '../../src/store/postgres-store.js'
 import type { ApiKeyRecord } from '../../src/store/types.js'
 import { startPostgresServer, type PostgresServer } from './postgres-server.js'
@@ -13,11 +13,18 @@ import { startPostgresServer, type PostgresServer } from './postgres-server.js'
 const T0 = Date.UTC(2025, 0, 15, 12)
 const ALICE = '11111111-1111-4111-8111-111111111111'
 
+let started: Promise<PostgresServer>
 let server: PostgresServer
 const open: PostgresKeyStore[] = []
 
-beforeAll(async () => {
-  server = await startPostgresServer()
+beforeAll(() => {
+  started = startPostgresServer()
+  started.catch(() => {})
+})
+
+// Each case waits for the server: where it cannot start, every case fails with its reason.
+beforeEach(async () => {
+  server = await started
 }, 60_000)
 
 afterEach(async () => {

@@ -33,13 +33,16 @@ afterAll(async () => {
   await (await postgres?.catch(() => undefined))?.server.close()
 })
 
-/** A PostgreSQL store in a schema of its own: each case starts from empty tables. */
+/**
+ * A PostgreSQL store in a schema of its own: each case starts from empty tables. Over the Unix
+ * socket, where no password is exchanged: the cases connect anew each time.
+ */
 async function openPostgresStore(now: () => number): Promise<KeyStore> {
   postgres ??= startPostgresServer().then(async (server) => ({ server, database: await server.createDatabase() }))
   const { server, database } = await postgres
   const schema = `case_${++schemaCount}`
   await server.sql(database, `CREATE SCHEMA ${schema}`)
-  return createPostgresStore({ connectionString: server.url(database, { schema }), now, maxConnections: 4 })
+  return createPostgresStore({ connectionString: server.url(database, { schema, socket: true }), now, maxConnections: 4 })
 }
 
 type StoreFactory = (now: () => number) => KeyStore | Promise<KeyStore>
