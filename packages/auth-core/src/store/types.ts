@@ -7,8 +7,9 @@
  * implementations. Times are milliseconds since the epoch. An application keeps its own records
  * (accounts, say) beside these, in its own tables: the emulator's store is one such application.
  *
- * Two implementations ship: {@link createMemoryStore} (tests, development only) and
- * `createSqliteStore` from `@eyepop/auth-core/sqlite` (the embedded default, better-sqlite3, WAL).
+ * Three implementations ship: {@link createMemoryStore} (tests, development only),
+ * `createSqliteStore` from `@eyepop/auth-core/sqlite` (the embedded default, better-sqlite3, WAL)
+ * and `createPostgresStore` from `@eyepop/auth-core/postgres` (several instances on one database).
  *
  * @module
  */
