@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createPostgresStore, migratePostgres, type PostgresKeyStore, type PostgresMigrations } from '../../src/store/postgres-store.js'
@@ -137,7 +138,10 @@ describe('createPostgresStore', () => {
       const database = await server.createDatabase()
       const store = await openStore(database)
       const broken: PostgresMigrations = { component: 'broken-app', migrations: ['CREATE TABLE kept (id INT)', 'SELECT * FROM missing'] }
-      await expect(migratePostgres(store.pool, broken)).rejects.toMatchObject({ code: 'ERR_STORE' })
+      await expect(migratePostgres(store.pool, broken)).rejects.toMatchObject({
+        code: 'ERR_STORE',
+        message: 'migration 2 of broken-app failed: relation "missing" does not exist',
+      })
       expect(await componentVersions(database)).toEqual({ 'auth-core': 1 })
       expect((await server.sql(database, "SELECT to_regclass('kept') AS t")).rows[0]).toEqual({ t: null })
     })
@@ -190,6 +194,27 @@ describe('createPostgresStore', () => {
     }, 60_000)
   })
 
+  describe('when a query waits longer than queryTimeoutMs', () => {
+    it('fails it with ERR_STORE and goes on with the next', async () => {
+      const database = await server.createDatabase()
+      const store = await createPostgresStore({ connectionString: server.url(database), queryTimeoutMs: 300 })
+      open.push(store)
+      const locker = new pg.Client({ connectionString: server.url(database) })
+      await locker.connect()
+      try {
+        await locker.query('BEGIN')
+        await locker.query('LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE')
+        const started = Date.now()
+        await expect(store.apiKeys.get('key_a')).rejects.toMatchObject({ code: 'ERR_STORE', message: 'the postgres store failed: query read timeout' })
+        expect(Date.now() - started).toBeLessThan(3000)
+        await locker.query('ROLLBACK')
+        expect(await store.apiKeys.get('key_a')).toBeUndefined()
+      } finally {
+        await locker.end()
+      }
+    })
+  })
+
   describe('when the database cannot be reached', () => {
     it('rejects a wrong password with ERR_STORE, without the password', async () => {
       const wrong = 'not-the-password-8c1f'
@@ -207,17 +232,26 @@ describe('createPostgresStore', () => {
       expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain(secret)
     })
 
-    it('rejects a host that does not answer with ERR_STORE after connectionTimeoutMs', async () => {
+    it('rejects a host that accepts and never answers with ERR_STORE after connectionTimeoutMs', async () => {
       const secret = 'secret-4b7a'
-      const started = Date.now()
-      // 192.0.2.0/24 is reserved for documentation (RFC 5737): nothing answers there.
-      const err = await createPostgresStore({
-        connectionString: `postgres://app:${secret}@192.0.2.1:5432/keys`,
-        connectionTimeoutMs: 300,
-      }).catch((e: unknown) => e)
-      expect(err).toMatchObject({ code: 'ERR_STORE' })
-      expect((err as Error).message).not.toContain(secret)
-      expect(Date.now() - started).toBeLessThan(5000)
+      const sockets: Socket[] = []
+      const silent = createServer((socket) => sockets.push(socket))
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+      try {
+        const { port } = silent.address() as AddressInfo
+        const started = Date.now()
+        const err = await createPostgresStore({
+          connectionString: `postgres://app:${secret}@127.0.0.1:${port}/keys`,
+          connectionTimeoutMs: 300,
+        }).catch((e: unknown) => e)
+        expect(err).toMatchObject({ code: 'ERR_STORE' })
+        expect((err as Error).message).toMatch(/timeout/)
+        expect((err as Error).message).not.toContain(secret)
+        expect(Date.now() - started).toBeLessThan(3000)
+      } finally {
+        silent.close()
+        for (const socket of sockets) socket.destroy()
+      }
     })
 
     it('rejects a connection string that is not a url with ERR_STORE, without it', async () => {

@@ -126,7 +126,13 @@ export async function migratePostgres(pool: Pool, target: PostgresMigrations): P
     const current = await componentVersion(client, target.component)
     checkNotNewer(current, target)
     for (let i = current; i < target.migrations.length; i++) {
-      await runQuery(client, { text: target.migrations[i]! })
+      try {
+        await client.query(target.migrations[i]!)
+      } catch (err) {
+        // The server's message about the application's own SQL: it names no secret.
+        const reason = err instanceof Error ? err.message : String(err)
+        throw new StoreError(`migration ${i + 1} of ${target.component} failed: ${reason}`, { cause: err })
+      }
     }
     await runQuery(client, {
       text: `INSERT INTO schema_migrations (component, version) VALUES ($1, $2)
