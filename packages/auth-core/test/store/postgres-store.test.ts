@@ -107,6 +107,28 @@ describe('createPostgresStore', () => {
       await poll
       expect(seen.sort()).toEqual(Array.from({ length: 200 }, (_, i) => `jti-${i}`).sort())
     })
+
+    it('records overlapping batches of last uses through both at once without a deadlock', async () => {
+      const database = await server.createDatabase()
+      const [a, b] = await Promise.all([openStore(database), openStore(database)])
+      // Enough keys that the planner reads the batch's keys through the index, in batch order.
+      await a.pool.query(
+        `INSERT INTO api_keys (id, account_id, name, hash, hint, created_at)
+         SELECT 'key_' || lpad(n::text, 5, '0'), $1, 'k', 'hash-' || n, 'abcd', $2 FROM generate_series(0, 19999) AS n`,
+        [ALICE, T0],
+      )
+      await a.pool.query('ANALYZE api_keys')
+      const ids = Array.from({ length: 10 }, (_, i) => `key_${String(i * 7).padStart(5, '0')}`)
+      for (let round = 1; round <= 100; round++) {
+        // The same keys in opposite orders: row locks taken in batch order would deadlock.
+        await Promise.all([
+          a.apiKeys.recordUse(ids.map((id) => ({ id, at: T0 + round }))),
+          b.apiKeys.recordUse(ids.toReversed().map((id) => ({ id, at: T0 + round }))),
+        ])
+      }
+      const { rows } = await a.pool.query('SELECT DISTINCT last_used_at::float8 AS at FROM api_keys WHERE id = ANY($1)', [ids])
+      expect(rows).toEqual([{ at: T0 + 100 }])
+    })
   })
 
   describe('migrations', () => {
