@@ -1,6 +1,7 @@
 // Type-checked, never run, under `moduleResolution: node16` and `bundler` (tsconfig.*.json): the
 // installed packages' declarations resolve, and what a user touches is typed, not `any`.
 import { createAccessTokenVerifier, parseApiKey, type AccessTokenVerifier, type ParsedApiKey } from '@eyepop/auth-core'
+import { createPostgresStore, type PostgresKeyStore } from '@eyepop/auth-core/postgres'
 import { createSqliteStore } from '@eyepop/auth-core/sqlite'
 import { startServer, type EmulatorApp, type EmulatorConfig, type RunningServer } from '@eyepop/emulator'
 import { startEmulator, type TestEmulator } from '@eyepop/emulator/testing'
@@ -29,7 +30,9 @@ export const typed: [
   IsAny<EmulatorApp['app']>,
   IsAny<EmulatorApp['app']['listen']>,
   IsAny<typeof createSqliteStore>,
+  IsAny<typeof createPostgresStore>,
+  IsAny<PostgresKeyStore['pool']>,
   IsAny<typeof startEmulator>,
   IsAny<TestEmulator['clock']>,
   IsAny<TestEmulator['faults']>,
-] = [false, false, false, false, false, false, false, false]
+] = [false, false, false, false, false, false, false, false, false, false]

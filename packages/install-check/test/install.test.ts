@@ -7,7 +7,8 @@
  *   require() from CommonJS;
  * - the project's vitest suite (`project/test/`) passes: the real EyePop Node SDK against an
  *   emulator started in process (`sdk.test.ts`), and `@eyepop/emulator/testing` as an app's tests
- *   use it: virtual time, a fault, reset (`harness.test.ts`);
+ *   use it: virtual time, a fault, reset (`harness.test.ts`); `@eyepop/auth-core/postgres` with
+ *   `pg` installed beside it, its failures the main entry's error classes (`postgres.test.ts`);
  * - their types resolve under `moduleResolution: node16` and `bundler` (`project/types.ts`).
  *
  * Nothing here skips: without a tarball, the SDK or the registry's packages, it fails.
@@ -85,12 +86,13 @@ describe('the packages from the installed project', () => {
     expect(JSON.parse(out)).toEqual({ ok: true })
   })
 
-  it("pass the project's vitest suite: the real EyePop Node SDK against an emulator started in process and through the harness", async () => {
+  it("pass the project's vitest suite: the real EyePop Node SDK against an emulator started in process and through the harness, and the PostgreSQL store's subpath", async () => {
     const result = await run('npx', ['--no', '--', 'vitest', 'run', '--reporter=verbose'], { cwd: project.dir })
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0)
     // The suite ran what it names: a run that found no test file would fail above as well.
     expect(result.stdout).toMatch(/Tests +\d+ passed/)
     expect(result.stdout).toMatch(/harness\.test\.ts/)
+    expect(result.stdout).toMatch(/postgres\.test\.ts/)
   })
 
   it.each(['node16', 'bundler'])('have types that resolve under moduleResolution %s', async (resolution) => {

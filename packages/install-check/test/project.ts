@@ -91,8 +91,9 @@ export interface InstalledProject {
 
 /**
  * Packs both packages, writes a project with its own package.json in a new temporary folder, and
- * `npm install`s the two tarballs, the real EyePop Node SDK's tarball, vitest, typescript and
- * @types/node (the workspace's versions, so npm finds them in its cache).
+ * `npm install`s the two tarballs, the real EyePop Node SDK's tarball, pg and @types/pg (the
+ * optional peers of `@eyepop/auth-core/postgres`, which a user of that subpath installs), vitest,
+ * typescript and @types/node (the workspace's versions, so npm finds them in its cache).
  */
 export async function createInstalledProject(): Promise<InstalledProject> {
   const root = mkdtempSync(join(tmpdir(), 'eyepop-install-check-'))
@@ -112,8 +113,9 @@ export async function createInstalledProject(): Promise<InstalledProject> {
         '@eyepop/auth-core': `file:${tarballs['@eyepop/auth-core']}`,
         '@eyepop/emulator': `file:${tarballs['@eyepop/emulator']}`,
         '@eyepop.ai/eyepop': `file:${nodeSdkV3Tarball()}`,
+        pg: workspaceVersion('pg'),
       },
-      devDependencies: Object.fromEntries(['vitest', 'typescript', '@types/node'].map((name) => [name, workspaceVersion(name)])),
+      devDependencies: Object.fromEntries(['vitest', 'typescript', '@types/node', '@types/pg'].map((name) => [name, workspaceVersion(name)])),
     }
     writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
     await runOk('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir })
