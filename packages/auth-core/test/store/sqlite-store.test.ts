@@ -478,7 +478,10 @@ describe('createSqliteStore()', () => {
       const filename = newFile()
       mkdirSync(join(filename, '..'), { recursive: true })
       writeFileSync(filename, 'this is not a sqlite database, just some text '.repeat(40))
-      expect(thrown(() => createSqliteStore({ filename }))).toMatchObject({ code: 'ERR_STORE' })
+      const err = thrown(() => createSqliteStore({ filename }))
+      expect(err).toMatchObject({ code: 'ERR_STORE' })
+      // With SQLite's reason, which says what to fix.
+      expect(err.message).toBe('cannot open the sqlite store: file is not a database')
     })
 
     it('rejects a folder with ERR_STORE', () => {

@@ -45,7 +45,10 @@ export function openSqliteDatabase(
     }
   } catch (err) {
     if (err instanceof StoreError) throw err
-    throw new StoreError('cannot open the sqlite store', { cause: err })
+    // SQLite's and the driver's reasons (a file that is not a database, a folder, a native module
+    // built for another Node) name no secret: they say what to fix.
+    const reason = err instanceof Error ? err.message.split('\n', 1)[0] : String(err)
+    throw new StoreError(`cannot open the sqlite store: ${reason}`, { cause: err })
   }
 }
 
