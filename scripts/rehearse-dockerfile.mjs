@@ -147,8 +147,10 @@ const inStage = (s, p) => join(s.root, posix.resolve(s.workdir, p))
 // The host's environment for RUN, without what `npm run` adds about this repository (npm in a
 // stage must find its own project), plus npm served from the machine's cache first and node-gyp
 // compiling on every core (better-sqlite3 builds from source when no prebuilt binary downloads).
+// npm_config_nodedir stays: it names the headers of the Node that runs here (CI's Node builds from
+// npm), without which node-gyp compiles for another Node and the image's command cannot load it.
 const hostEnv = Object.fromEntries(
-  Object.entries(process.env).filter(([k]) => !/^(npm_|INIT_CWD$|NODE_ENV$|NODE_OPTIONS$)/i.test(k) || /^npm_config_(cache|userconfig|registry)$/i.test(k)),
+  Object.entries(process.env).filter(([k]) => !/^(npm_|INIT_CWD$|NODE_ENV$|NODE_OPTIONS$)/i.test(k) || /^npm_config_(cache|userconfig|registry|nodedir)$/i.test(k)),
 )
 Object.assign(hostEnv, { npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false', TURBO_TELEMETRY_DISABLED: '1', JOBS: 'max' })
 const pathOf = (s) => ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'].map((d) => join(s.root, d))
