@@ -97,10 +97,11 @@ describe.each(implementations)('%s', (_name, factory) => {
   let store: KeyStore
   let clock: number
 
+  // The first PostgreSQL case starts the server (initdb and start: seconds, more on a busy machine).
   beforeEach(async () => {
     clock = T0
     store = await factory(() => clock)
-  })
+  }, 60_000)
 
   afterEach(async () => {
     await store.close()
