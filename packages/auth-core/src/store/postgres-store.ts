@@ -26,7 +26,7 @@ import { StoreError } from '../errors.js'
 import { describeConnection, inTransaction, runQuery } from './postgres/database.js'
 import { AUTH_CORE_POSTGRES_MIGRATIONS, migratePostgres, type PostgresMigrations } from './postgres/migrations.js'
 import { bind, KEY_STATEMENTS as s } from './postgres/statements.js'
-import { toApiKey, toSigningKey, type ApiKeyRow, type RevocationRow, type SigningKeyRow } from './sqlite/rows.js'
+import { toApiKey, toRevocationPage, toSigningKey, type ApiKeyRow, type RevocationRow, type SigningKeyRow } from './sqlite/rows.js'
 import type { KeyStore } from './types.js'
 import { resolveRevocationPageLimit } from './types.js'
 
@@ -186,20 +186,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       },
       async since(cursor, limit) {
         const pageLimit = resolveRevocationPageLimit(limit)
-        // One row more than the page tells whether another page follows.
         const rows = (await query<RevocationRow>(bind(s.revocationSince, [cursor, pageLimit + 1]))).rows
-        const more = rows.length > pageLimit
-        if (more) rows.pop()
-        return {
-          revoked: rows
-            .filter((row) => row.kind === 'key')
-            .map((row) => ({ id: row.subject, deletedAt: row.revoked_at })),
-          revokedTokens: rows
-            .filter((row) => row.kind === 'token')
-            .map((row) => ({ jti: row.subject, revokedAt: row.revoked_at, expiresAt: row.expires_at ?? 0 })),
-          cursor: rows.length > 0 ? rows[rows.length - 1]!.seq : cursor,
-          more,
-        }
+        return toRevocationPage(rows, cursor, pageLimit)
       },
     },
     signingKeys: {

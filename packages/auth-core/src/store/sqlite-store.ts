@@ -15,7 +15,7 @@ import { StoreError } from '../errors.js'
 import { startBackgroundCheckpointer, type BackgroundCheckpointer } from './sqlite-checkpointer.js'
 import { insertRecord, isOnDisk, openSqliteDatabase } from './sqlite/database.js'
 import { AUTH_CORE_SQLITE_MIGRATIONS, migrateSqlite, type SqliteMigrations } from './sqlite/migrations.js'
-import { toApiKey, toSigningKey } from './sqlite/rows.js'
+import { toApiKey, toRevocationPage, toSigningKey } from './sqlite/rows.js'
 import { prepareKeyStatements } from './sqlite/statements.js'
 import { createTurnBatch } from './sqlite/turn-batch.js'
 import type { ApiKeyRecord, KeyStore } from './types.js'
@@ -151,20 +151,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteKeyStore {
       },
       async since(cursor, limit) {
         const pageLimit = resolveRevocationPageLimit(limit)
-        // One row more than the page tells whether another page follows.
-        const rows = s.revocationSince.all(cursor, pageLimit + 1)
-        const more = rows.length > pageLimit
-        if (more) rows.pop()
-        return {
-          revoked: rows
-            .filter((row) => row.kind === 'key')
-            .map((row) => ({ id: row.subject, deletedAt: row.revoked_at })),
-          revokedTokens: rows
-            .filter((row) => row.kind === 'token')
-            .map((row) => ({ jti: row.subject, revokedAt: row.revoked_at, expiresAt: row.expires_at ?? 0 })),
-          cursor: rows.length > 0 ? rows[rows.length - 1]!.seq : cursor,
-          more,
-        }
+        return toRevocationPage(s.revocationSince.all(cursor, pageLimit + 1), cursor, pageLimit)
       },
     },
     signingKeys: {

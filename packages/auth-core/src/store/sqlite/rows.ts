@@ -4,7 +4,7 @@
  * @module
  */
 import type { JWK } from 'jose'
-import type { ApiKeyRecord, SigningKeyRecord } from '../types.js'
+import type { ApiKeyRecord, RevocationPage, SigningKeyRecord } from '../types.js'
 
 /** The columns every read of `api_keys` selects, as an array (cheaper than an object per row). */
 export const API_KEY_COLUMNS = 'id, account_id, name, hash, hint, created_at, expires_at, last_used_at, deleted_at'
@@ -45,5 +45,23 @@ export function toSigningKey(row: SigningKeyRow): SigningKeyRecord {
     publicJwk: JSON.parse(row.public_jwk) as JWK,
     createdAt: row.created_at,
     retiredAt: row.retired_at,
+  }
+}
+
+/**
+ * A page of the revocation feed from the rows read after `cursor`: at most `pageLimit` of them,
+ * read with one row more (`pageLimit + 1`) so that the extra one tells whether another page
+ * follows. The row it drops is read again by the next page.
+ */
+export function toRevocationPage(rows: RevocationRow[], cursor: number, pageLimit: number): RevocationPage {
+  const more = rows.length > pageLimit
+  if (more) rows.pop()
+  return {
+    revoked: rows.filter((row) => row.kind === 'key').map((row) => ({ id: row.subject, deletedAt: row.revoked_at })),
+    revokedTokens: rows
+      .filter((row) => row.kind === 'token')
+      .map((row) => ({ jti: row.subject, revokedAt: row.revoked_at, expiresAt: row.expires_at ?? 0 })),
+    cursor: rows.length > 0 ? rows[rows.length - 1]!.seq : cursor,
+    more,
   }
 }
