@@ -1,9 +1,9 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import pg from 'pg'
+import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createPostgresStore, migratePostgres, type PostgresKeyStore, type PostgresMigrations } from '../../src/store/postgres-store.js'
 import type { ApiKeyRecord } from '../../src/store/types.js'
-import { startPostgresServer, type PostgresServer } from './postgres-server.js'
 
 /**
  * What only the PostgreSQL store promises: several instances (pools) on one database, migrations
