@@ -6,6 +6,7 @@
  * throwaway server of the tests' own, a database per case; the tests fail, never skip, where
  * PostgreSQL is not installed.
  */
+import type { AddressInfo } from 'node:net'
 import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
 import request from 'supertest'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -40,15 +41,23 @@ afterAll(async () => {
   await server?.close()
 })
 
-/** An emulator in this process on the case's database. */
+/**
+ * An emulator in this process on the case's database. Instances behind one address share their
+ * issuer (`--issuer`, the address clients use): the `iss` their tokens carry and check.
+ */
 async function startOnDatabase(): Promise<RunningServer> {
-  const emulator = await startTestServer({ databaseUrl, revocationPollMs: 20 })
+  const emulator = await startTestServer({ databaseUrl, issuer: 'http://127.0.0.1:8700', revocationPollMs: 20 })
   running.push(emulator)
   return emulator
 }
 
+/** Where an emulator listens (its `url` is the shared issuer). */
+function address(emulator: RunningServer): string {
+  return `http://127.0.0.1:${(emulator.server.address() as AddressInfo).port}`
+}
+
 function authenticate(emulator: RunningServer, key: string) {
-  return request(emulator.url).post('/v1/auth/authenticate').set('Authorization', `Bearer ${key}`)
+  return request(address(emulator)).post('/v1/auth/authenticate').set('Authorization', `Bearer ${key}`)
 }
 
 /** Polls `check` every 20 ms until it resolves true, failing after `withinMs`. */
@@ -111,6 +120,22 @@ describe('eyepop-emulator start --database-url', () => {
   })
 })
 
+describe('two emulators started one after the other on a new database', () => {
+  it('verify on one the tokens the other issues', async () => {
+    // The first start creates the signing key; the later ones find it. (Started at the same moment
+    // on a new database, each may create one of its own, and refuse the other's tokens until a
+    // restart: see the README.)
+    const first = await startOnDatabase()
+    const second = await startOnDatabase()
+    const { services } = first.emulator
+    const created = await services.keys.create(services.defaultAccount.id, { name: 'shared', expires: 'never' })
+    for (const [issuer, verifier] of [[first, second], [second, first]] as const) {
+      const { access_token: token } = (await authenticate(issuer, created.key).expect(200)).body as { access_token: string }
+      expect((await request(address(verifier)).get('/v1/sessions').set('Authorization', `Bearer ${token}`)).status).toBe(200)
+    }
+  })
+})
+
 describe('two emulators on one database', () => {
   let one: RunningServer
   let other: RunningServer
@@ -128,7 +153,7 @@ describe('two emulators on one database', () => {
     const { services } = one.emulator
     const created = await services.keys.create(services.defaultAccount.id, { name: 'shared', expires: 'never' })
     const res = await authenticate(other, created.key).expect(200)
-    const sessions = await request(other.url).get('/v1/sessions').set('Authorization', `Bearer ${res.body.access_token}`)
+    const sessions = await request(address(other)).get('/v1/sessions').set('Authorization', `Bearer ${res.body.access_token}`)
     expect(sessions.status).toBe(200)
   })
 
@@ -141,7 +166,7 @@ describe('two emulators on one database', () => {
     expect(refused.status).toBe(401)
     expect(refused.body).toMatchObject({ error: 'invalid_client' })
     const elapsed = await within(1000, async () => {
-      const res = await request(other.url).get('/v1/sessions').set('Authorization', `Bearer ${token}`)
+      const res = await request(address(other)).get('/v1/sessions').set('Authorization', `Bearer ${token}`)
       return res.status === 401
     })
     expect(elapsed).toBeLessThan(1000)
