@@ -39,7 +39,7 @@ import type { EmulatorStore } from './store/types.js'
 
 /** Options of {@link createApp} that are not configuration. */
 export interface CreateAppOptions {
-  /** A store to use instead of opening `config.dataDir`; the caller closes it. */
+  /** A store to use instead of opening `config.databaseUrl` or `config.dataDir`; the caller closes it. */
   store?: EmulatorStore
   /** A logger. Default: a pino logger at `config.logLevel`. */
   logger?: Logger
@@ -129,7 +129,7 @@ export async function createApp(
   const predictions = loadPredictionCatalog(config.predictionsFile)
   const now = options.now ?? Date.now
   const logger = options.logger ?? createLogger(config.logLevel)
-  const store = options.store ?? openStore(config.dataDir, { serving: true, now })
+  const store = options.store ?? (await openStore(config, { serving: true, now }))
   const ownsStore = options.store === undefined
 
   const services = await openServices(store, now, {

@@ -127,7 +127,7 @@ export async function startServer(
     clock,
     faults,
     async reset() {
-      if (options.store !== undefined || config.dataDir !== null) {
+      if (options.store !== undefined || config.dataDir !== null || config.databaseUrl !== undefined) {
         throw new TypeError('only an emulator with its own in-memory store can be reset')
       }
       const next = await build()

@@ -1,7 +1,8 @@
 /**
  * `eyepop-emulator`: start the emulator, and manage keys and Pops in its data dir. Commands that
- * manage keys and Pops open the same SQLite file as a running emulator, which sees the change at
- * once (a deleted key stops working within a second).
+ * manage keys and Pops open the same SQLite file as a running emulator (or, with `--database-url`,
+ * the same PostgreSQL database as every emulator on it), which sees the change at once (a deleted
+ * key stops working within a second).
  */
 import { homedir } from 'node:os'
 import { relative, resolve, join } from 'node:path'
@@ -27,12 +28,26 @@ function argParser<T>(parse: (text: string) => T) {
   }
 }
 
+/**
+ * Reads a secret option's text with `parse`, failing with a message that names the flag and its
+ * variable but never quotes the text (commander's message for an invalid value would).
+ */
+function secretArgParser<T>(spec: OptionSpec<T, boolean>) {
+  return (text: string): T => {
+    try {
+      return spec.parse(text)
+    } catch (err) {
+      throw new Error(`option '${spec.flag}' (or ${spec.env}) ${(err as Error).message}`)
+    }
+  }
+}
+
 /** The `start` option of an entry of {@link OPTIONS}, as declared there. */
 function startOption(name: OptionName): Option {
   const spec: OptionSpec<unknown, boolean> = OPTIONS[name]
   const option = new Option(spec.boolean ? `${spec.flag} [boolean]` : `${spec.flag} <${spec.valueName}>`, spec.help)
     .env(spec.env)
-    .argParser(argParser(spec.parse))
+    .argParser(spec.secret ? secretArgParser(spec) : argParser(spec.parse))
   if (spec.boolean) option.preset('true')
   if (spec.default !== undefined) option.default(spec.default, spec.defaultText)
   return option
@@ -41,9 +56,15 @@ function startOption(name: OptionName): Option {
 /** `--data-dir` of the commands that open the store. */
 const dataDirOption = () => startOption('dataDir')
 
-/** Runs `fn` with the services of `dataDir`, closing the store afterwards. */
-async function withServices<T>(dataDir: string, fn: (services: Services) => Promise<T>): Promise<T> {
-  const store = openStore(dataDir)
+/** `--database-url` of the commands that open the store: when given, the store is there, not in `--data-dir`. */
+const databaseUrlOption = () => startOption('databaseUrl')
+
+/** Runs `fn` with the services of the store at `databaseUrl` or else in `dataDir`, closing the store afterwards. */
+async function withServices<T>(
+  where: { dataDir: string; databaseUrl?: string },
+  fn: (services: Services) => Promise<T>,
+): Promise<T> {
+  const store = await openStore({ dataDir: where.dataDir, databaseUrl: where.databaseUrl })
   try {
     return await fn(await openServices(store))
   } finally {
@@ -87,7 +108,7 @@ export function buildCli(): Command {
   const start = program.command('start').description('start the emulator')
   const startOptions = OPTION_NAMES.map((name) => {
     const option = startOption(name)
-    start.addOption(name === 'dataDir' ? option.conflicts('memory') : option)
+    start.addOption(name === 'dataDir' || name === 'databaseUrl' ? option.conflicts('memory') : option)
     return [name, option.attributeName()] as const
   })
   start
@@ -100,7 +121,14 @@ export function buildCli(): Command {
       const config = Object.fromEntries(startOptions.map(([name, attribute]) => [name, opts[attribute]]))
       const running = await startServer({ ...(config as Partial<EmulatorConfig>), dataDir })
       const { url, emulator } = running
-      const where = dataDir === null ? 'in memory (lost on exit)' : relative(process.cwd(), join(resolve(dataDir), DATABASE_FILENAME)) || DATABASE_FILENAME
+      const databaseUrl = config.databaseUrl as string | undefined
+      // The PostgreSQL store's description names the database without the password.
+      const where =
+        databaseUrl !== undefined
+          ? emulator.services.store.description
+          : dataDir === null
+            ? 'in memory (lost on exit)'
+            : relative(process.cwd(), join(resolve(dataDir), DATABASE_FILENAME)) || DATABASE_FILENAME
       console.log(`EyePop emulator listening on ${url}`)
       console.log(`  store:    ${where}`)
       console.log(`  account:  ${emulator.services.defaultAccount.email} (${emulator.services.defaultAccount.id})`)
@@ -118,7 +146,11 @@ export function buildCli(): Command {
       console.log(`  Node 3.x:   EyePop.workerEndpoint({ eyepopUrl: '${url}', apiKey: process.env.EYEPOP_API_KEY, pop: { components: [] } })`)
       console.log(`  Python 3.x: EyePopSdk.sync_worker(eyepop_url='${url}', api_key=os.environ['EYEPOP_API_KEY'])`)
       console.log(`  Node 1.x:   EyePop.workerEndpoint({ eyepopUrl: '${url}', auth: { secretKey: process.env.EYEPOP_SECRET_KEY }, popId })`)
-      if (dataDir !== null) {
+      if (databaseUrl !== undefined) {
+        console.log('Create a key and a Pop (with EYEPOP_EMULATOR_DATABASE_URL set as for this emulator):')
+        console.log('  npx eyepop-emulator keys create --name "My server"')
+        console.log('  npx eyepop-emulator pops create --name "My Pop"')
+      } else if (dataDir !== null) {
         const dirFlag = dataDir === DEFAULT_DATA_DIR ? '' : ` --data-dir ${dataDir}`
         console.log('Create a key and a Pop:')
         console.log(`  npx eyepop-emulator keys create --name "My server"${dirFlag}`)
@@ -169,8 +201,9 @@ export function buildCli(): Command {
     .addOption(new Option('--expires <when>', 'when the key expires').choices([...KEY_EXPIRY_CHOICES]).default(DEFAULT_KEY_EXPIRY))
     .option('--json', 'print JSON')
     .addOption(dataDirOption())
+    .addOption(databaseUrlOption())
     .action(async (opts) => {
-      const created = await withServices(opts.dataDir, (s) =>
+      const created = await withServices(opts, (s) =>
         s.keys.create(s.defaultAccount.id, { name: opts.name, expires: opts.expires }),
       )
       if (opts.json) {
@@ -187,8 +220,9 @@ export function buildCli(): Command {
     .description('list API keys (never their secrets)')
     .option('--json', 'print JSON')
     .addOption(dataDirOption())
+    .addOption(databaseUrlOption())
     .action(async (opts) => {
-      const list = await withServices(opts.dataDir, (s) => s.keys.list(s.defaultAccount.id))
+      const list = await withServices(opts, (s) => s.keys.list(s.defaultAccount.id))
       if (opts.json) {
         console.log(JSON.stringify(list, null, 2))
         return
@@ -205,8 +239,9 @@ export function buildCli(): Command {
     .argument('<id>', 'the key id (key_…)')
     .option('--json', 'print JSON')
     .addOption(dataDirOption())
+    .addOption(databaseUrlOption())
     .action(async (id: string, opts) => {
-      await withServices(opts.dataDir, (s) => s.keys.delete(s.defaultAccount.id, id))
+      await withServices(opts, (s) => s.keys.delete(s.defaultAccount.id, id))
       if (opts.json) console.log(JSON.stringify({ id, deleted: true }))
       else console.log(`Deleted API key ${id}.`)
     })
@@ -218,8 +253,9 @@ export function buildCli(): Command {
     .requiredOption('--name <name>', 'the Pop name')
     .option('--json', 'print JSON')
     .addOption(dataDirOption())
+    .addOption(databaseUrlOption())
     .action(async (opts) => {
-      const pop = await withServices(opts.dataDir, (s) => s.pops.create(s.defaultAccount.id, { name: opts.name }))
+      const pop = await withServices(opts, (s) => s.pops.create(s.defaultAccount.id, { name: opts.name }))
       if (opts.json) console.log(JSON.stringify(pop, null, 2))
       else console.log(`Created Pop "${pop.name}": ${pop.id}`)
     })
@@ -228,8 +264,9 @@ export function buildCli(): Command {
     .description('list Pops')
     .option('--json', 'print JSON')
     .addOption(dataDirOption())
+    .addOption(databaseUrlOption())
     .action(async (opts) => {
-      const list = await withServices(opts.dataDir, (s) => s.pops.list(s.defaultAccount.id))
+      const list = await withServices(opts, (s) => s.pops.list(s.defaultAccount.id))
       if (opts.json) {
         console.log(JSON.stringify(list, null, 2))
         return
@@ -251,11 +288,12 @@ export function buildCli(): Command {
     .requiredOption('--name <name>', 'a display name')
     .option('--id <uuid>', 'the account id (default: a new UUID)')
     .option('--json', 'print JSON')
-    .addOption(dataDirOption())
     .addHelpText('after', '\nWithout --password or --password-stdin, the password is asked for on the terminal (not shown).')
+    .addOption(dataDirOption())
+    .addOption(databaseUrlOption())
     .action(async (opts) => {
       const password: string = opts.password ?? (opts.passwordStdin ? await passwordFromStdin() : await promptPassword())
-      const account = await withServices(opts.dataDir, (s) =>
+      const account = await withServices(opts, (s) =>
         s.accounts.create({ email: opts.email, password, name: opts.name, id: opts.id }),
       )
       if (opts.json) console.log(JSON.stringify(account, null, 2))
@@ -266,8 +304,9 @@ export function buildCli(): Command {
     .description('list accounts (never their passwords)')
     .option('--json', 'print JSON')
     .addOption(dataDirOption())
+    .addOption(databaseUrlOption())
     .action(async (opts) => {
-      const list = await withServices(opts.dataDir, (s) => s.accounts.list())
+      const list = await withServices(opts, (s) => s.accounts.list())
       if (opts.json) {
         console.log(JSON.stringify(list, null, 2))
         return

@@ -44,6 +44,11 @@ export interface OptionSpec<T, Optional extends boolean = false> {
   /** A boolean option: `--flag` alone is true. */
   readonly boolean?: true
   readonly optional?: Optional
+  /**
+   * Its value may hold a secret (a password in a URL): no message ever quotes it, not even when
+   * it is refused (commander's own message about an invalid value would).
+   */
+  readonly secret?: true
 }
 
 const fail = (message: string): never => {
@@ -119,6 +124,21 @@ export function isOriginPattern(value: unknown): value is string {
   }
 }
 
+/**
+ * Whether `value` is a PostgreSQL connection URL (`postgres://` or `postgresql://`, as pg and libpq
+ * read them). Never quote it in a message: it may hold a password.
+ */
+export function isPostgresUrl(value: unknown): value is string {
+  if (typeof value !== 'string') return false
+  try {
+    const { protocol, hostname, pathname } = new URL(value)
+    // A host, or a database name with the socket folder in ?host=.
+    return (protocol === 'postgres:' || protocol === 'postgresql:') && (hostname !== '' || pathname.length > 1)
+  } catch {
+    return false
+  }
+}
+
 /** The options, by their name in {@link EmulatorConfig}. */
 export const OPTIONS = {
   port: integer({
@@ -137,6 +157,13 @@ export const OPTIONS = {
       value === null || (typeof value === 'string' && value !== '') ? value : fail(`"${name}" must be a folder path or null`),
     parse: (t: string): string | null => t,
   } satisfies OptionSpec<string | null>,
+  databaseUrl: {
+    flag: '--database-url', valueName: 'URL', env: 'EYEPOP_EMULATOR_DATABASE_URL', default: undefined, optional: true, secret: true, defaultText: 'none',
+    help: 'a PostgreSQL database (postgres://user:password@host:port/database) for the store instead of the data dir\'s SQLite file, shared by every emulator started on it; the password is never printed (prefer the variable: a flag shows in the process list)',
+    why: 'set it to run several emulators behind one address (see "Several instances on PostgreSQL"); without it, one emulator keeps its store in --data-dir',
+    check: (name: string, value: unknown): string => (isPostgresUrl(value) ? value : fail(`"${name}" must be a postgres:// or postgresql:// URL`)),
+    parse: (t: string): string => (isPostgresUrl(t) ? t : fail('must be a postgres:// or postgresql:// URL')),
+  } satisfies OptionSpec<string, true>,
   issuer: {
     flag: '--issuer', valueName: 'URL', env: 'EYEPOP_EMULATOR_ISSUER', default: undefined, optional: true, defaultText: 'http://HOST:PORT',
     help: 'the public base URL: the iss of every token, the OAuth issuer and the eyepopUrl to give the SDK',

@@ -3,8 +3,10 @@
  * settings) and what only the emulator keeps beside it: accounts and their passwords, Pops, the
  * audit log of key events and oidc-provider's artifacts (sign-ins, sessions, grants, device codes).
  *
- * Two implementations: `createMemoryEmulatorStore` (tests, `--in-memory`) and
- * `createSqliteEmulatorStore` (the data dir's `emulator.db`, one file with auth-core's tables).
+ * Three implementations: `createMemoryEmulatorStore` (tests, `--memory`),
+ * `createSqliteEmulatorStore` (the data dir's `emulator.db`, one file with auth-core's tables) and
+ * `createPostgresEmulatorStore` (`--database-url`: one PostgreSQL database with auth-core's tables,
+ * shared by several emulators).
  *
  * @module
  */

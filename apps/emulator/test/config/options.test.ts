@@ -167,6 +167,20 @@ describe('resolveConfig()', () => {
     expect(() => resolveConfig({ dataDir: '' })).toThrow('"dataDir" must be a folder path or null')
     expect(resolveConfig({ dataDir: null }).dataDir).toBeNull()
     expect(() => resolveConfig({ predictionsFile: '' })).toThrow('"predictionsFile" must be a file path')
+    expect(resolveConfig({}).databaseUrl).toBeUndefined()
+    for (const url of ['postgres://app:pw@db:5432/emulator', 'postgresql://db/emulator', 'postgres:///emulator?host=/run/postgresql']) {
+      expect(resolveConfig({ databaseUrl: url }).databaseUrl).toBe(url)
+    }
+  })
+
+  it('refuses a databaseUrl that is not a PostgreSQL URL without quoting it (it may hold a password)', async () => {
+    for (const url of ['mysql://app:s3cret-9@db/emulator', 'postgres://app:s3cret-9@', 's3cret-9']) {
+      const message = catchError(() => resolveConfig({ databaseUrl: url }))
+      expect(message).toBe('"databaseUrl" must be a postgres:// or postgresql:// URL')
+      const cli = buildCli().exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} })
+      const err = await cli.parseAsync(['node', 'eyepop-emulator', 'keys', 'list', '--database-url', url]).catch((e: unknown) => e)
+      expect((err as Error).message).toBe("option '--database-url' (or EYEPOP_EMULATOR_DATABASE_URL) must be a postgres:// or postgresql:// URL")
+    }
   })
 })
 

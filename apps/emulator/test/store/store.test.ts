@@ -2,15 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ApiKeyRecord } from '@eyepop/auth-core'
+import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createMemoryEmulatorStore } from '../../src/store/memory-store.js'
+import { createPostgresEmulatorStore } from '../../src/store/postgres-store.js'
 import { createSqliteEmulatorStore } from '../../src/store/sqlite-store.js'
 import type { AuditEventInput, EmulatorStore } from '../../src/store/types.js'
 
 /**
  * The emulator store's contract beyond auth-core's key store (whose own suite runs the key store
- * under it): accounts, Pops, the audit log and oidc-provider's artifacts, run against both
- * implementations.
+ * under it): accounts, Pops, the audit log and oidc-provider's artifacts, run against every
+ * implementation (PostgreSQL on a throwaway server, a schema per case; it fails, never skips,
+ * where PostgreSQL is not installed).
  */
 
 const T0 = Date.UTC(2025, 0, 15, 12)
@@ -24,15 +27,38 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'emulator-store-'))
 })
 
-afterAll(() => {
+/** The PostgreSQL server and database of this file, started by the first case that needs it. */
+let postgres: Promise<{ server: PostgresServer; database: string }> | undefined
+let schemaCount = 0
+
+afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
+  await (await postgres?.catch(() => undefined))?.server.close()
 })
 
-type StoreFactory = (now: () => number) => EmulatorStore
+/** The server and database of this file. */
+function postgresDatabase(): Promise<{ server: PostgresServer; database: string }> {
+  postgres ??= startPostgresServer().then(async (server) => ({ server, database: await server.createDatabase() }))
+  return postgres
+}
+
+/**
+ * A PostgreSQL store in a schema of its own: each case starts from empty tables. Over the Unix
+ * socket, where no password is exchanged: the cases connect anew each time.
+ */
+async function openPostgresStore(now: () => number): Promise<EmulatorStore> {
+  const { server, database } = await postgresDatabase()
+  const schema = `case_${++schemaCount}`
+  await server.sql(database, `CREATE SCHEMA ${schema}`)
+  return createPostgresEmulatorStore({ connectionString: server.url(database, { schema, socket: true }), now, maxConnections: 4 })
+}
+
+type StoreFactory = (now: () => number) => EmulatorStore | Promise<EmulatorStore>
 
 const implementations: Array<[string, StoreFactory]> = [
   ['createMemoryEmulatorStore', (now) => createMemoryEmulatorStore({ now })],
   ['createSqliteEmulatorStore', (now) => createSqliteEmulatorStore({ filename: join(dir, `store-${++fileCount}.db`), now })],
+  ['createPostgresEmulatorStore', openPostgresStore],
 ]
 
 function apiKey(overrides: Partial<ApiKeyRecord> & { id: string }): ApiKeyRecord {
@@ -55,7 +81,7 @@ describe.each(implementations)('%s', (_name, factory) => {
 
   beforeEach(async () => {
     clock = T0
-    store = factory(() => clock)
+    store = await factory(() => clock)
     await store.accounts.create({
       id: ALICE,
       email: 'alice@example.com',
@@ -70,7 +96,8 @@ describe.each(implementations)('%s', (_name, factory) => {
       createdAt: T0 - 1000,
       passwordHash: null,
     })
-  })
+    // The first PostgreSQL case starts the server (initdb, pg_ctl start).
+  }, 60_000)
 
   afterEach(async () => {
     await store.close()
@@ -454,4 +481,60 @@ describe('createSqliteEmulatorStore() with two connections on one file (the CLI 
       await b.close()
     }
   })
+})
+
+describe('createPostgresEmulatorStore() with two instances on one database', () => {
+  it('shares accounts, keys, artifacts and one audit sequence; refuses an email taken through the other', async () => {
+    const { server, database } = await postgresDatabase()
+    const schema = `shared_${++schemaCount}`
+    await server.sql(database, `CREATE SCHEMA ${schema}`)
+    const url = server.url(database, { schema })
+    const [a, b] = await Promise.all([
+      createPostgresEmulatorStore({ connectionString: url, now: () => T0 }),
+      createPostgresEmulatorStore({ connectionString: url, now: () => T0 }),
+    ])
+    try {
+      await a.accounts.create({ id: ALICE, email: 'alice@example.com', name: 'Alice', createdAt: T0, passwordHash: null })
+      await expect(
+        b.accounts.create({ id: BOB, email: 'ALICE@example.com', name: 'A', createdAt: T0, passwordHash: null }),
+      ).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
+      await b.apiKeys.create(apiKey({ id: 'key_a' }))
+      expect(await a.apiKeys.findByHash('hash-key_a')).toMatchObject({ id: 'key_a', accountId: ALICE })
+      await a.oidc.upsert('Session', 's1', { uid: 'u1' }, 60)
+      expect(await b.oidc.findByUid('Session', 'u1')).toEqual({ uid: 'u1' })
+      await a.audit.append([{ accountId: ALICE, keyId: 'key_a', type: 'key.created', at: T0, detail: {} }])
+      await b.audit.append([{ accountId: ALICE, keyId: 'key_a', type: 'key.deleted', at: T0, detail: {} }])
+      expect((await a.audit.list(ALICE)).map((e) => [e.id, e.type])).toEqual([
+        [2, 'key.deleted'],
+        [1, 'key.created'],
+      ])
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  }, 60_000)
+
+  it('describes the database without the password', async () => {
+    const { server, database } = await postgresDatabase()
+    const store = await createPostgresEmulatorStore({ connectionString: server.url(database) })
+    try {
+      expect(store.description).toBe(`postgres://postgres@127.0.0.1:${server.port}/${database}`)
+      expect(store.description).not.toContain(server.password)
+    } finally {
+      await store.close()
+    }
+  }, 60_000)
+
+  it('refuses a database the emulator\'s newer software migrated with ERR_STORE', async () => {
+    const { server, database } = await postgresDatabase()
+    const schema = `newer_${++schemaCount}`
+    await server.sql(database, `CREATE SCHEMA ${schema}`)
+    const url = server.url(database, { schema, socket: true })
+    await (await createPostgresEmulatorStore({ connectionString: url })).close()
+    await server.sql(database, `UPDATE ${schema}.schema_migrations SET version = 99 WHERE component = 'emulator'`)
+    await expect(createPostgresEmulatorStore({ connectionString: url })).rejects.toMatchObject({
+      code: 'ERR_STORE',
+      message: 'database schema of emulator is at version 99, newer than this software supports (1)',
+    })
+  }, 60_000)
 })

@@ -7,7 +7,7 @@
  * The schema is versioned per component (`schema_migrations`, see {@link migratePostgres}) and
  * migrated forward at open; an application keeps its own tables in the same database with
  * migrations of its own ({@link PostgresStoreOptions.migrations}) and reaches it through
- * {@link PostgresKeyStore.pool}.
+ * {@link PostgresKeyStore.pool}, with {@link queryPostgres} to read and write them as the store does.
  *
  * Revocation across instances: every instance's revocation list polls
  * `revocations.since(cursor)`, so a key deleted through one instance is refused by all of them
@@ -30,6 +30,7 @@ import { toApiKey, toRevocationPage, toSigningKey, type ApiKeyRow, type Revocati
 import type { KeyStore } from './types.js'
 import { resolveRevocationPageLimit } from './types.js'
 
+export { queryPostgres } from './postgres/database.js'
 export { migratePostgres } from './postgres/migrations.js'
 export type { PostgresMigrations } from './postgres/migrations.js'
 

@@ -1,9 +1,15 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import pg from 'pg'
+import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createPostgresStore, migratePostgres, type PostgresKeyStore, type PostgresMigrations } from '../../src/store/postgres-store.js'
+import {
+  createPostgresStore,
+  migratePostgres,
+  queryPostgres,
+  type PostgresKeyStore,
+  type PostgresMigrations,
+} from '../../src/store/postgres-store.js'
 import type { ApiKeyRecord } from '../../src/store/types.js'
-import { startPostgresServer, type PostgresServer } from './postgres-server.js'
 
 /**
  * What only the PostgreSQL store promises: several instances (pools) on one database, migrations
@@ -194,6 +200,45 @@ describe('createPostgresStore', () => {
       } finally {
         await pool.end()
       }
+    })
+  })
+
+  describe('queryPostgres() on the application\'s tables', () => {
+    const notes: PostgresMigrations = {
+      component: 'notes-app',
+      migrations: [
+        `CREATE TABLE authors (id TEXT PRIMARY KEY);
+         CREATE TABLE notes (id BIGINT PRIMARY KEY, author TEXT NOT NULL REFERENCES authors(id), at BIGINT NOT NULL)`,
+      ],
+    }
+
+    it('reads bigint columns as numbers, leaving the pool\'s own parsers alone', async () => {
+      const store = await openStore(await server.createDatabase(), { migrations: [notes] })
+      await queryPostgres(store.pool, { text: "INSERT INTO authors (id) VALUES ('ann')" })
+      await queryPostgres(store.pool, { text: 'INSERT INTO notes (id, author, at) VALUES ($1, $2, $3)', values: [1, 'ann', T0] })
+      const { rows } = await queryPostgres<{ id: number; at: number }>(store.pool, { name: 'notes-read', text: 'SELECT id, at FROM notes' })
+      expect(rows).toEqual([{ id: 1, at: T0 }])
+      expect((await store.pool.query('SELECT at FROM notes')).rows).toEqual([{ at: String(T0) }])
+    })
+
+    it('rejects a duplicate with ERR_CONFLICT and a missing reference with ERR_NOT_FOUND, naming the record', async () => {
+      const store = await openStore(await server.createDatabase(), { migrations: [notes] })
+      await queryPostgres(store.pool, { text: "INSERT INTO authors (id) VALUES ('ann')" })
+      await expect(queryPostgres(store.pool, { text: "INSERT INTO authors (id) VALUES ('ann')" }, 'author')).rejects.toMatchObject({
+        code: 'ERR_CONFLICT',
+        message: 'author already exists',
+      })
+      await expect(
+        queryPostgres(store.pool, { text: "INSERT INTO notes (id, author, at) VALUES (1, 'bob', 0)" }, 'note'),
+      ).rejects.toMatchObject({ code: 'ERR_NOT_FOUND', message: 'note refers to a record that does not exist' })
+    })
+
+    it('rejects any other failure with ERR_STORE', async () => {
+      const store = await openStore(await server.createDatabase(), { migrations: [notes] })
+      await expect(queryPostgres(store.pool, { text: 'SELECT * FROM missing' })).rejects.toMatchObject({
+        code: 'ERR_STORE',
+        message: 'the postgres store failed: SQLSTATE 42P01',
+      })
     })
   })
 

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../../src/store/memory-store.js'
 import { createPostgresStore } from '../../src/store/postgres-store.js'
 import { createSqliteStore } from '../../src/store/sqlite-store.js'
 import type { ApiKeyRecord, KeyStore, SigningKeyRecord } from '../../src/store/types.js'
-import { startPostgresServer, type PostgresServer } from './postgres-server.js'
 
 /**
  * The key store contract, run against every implementation: what a key service, the emulator, its

@@ -6,7 +6,7 @@
  */
 import pg from 'pg'
 import type { CustomTypesConfig, Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg'
-import { AuthCoreError, Conflict, StoreError } from '../../errors.js'
+import { AuthCoreError, Conflict, NotFound, StoreError } from '../../errors.js'
 
 const INT8_OID = 20
 
@@ -28,7 +28,8 @@ const UNAVAILABLE_CLASSES = ['08', '28', '3D', '53', '57']
 
 /**
  * Turns a failure of pg into the store's error: a unique violation (SQLSTATE 23505) into `Conflict`
- * (`what` names the record), anything else into `StoreError`. The message never carries the
+ * and a foreign key violation (23503) into `NotFound` (`what` names the record, as SQLite's
+ * `insertRecord` says them), anything else into `StoreError`. The message never carries the
  * connection string, so never its password: pg's own message is kept only for the server's
  * answers about the connection (authentication, a missing database, a shutdown), which name the
  * user and database at most; other failures give their SQLSTATE or system error code.
@@ -39,6 +40,7 @@ export function toStoreError(err: unknown, what?: string): Error {
   // Without its cause: the URL parser's error may quote the string.
   if (code === 'ERR_INVALID_URL') return new StoreError('the postgres connection string is not a valid url')
   if (code === '23505' && what) return new Conflict(`${what} already exists`, { cause: err })
+  if (code === '23503' && what) return new NotFound(`${what} refers to a record that does not exist`, { cause: err })
   const message = err instanceof Error ? err.message : String(err)
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
     const reason = UNAVAILABLE_CLASSES.includes(code.slice(0, 2)) ? `${message} (SQLSTATE ${code})` : `SQLSTATE ${code}`
@@ -67,6 +69,38 @@ export async function runQuery<R extends QueryResultRow = QueryResultRow>(
   } catch (err) {
     throw toStoreError(err, what)
   }
+}
+
+/**
+ * Runs one query on the store's database as the store runs its own, for an application's tables
+ * beside auth-core's (reached through the store's `pool`): `bigint` columns read as
+ * numbers (given per query, so the pool's own parsers are untouched), and failures as the store's
+ * errors, never with the password: a unique violation rejects with `Conflict` and a foreign key
+ * violation with `NotFound` when `what` names the record written, anything else with `StoreError`.
+ *
+ * This function is exported from the subpath `@eyepop/auth-core/postgres`.
+ *
+ * @example
+ * ```ts
+ * import { createPostgresStore, queryPostgres } from '@eyepop/auth-core/postgres'
+ * const store = await createPostgresStore({ connectionString, migrations: [notes] })
+ * await queryPostgres(store.pool, { text: 'INSERT INTO notes (id, body) VALUES ($1, $2)', values: [1, 'x'] }, 'note')
+ * const { rows } = await queryPostgres<{ id: number }>(store.pool, { text: 'SELECT id FROM notes' })
+ * ```
+ *
+ * @param db the store's pool, or one of its clients inside a transaction
+ * @param query the statement: text and values, and a `name` to prepare it once per connection
+ * @param what names the record an insert writes, for `Conflict` and `NotFound`
+ * @throws {Conflict} when the record already exists (with `what`)
+ * @throws {NotFound} when it refers to a record that does not exist (with `what`)
+ * @throws {StoreError} when the query fails otherwise, or the database cannot be reached
+ */
+export function queryPostgres<R extends QueryResultRow = QueryResultRow>(
+  db: Pool | PoolClient,
+  query: QueryConfig,
+  what?: string,
+): Promise<pg.QueryResult<R>> {
+  return runQuery<R>(db, query, what)
 }
 
 /**

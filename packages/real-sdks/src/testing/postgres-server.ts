@@ -1,9 +1,12 @@
 /**
- * A throwaway PostgreSQL server for the tests: `initdb` into a temporary folder, `pg_ctl start` on
+ * `@eyepop/real-sdks/testing/postgres-server`: a throwaway PostgreSQL server for the tests of both
+ * PostgreSQL stores (auth-core's key store, the emulator's store): `initdb` into a temporary folder, `pg_ctl start` on
  * a free port of 127.0.0.1 (and a socket in the same folder), password authentication over TCP,
  * no fsync. As root, the server runs as the `postgres` user (PostgreSQL refuses root), which owns
  * the folder. Where PostgreSQL is not installed, starting fails with a message that says so: the
- * tests of the PostgreSQL store fail then, they are never skipped.
+ * tests of the PostgreSQL stores fail then, they are never skipped.
+ *
+ * @module
  */
 import { execFile, execFileSync } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -40,7 +43,7 @@ export interface PostgresServer {
 }
 
 const MISSING =
-  'PostgreSQL is not installed: the PostgreSQL store tests need its server binaries (initdb, pg_ctl), ' +
+  'PostgreSQL is not installed: the PostgreSQL stores\' tests need its server binaries (initdb, pg_ctl), ' +
   'found through `pg_config --bindir` or in /usr/lib/postgresql/<version>/bin (Debian: apt-get install -y postgresql)'
 
 /** The folder of `initdb` and `pg_ctl`. */
@@ -83,11 +86,25 @@ function postgresUser(): { uid: number; gid: number } {
   }
 }
 
-/** Starts a throwaway server. */
+/**
+ * Starts a throwaway server.
+ *
+ * @example
+ * ```ts
+ * import { startPostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
+ *
+ * const server = await startPostgresServer()
+ * const database = await server.createDatabase()
+ * await server.sql(database, 'CREATE SCHEMA case_1')
+ * const url = server.url(database, { schema: 'case_1', socket: true })
+ * // ...
+ * await server.close()
+ * ```
+ */
 export async function startPostgresServer(): Promise<PostgresServer> {
   const bin = findBinaries()
   const asRoot = process.getuid?.() === 0
-  const base = mkdtempSync(join(tmpdir(), 'auth-core-pg-'))
+  const base = mkdtempSync(join(tmpdir(), 'eyepop-pg-'))
   const data = join(base, 'data')
   const log = join(base, 'server.log')
   const password = `test-${Math.random().toString(36).slice(2)}`
