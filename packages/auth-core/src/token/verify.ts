@@ -92,14 +92,31 @@ function isKeyring(source: VerificationKeySource): source is Keyring {
   return typeof source === 'object' && source !== null && 'verificationKey' in source
 }
 
+/** How often (in milliseconds) at most a keyring is re-read for a `kid` it does not know. */
+const KEYRING_RELOAD_INTERVAL_MS = 1000
+
+/**
+ * The key of a token's header from a keyring. A `kid` the keyring does not know may be a key that
+ * another process sharing the store created (a second instance started at the same moment, or
+ * one that rotated): the keyring is re-read from the store, at most once a second whatever the
+ * tokens ask, then asked again.
+ */
 function keyGetter(source: VerificationKeySource, jose: Jose): JWTVerifyGetKey {
   if (!isKeyring(source)) return source
-  return (header): KeyObject => {
+  let lastReload = 0
+  const find = (header: { kid?: string; alg?: string }): KeyObject => {
     const key = header.kid === undefined ? undefined : source.verificationKey(header.kid)
     if (!key || key.alg !== header.alg) {
       throw new jose.errors.JWKSNoMatchingKey('no applicable key found in the JSON Web Key Set')
     }
     return key.key
+  }
+  return (header): KeyObject | Promise<KeyObject> => {
+    if (header.kid === undefined || source.verificationKey(header.kid) !== undefined) return find(header)
+    const at = Date.now()
+    if (at - lastReload < KEYRING_RELOAD_INTERVAL_MS) return find(header)
+    lastReload = at
+    return source.reload().then(() => find(header))
   }
 }
 

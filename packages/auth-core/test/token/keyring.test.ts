@@ -286,3 +286,42 @@ describe('loadKeyring()', () => {
     })
   })
 })
+
+describe('two keyrings on one store (two instances)', () => {
+  beforeEach(() => {
+    clock = T0
+  })
+
+  it("verifies a token signed with a key the other instance created after this one loaded, re-reading the store", async () => {
+    const store = createMemoryStore({ now })
+    const first = await loadKeyring({ store, now })
+    // The other instance rotates (or started at the same moment and made a key of its own).
+    const second = await loadKeyring({ store, now })
+    await second.rotate()
+    const token = await issue(second)
+    expect(first.verificationKey(second.signingKey.kid)).toBeUndefined()
+    const { claims } = await verifierFor(first)(token.accessToken)
+    expect(claims.sub).toBe('account-1')
+    // It now signs with the newest key too, and keeps trusting the one it had.
+    expect(first.signingKey.kid).toBe(second.signingKey.kid)
+  })
+
+  it('re-reads the store at most once a second for kids it does not know', async () => {
+    const store = createMemoryStore({ now })
+    const keyring = await loadKeyring({ store, now })
+    let reads = 0
+    const list = store.signingKeys.list.bind(store.signingKeys)
+    store.signingKeys.list = async () => {
+      reads++
+      return list()
+    }
+    const verify = verifierFor(keyring)
+    const token = (await issue(keyring)).accessToken
+    const [header, payload, signature] = token.split('.')
+    const headerOf = (kid: string) => Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(header!, 'base64url').toString()), kid })).toString('base64url')
+    for (let i = 0; i < 20; i++) {
+      await expect(verify(`${headerOf(`unknown-${i}`)}.${payload}.${signature}`)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' })
+    }
+    expect(reads).toBe(1)
+  })
+})
