@@ -7,6 +7,7 @@
 import { createMemoryStore, errors } from '@eyepop/auth-core'
 import { resolveListAuditOptions } from './list-audit-options.js'
 import type { AccountRecord, AuditEvent, EmulatorStore, OidcPayload, PopRecord } from './types.js'
+import { withAccountCheck } from './account-keys.js'
 
 /** Options of {@link createMemoryEmulatorStore}. */
 export interface MemoryEmulatorStoreOptions {
@@ -48,13 +49,7 @@ export function createMemoryEmulatorStore(options: MemoryEmulatorStoreOptions = 
 
   return {
     ...keys,
-    apiKeys: {
-      ...keys.apiKeys,
-      async create(record) {
-        if (!accounts.has(record.accountId)) throw new errors.NotFound('api key refers to a record that does not exist')
-        return keys.apiKeys.create(record)
-      },
-    },
+    ...withAccountCheck(keys, (id) => accounts.has(id)),
     accounts: {
       async create(record) {
         const email = record.email.toLowerCase()

@@ -15,6 +15,7 @@ import { EMULATOR_POSTGRES_MIGRATIONS } from './postgres/migrations.js'
 import { toAccount, toAuditEvent, toOidcPayload, toPop, type AccountRow, type AuditEventRow, type PopRow } from './postgres/rows.js'
 import { bind, EMULATOR_STATEMENTS as s } from './postgres/statements.js'
 import type { EmulatorStore, OidcPayload } from './types.js'
+import { withAccountCheck } from './account-keys.js'
 
 /**
  * Options of {@link createPostgresEmulatorStore}: those of auth-core's PostgreSQL store
@@ -50,21 +51,7 @@ export async function createPostgresEmulatorStore(options: PostgresEmulatorStore
   const purgeArtifacts = async () => (await query(bind(s.oidcPurge, [now()]))).rowCount ?? 0
 
   return {
-    description: keys.description,
-    apiKeys: {
-      ...keys.apiKeys,
-      async create(record) {
-        // auth-core's tables know no accounts (no foreign key from a key): the account is checked
-        // here, as in SQLite. Accounts are never deleted, so it cannot vanish before the insert.
-        if (!(await first<{ found: boolean }>(bind(s.accountExists, [record.accountId])))?.found) {
-          throw new errors.NotFound('api key refers to a record that does not exist')
-        }
-        return keys.apiKeys.create(record)
-      },
-    },
-    signingKeys: keys.signingKeys,
-    revocations: keys.revocations,
-    settings: keys.settings,
+    ...withAccountCheck(keys, async (id) => (await first<{ found: boolean }>(bind(s.accountExists, [id])))?.found === true),
     accounts: {
       async create(record) {
         const { id, email, name, createdAt } = record

@@ -12,6 +12,7 @@ import { EMULATOR_SQLITE_MIGRATIONS } from './sqlite/migrations.js'
 import { toAccount, toAuditEvent, toOidcPayload, toPop } from './sqlite/rows.js'
 import { prepareEmulatorStatements } from './sqlite/statements.js'
 import type { AuditEventInput, EmulatorStore } from './types.js'
+import { withAccountCheck } from './account-keys.js'
 
 /** Options of {@link createSqliteEmulatorStore}: those of auth-core's SQLite store. */
 export type SqliteEmulatorStoreOptions = Omit<SqliteStoreOptions, 'migrations'>
@@ -42,21 +43,9 @@ export function createSqliteEmulatorStore(options: SqliteEmulatorStoreOptions): 
   let closed = false
 
   return {
-    description: keys.description,
-    apiKeys: {
-      ...keys.apiKeys,
-      async create(record) {
-        // Files written since the emulator keeps its own tables have no foreign key from a key
-        // to its account (auth-core's tables know no accounts): the account is checked here.
-        if (s.accountExists.get(record.accountId) === undefined) {
-          throw new errors.NotFound('api key refers to a record that does not exist')
-        }
-        return keys.apiKeys.create(record)
-      },
-    },
-    signingKeys: keys.signingKeys,
-    revocations: keys.revocations,
-    settings: keys.settings,
+    // Files written since the emulator keeps its own tables have no foreign key from a key to its
+    // account: the account is checked first.
+    ...withAccountCheck(keys, (id) => s.accountExists.get(id) !== undefined),
     accounts: {
       async create(record) {
         const { id, email, name, createdAt } = record
