@@ -109,6 +109,17 @@ describe('virtual time', () => {
     expect(await expired.json()).toMatchObject({ error: 'invalid_client' })
   })
 
+  it('ends a compute session left idle past its timeout', async () => {
+    const { key } = await emu.createApiKey()
+    const auth = { authorization: `Bearer ${key}` }
+    const opened = await fetch(`${emu.url}/v1/sessions?wait=true`, { method: 'POST', headers: auth })
+    const [{ session_uuid: uuid }] = (await opened.json()) as Array<{ session_uuid: string }>
+    const status = async () => (await fetch(`${emu.url}/v1/sessions/${uuid}`, { headers: auth })).status
+    expect(await status()).toBe(200)
+    emu.clock.advance(emu.server.emulator.config.sessionIdleTimeoutSeconds + 1)
+    expect(await status()).toBe(404)
+  })
+
   it('refuses to go back or to move a real clock', async () => {
     expect(() => emu.clock.advance(-1)).toThrow(TypeError)
     const real = await startEmulator()
