@@ -9,7 +9,7 @@
 import type { AddressInfo } from 'node:net'
 import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
 import request from 'supertest'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { RunningServer } from '../../src/main.js'
 import { runCli, runCliJson, startEmulatorProcess, type EmulatorProcess } from '../e2e/process.js'
 import { startTestServer } from '../helpers.js'
@@ -171,4 +171,32 @@ describe('two emulators on one database', () => {
     })
     expect(elapsed).toBeLessThan(1000)
   })
+})
+
+describe('a database restart', () => {
+  it('answers 503 with Retry-After while the database is down (no hang, no 500, no detail), and serves again by itself once it is back', async () => {
+    const emulator = await startOnDatabase()
+    const { services } = emulator.emulator
+    const used = await services.keys.create(services.defaultAccount.id, { name: 'before', expires: 'never' })
+    // A key never looked up before: its lookup must reach the database.
+    const fresh = await services.keys.create(services.defaultAccount.id, { name: 'during', expires: 'never' })
+    expect((await authenticate(emulator, used.key)).status).toBe(200)
+    await server.stop()
+    try {
+      const asked = Date.now()
+      const down = await authenticate(emulator, fresh.key)
+      expect(Date.now() - asked).toBeLessThan(10_000)
+      expect(down.status).toBe(503)
+      expect(down.headers['retry-after']).toBe('1')
+      expect(down.body).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: 'the key store is not available; try again shortly',
+        message: 'the key store is not available; try again shortly',
+      })
+    } finally {
+      await server.start()
+    }
+    // The pool connects anew: no restart of the emulator.
+    await vi.waitFor(async () => expect((await authenticate(emulator, fresh.key)).status).toBe(200), { timeout: 20_000, interval: 250 })
+  }, 60_000)
 })

@@ -19,7 +19,9 @@ export interface HttpAnswer {
  * the emulator's error handler, so a given error gets the same status on every route: a bad API
  * key is 401 `invalid_client`, a bad token 401 `invalid_token`, a token that does not reach the
  * resource 403 `insufficient_scope`, an unknown revocation status 503 with `Retry-After` (the token
- * may be good: try again shortly), a store failure 500 without its details.
+ * may be good: try again shortly), a store that failed (a database restarting, a lost connection)
+ * 503 with `Retry-After` and a fixed description (its own message, which may name a path or a host,
+ * stays in the log).
  */
 export function httpAnswerOf(err: AnyAuthCoreError): HttpAnswer {
   const answer = (status: HttpAnswer['status'], error: string, description = err.message): HttpAnswer => ({
@@ -53,6 +55,12 @@ export function httpAnswerOf(err: AnyAuthCoreError): HttpAnswer {
       return answer(409, 'conflict')
     case 'ERR_REVOCATION_STALE':
       return { ...answer(503, 'temporarily_unavailable'), expose: true, retryAfterSeconds: 1 }
+    case 'ERR_STORE':
+      return {
+        ...answer(503, 'temporarily_unavailable', 'the key store is not available; try again shortly'),
+        expose: true,
+        retryAfterSeconds: 1,
+      }
     default:
       return answer(500, 'server_error')
   }
