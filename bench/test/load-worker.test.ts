@@ -78,8 +78,12 @@ describe('runLoad()', () => {
       workDir: dir,
       onStart: () => (startedAt = performance.now()),
     })
-    expect(seen.filter((r) => r.at < startedAt).length).toBeLessThanOrEqual(1)
+    // A warm-up would send a second's worth of requests before the run starts (hundreds on one
+    // connection); without one, only the requests already in flight while the worker's start
+    // message crosses to this thread (one or two, a few on a busy machine) come before it.
+    const before = seen.filter((r) => r.at < startedAt).length
     expect(run.ok).toBeGreaterThan(0)
+    expect(before).toBeLessThanOrEqual(Math.max(5, run.ok / 50))
   })
 
   it('runs two loads in alternating slices, A B B A, each slice counted to its own side', async () => {
