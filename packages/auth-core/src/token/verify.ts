@@ -104,19 +104,15 @@ const KEYRING_RELOAD_INTERVAL_MS = 1000
 function keyGetter(source: VerificationKeySource, jose: Jose): JWTVerifyGetKey {
   if (!isKeyring(source)) return source
   let lastReload = 0
-  const find = (header: { kid?: string; alg?: string }): KeyObject => {
-    const key = header.kid === undefined ? undefined : source.verificationKey(header.kid)
-    if (!key || key.alg !== header.alg) {
-      throw new jose.errors.JWKSNoMatchingKey('no applicable key found in the JSON Web Key Set')
-    }
+  const keyOf = (key: ReturnType<Keyring['verificationKey']>, alg: string | undefined): KeyObject => {
+    if (!key || key.alg !== alg) throw new jose.errors.JWKSNoMatchingKey('no applicable key found in the JSON Web Key Set')
     return key.key
   }
-  return (header): KeyObject | Promise<KeyObject> => {
-    if (header.kid === undefined || source.verificationKey(header.kid) !== undefined) return find(header)
-    const at = Date.now()
-    if (at - lastReload < KEYRING_RELOAD_INTERVAL_MS) return find(header)
-    lastReload = at
-    return source.reload().then(() => find(header))
+  return ({ kid, alg }): KeyObject | Promise<KeyObject> => {
+    const key = kid === undefined ? undefined : source.verificationKey(kid)
+    if (key || kid === undefined || Date.now() - lastReload < KEYRING_RELOAD_INTERVAL_MS) return keyOf(key, alg)
+    lastReload = Date.now()
+    return source.reload().then(() => keyOf(source.verificationKey(kid), alg))
   }
 }
 
