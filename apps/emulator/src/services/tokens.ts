@@ -128,8 +128,6 @@ export function createTokenService(deps: {
 }): TokenService {
   const { store, pepper, keyring, issuer, audience, ttlSeconds, usage, audit, now } = deps
   const findPop = deps.findPop ?? ((id: string) => store.pops.get(id))
-  /** Keys whose first use this process recorded while their stored `lastUsedAt` is still null. */
-  const firstUseRecorded = new Set<string>()
   /** When `auth.failed` was last recorded for a key (ms). */
   const lastFailureRecorded = new Map<string, number>()
 
@@ -156,7 +154,12 @@ export function createTokenService(deps: {
     audit.record({ accountId: record.accountId, keyId: record.id, type: 'auth.failed', at, detail: { reason } })
   }
 
-  /** Verifies an API key as auth-core does, and notes its first use or a failure in the audit log. */
+  /**
+   * Verifies an API key as auth-core does, notes its use (written in the usage recorder's next
+   * batch) and, in the audit log, its first use or a failure. A use is first when the store has
+   * none and no use of this process waits to be written: nothing is kept per key beyond that
+   * batch, so keys used once and deleted leave nothing behind.
+   */
   async function verifyKey(key: unknown): Promise<ApiKeyRecord> {
     let record: ApiKeyRecord
     try {
@@ -166,15 +169,12 @@ export function createTokenService(deps: {
       await recordFailure(key, err).catch(() => undefined)
       throw err
     }
-    if (audit) {
-      if (record.lastUsedAt !== null) {
-        // The stored last use has caught up: the store now says the key was used.
-        firstUseRecorded.delete(record.id)
-      } else if (!firstUseRecorded.has(record.id)) {
-        firstUseRecorded.add(record.id)
-        audit.record({ accountId: record.accountId, keyId: record.id, type: 'key.first_used', at: now(), detail: {} })
-      }
+    const at = now()
+    // Checked and noted in one turn: of concurrent first uses, only one is first.
+    if (audit && record.lastUsedAt === null && !usage.hasUnwritten(record.id)) {
+      audit.record({ accountId: record.accountId, keyId: record.id, type: 'key.first_used', at, detail: {} })
     }
+    usage.record(record.id, at, record.lastUsedAt)
     return record
   }
 
@@ -182,7 +182,6 @@ export function createTokenService(deps: {
   async function parentOf(subject: TemporaryKeySubject) {
     if ('apiKey' in subject) {
       const record = await verifyKey(subject.apiKey)
-      usage.record(record.id, now(), record.lastUsedAt)
       return { accountId: record.accountId, keyId: record.id, scopes: DEFAULT_API_KEY_SCOPES as readonly string[], notAfter: record.expiresAt }
     }
     const { claims, scopes } = await deps.verify(subject.accessToken)
@@ -271,7 +270,6 @@ export function createTokenService(deps: {
         notAfter: record.expiresAt,
         now,
       })
-      usage.record(record.id, issued.claims.iat * 1000, record.lastUsedAt)
       return {
         access_token: issued.accessToken,
         token_type: 'Bearer',

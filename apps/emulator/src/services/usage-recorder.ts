@@ -15,6 +15,11 @@ export interface UsageRecorder {
    * {@link LAST_USED_RESOLUTION_MS} of the stored one changes nothing and is not written.
    */
   record(keyId: string, at: number, storedLastUsedAt: number | null): void
+  /**
+   * Whether a use of the key was noted and is not written yet (waiting for the next flush, or
+   * being written by one): the store's last use of the key is older than what this process knows.
+   */
+  hasUnwritten(keyId: string): boolean
   /** Writes what was noted. */
   flush(): Promise<void>
   /** Flushes and stops the timer. */
@@ -33,11 +38,17 @@ export function createUsageRecorder(
   onError: (err: unknown) => void,
 ): UsageRecorder {
   let pending = new Map<string, number>()
+  /** The uses a flush is writing; emptied once it has finished, written or not. */
+  let writing = new Map<string, number>()
   const flush = oneAtATime(async () => {
     if (pending.size === 0) return
-    const batch = [...pending].map(([id, at]) => ({ id, at }))
+    writing = pending
     pending = new Map()
-    await writeInChunks(batch, (chunk) => store.apiKeys.recordUse(chunk))
+    try {
+      await writeInChunks([...writing].map(([id, at]) => ({ id, at })), (chunk) => store.apiKeys.recordUse(chunk))
+    } finally {
+      writing = new Map()
+    }
   })
   const timer = setInterval(() => flush().catch(onError), flushMs)
   timer.unref()
@@ -46,6 +57,7 @@ export function createUsageRecorder(
       if (storedLastUsedAt !== null && at - storedLastUsedAt < LAST_USED_RESOLUTION_MS) return
       pending.set(keyId, at)
     },
+    hasUnwritten: (keyId) => pending.has(keyId) || writing.has(keyId),
     flush,
     async close() {
       clearInterval(timer)

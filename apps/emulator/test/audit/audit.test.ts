@@ -184,6 +184,44 @@ describe('key.first_used', () => {
   })
 })
 
+describe('key.first_used while the first use is being written', () => {
+  it('is noted once, whether the next use comes before, during or after the flush that writes the first', async () => {
+    const { key } = await world.services.keys.create(world.accountId, { name: 'server' })
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const recordUse = world.store.apiKeys.recordUse.bind(world.store.apiKeys)
+    vi.spyOn(world.store.apiKeys, 'recordUse').mockImplementationOnce(async (uses) => {
+      await held
+      await recordUse(uses)
+    })
+    await Promise.all([world.tokens.exchangeApiKey(key), world.tokens.authenticateApiKey(key)])
+    const flushing = world.usage.flush()
+    await world.tokens.exchangeApiKey(key)
+    release()
+    await flushing
+    await world.tokens.authenticateApiKey(key)
+    expect((await world.events()).filter((e) => e.type === 'key.first_used')).toHaveLength(1)
+  })
+
+  it('is noted again by the next use when the flush failed: the store still has no use of the key', async () => {
+    const { key } = await world.services.keys.create(world.accountId, { name: 'server' })
+    await world.tokens.exchangeApiKey(key)
+    vi.spyOn(world.store.apiKeys, 'recordUse').mockRejectedValueOnce(new Error('disk full'))
+    await expect(world.usage.flush()).rejects.toThrow('disk full')
+    world.advance(1000)
+    await world.tokens.exchangeApiKey(key)
+    expect((await world.events()).filter((e) => e.type === 'key.first_used').map((e) => e.at)).toEqual([T0, T0 + 1000])
+  })
+
+  it('gives a key that authenticates a route a last use, as an exchange does', async () => {
+    const created = await world.services.keys.create(world.accountId, { name: 'route' })
+    world.advance(1000)
+    await world.tokens.authenticateApiKey(created.key)
+    await world.usage.flush()
+    expect((await world.services.keys.get(world.accountId, created.id)).lastUsedAt).toBe(new Date(T0 + 1000).toISOString())
+  })
+})
+
 describe('auth.failed', () => {
   describe('with a deleted key', () => {
     it("records reason 'deleted' on the key's account and still refuses with ERR_API_KEY_REVOKED", async () => {

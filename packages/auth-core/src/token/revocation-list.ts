@@ -24,6 +24,9 @@ export interface RevocationListOptions {
   now?: Clock
 }
 
+/** How often (in milliseconds) at most a revocation list drops the entries no token can need. */
+const DROP_INTERVAL_MS = 1000
+
 /** An in-memory, polled set of deleted API key ids and revoked token ids. */
 export interface RevocationList {
   /** Whether the API key with this id was deleted. Synchronous: no I/O per request. */
@@ -68,6 +71,8 @@ export async function createRevocationList(options: RevocationListOptions): Prom
   const revoked = new Map<string, number>()
   const revokedTokens = new Map<string, number>()
   let cursor = 0
+  /** When entries past their use are next dropped (ms). */
+  let dropAt = 0
   let syncedAt = 0
   let syncedMonotonic = 0
   let pending: Promise<void> | undefined
@@ -85,10 +90,15 @@ export async function createRevocationList(options: RevocationListOptions): Prom
       if (!page.more || !advanced) break
     }
     const at = now()
-    const horizon = at - retentionMs
-    for (const [id, deletedAt] of revoked) if (deletedAt < horizon) revoked.delete(id)
-    // A revoked token needs no entry once it has expired anyway.
-    for (const [jti, expiresAt] of revokedTokens) if (expiresAt < at) revokedTokens.delete(jti)
+    // Dropping what no token can need any more reads every entry: at most once a second, not on
+    // every poll.
+    if (at >= dropAt) {
+      dropAt = at + DROP_INTERVAL_MS
+      const horizon = at - retentionMs
+      for (const [id, deletedAt] of revoked) if (deletedAt < horizon) revoked.delete(id)
+      // A revoked token needs no entry once it has expired anyway.
+      for (const [jti, expiresAt] of revokedTokens) if (expiresAt < at) revokedTokens.delete(jti)
+    }
     syncedAt = now()
     syncedMonotonic = performance.now()
   }

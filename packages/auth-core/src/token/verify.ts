@@ -62,9 +62,11 @@ export interface AccessTokenVerifierOptions {
    * checks run on every call. `maxEntries` bounds the memory (oldest out first; default 10,000),
    * `maxAgeMs` how long a token is trusted without re-checking its signature (default 60,000: a
    * key removed from a remote JWKS stops verifying within that time, as jose's own JWKS cache
-   * does). `false` turns the cache off.
+   * does), `idleMs` how long a token nobody presents stays (default 10,000: a client that stopped
+   * using a token, or used it once, costs no memory after that; entries are swept as new tokens
+   * are remembered, at most once per second). `false` turns the cache off.
    */
-  cache?: false | { maxEntries?: number; maxAgeMs?: number }
+  cache?: false | { maxEntries?: number; maxAgeMs?: number; idleMs?: number }
   /** Clock (ms). Default is `Date.now`. */
   now?: Clock
 }
@@ -86,6 +88,8 @@ export interface AccessTokenVerifier {
    * is not: call the verifier. Lets a middleware answer a reused token without waiting.
    */
   cached?(token: string): VerifiedAccessToken | undefined
+  /** How many tokens the cache of verified tokens holds now (0 with `cache: false`). */
+  readonly cacheSize?: number
 }
 
 function isKeyring(source: VerificationKeySource): source is Keyring {
@@ -137,6 +141,8 @@ interface CachedToken {
   readonly kid: string | undefined
   /** When the signature must be checked again (ms). */
   readonly recheckAt: number
+  /** When the token was last presented (ms). */
+  usedAt: number
 }
 
 /**
@@ -203,7 +209,10 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
   const cacheOptions = options.cache === false ? undefined : (options.cache ?? {})
   const cacheMaxEntries = cacheOptions?.maxEntries ?? 10_000
   const cacheMaxAgeMs = cacheOptions?.maxAgeMs ?? 60_000
+  const cacheIdleMs = cacheOptions?.idleMs ?? 10_000
   const cache = new Map<string, CachedToken>()
+  /** When the cache is next swept of tokens past their recheck or idle time (ms). */
+  let sweepAt = 0
   const clock = now ?? Date.now
 
   /** The checks that depend on time and revocation: they run on every call, cached or not. */
@@ -227,10 +236,15 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     const key = cacheKeyOf(token)
     const entry = cache.get(key)
     if (entry === undefined || entry.token !== token) return undefined
-    if (nowMs >= entry.recheckAt || (keyring && (entry.kid === undefined || !keyring.verificationKey(entry.kid)))) {
+    if (
+      nowMs >= entry.recheckAt ||
+      nowMs - entry.usedAt >= cacheIdleMs ||
+      (keyring && (entry.kid === undefined || !keyring.verificationKey(entry.kid)))
+    ) {
       cache.delete(key)
       return undefined
     }
+    entry.usedAt = nowMs
     try {
       checkCurrent(entry.verified.claims, nowMs)
     } catch (err) {
@@ -241,8 +255,17 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     return entry.verified
   }
 
+  /** Drops the tokens past their recheck time or unused for `idleMs`: one pass, at most once a second. */
+  function sweep(nowMs: number): void {
+    sweepAt = nowMs + Math.min(cacheIdleMs, 1000)
+    for (const [key, entry] of cache) {
+      if (nowMs >= entry.recheckAt || nowMs - entry.usedAt >= cacheIdleMs) cache.delete(key)
+    }
+  }
+
   function remember(token: string, verified: VerifiedAccessToken, kid: string | undefined, nowMs: number): void {
     if (!cacheOptions) return
+    if (nowMs >= sweepAt) sweep(nowMs)
     if (cache.size >= cacheMaxEntries) {
       // Maps iterate in insertion order: the oldest entry goes first.
       const oldest = cache.keys().next()
@@ -253,6 +276,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       verified,
       kid,
       recheckAt: Math.min(nowMs + cacheMaxAgeMs, verified.claims.exp * 1000),
+      usedAt: nowMs,
     })
   }
 
@@ -305,7 +329,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     return verified
   }
 
-  return Object.assign(verifyAccessToken, {
+  const verifier = Object.assign(verifyAccessToken, {
     cached: (token: string) => (cacheOptions && typeof token === 'string' ? cached(token, clock()) : undefined),
   })
+  // A getter (Object.assign would copy its value once).
+  return Object.defineProperty(verifier, 'cacheSize', { get: () => cache.size, enumerable: true }) as AccessTokenVerifier
 }

@@ -642,6 +642,45 @@ describe('createAccessTokenVerifier() cache of verified tokens', () => {
     expect(counter.calls).toBe(5)
   })
 
+  it('drops a token unused for idleMs: on its next lookup, and by a sweep as new tokens arrive', async () => {
+    const { counter, getKey } = countingKeys()
+    const verify = verifierWith(getKey, { cache: { idleMs: 1000 } })
+    const tokens = await Promise.all([1, 2, 3, 4].map(() => issue().then((t) => t.accessToken)))
+    await verify(tokens[0]!)
+    await verify(tokens[1]!)
+    expect(verify.cacheSize).toBe(2)
+    // tokens[1] is used within idleMs, so it stays; tokens[0] is not.
+    clock = T0 + 900
+    await verify(tokens[1]!)
+    clock = T0 + 1800
+    await verify(tokens[1]!)
+    expect(counter.calls).toBe(2)
+    await verify(tokens[0]!)
+    expect(counter.calls).toBe(3)
+    // Tokens nobody asks for again are swept when new ones are remembered, not kept until maxEntries.
+    clock = T0 + 5000
+    await verify(tokens[2]!)
+    expect(verify.cacheSize).toBe(1)
+    await verify(tokens[3]!)
+    expect(verify.cacheSize).toBe(2)
+    expect(verify.cached!(tokens[2]!)).toBeDefined()
+    expect(counter.calls).toBe(5)
+  })
+
+  it('keeps a token in use past idleMs until maxAgeMs, then checks its signature again', async () => {
+    const { counter, getKey } = countingKeys()
+    const verify = verifierWith(getKey, { cache: { idleMs: 1000, maxAgeMs: 3000 } })
+    const { accessToken } = await issue()
+    for (let at = 0; at < 3000; at += 500) {
+      clock = T0 + at
+      await verify(accessToken)
+    }
+    expect(counter.calls).toBe(1)
+    clock = T0 + 3000
+    await verify(accessToken)
+    expect(counter.calls).toBe(2)
+  })
+
   it('checks every call with cache: false', async () => {
     const { counter, getKey } = countingKeys()
     const verify = verifierWith(getKey, { cache: false })
