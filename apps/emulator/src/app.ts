@@ -7,10 +7,10 @@ import helmet from 'helmet'
 import type { Logger } from 'pino'
 import type { EmulatorConfig } from './config/defaults.js'
 import { isLoopbackHost, issuerOf, MAX_TOKEN_TTL_SECONDS, resolveConfig } from './config/schema.js'
-import { refuseBrowser } from './http/browser-origin.js'
 import { errorHandler, errorResponder, notFoundHandler } from './http/error-handler.js'
 import { TemporarilyUnavailable } from './http/errors.js'
 import { sendJson, sendText } from './http/error-handler.js'
+import { refuseBrowsers } from './http/guards.js'
 import { createRouteTable, type Route, type RouteTable } from './http/route-table.js'
 import { signInStartLimit } from './http/rate-limit.js'
 import { createLogger } from './logger.js'
@@ -266,8 +266,8 @@ export async function createApp(
   const tokenEndpoint: Route = {
     method: 'POST',
     path: '/token',
+    guards: [refuseBrowsers(allowBrowserApiKeys)],
     async handler(req, res) {
-      refuseBrowser(req, allowBrowserApiKeys)
       ;(await oauthServer()).providerCallback(req, res)
     },
   }

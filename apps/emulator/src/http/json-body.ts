@@ -51,6 +51,25 @@ export function formReader(limit: number, parameterLimit: number): BodyReader<Re
   }
 }
 
+/**
+ * Reads a JSON object body of at most `limit` bytes when there is one, else `{}`: no body at all
+ * (no content type, nothing in it, even chunked), or `Content-Length: 0` whatever the content
+ * type (a client that always sets its headers). Bytes without a content type are refused as not
+ * JSON, like any other body {@link jsonObjectReader} refuses.
+ */
+export function optionalJsonObjectReader(limit: number): BodyReader<Record<string, unknown>> {
+  const readJson = jsonObjectReader(limit)
+  const readRaw = rawReader(limit)
+  return async function readOptionalJsonObject(req, res) {
+    if (req.headers['content-length'] === '0') return {}
+    if (req.headers['content-type'] !== undefined) return readJson(req, res)
+    if ((await readRaw(req, res)).length > 0) {
+      throw new InvalidRequest('request body must be JSON (Content-Type: application/json)')
+    }
+    return {}
+  }
+}
+
 /** Reads any body of at most `limit` bytes, whatever its content type, as bytes. */
 export function rawReader(limit: number): BodyReader<Buffer> {
   const parser = bodyParser.raw({ type: () => true, limit })

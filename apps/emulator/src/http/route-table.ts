@@ -2,7 +2,9 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { answerCors } from './cors.js'
 import type { ErrorResponder } from './error-handler.js'
 import { InvalidRequest, OAuthError } from './errors.js'
+import { checkDeclaredBody, formReader, jsonObjectReader, optionalJsonObjectReader, rawReader, type BodyReader } from './json-body.js'
 import { requestPath } from './request-path.js'
+import { readUpload, type UploadSummary } from './upload.js'
 
 /** The methods routes are declared for (a `GET` route answers `HEAD` too). */
 export type RouteMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE'
@@ -11,21 +13,67 @@ export type RouteMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 export type RouteParams = Readonly<Record<string, string>>
 
 /**
- * A route handler on plain `node:http`: it answers, or throws (rejects) for the one error
- * responder. Its guards (`authenticate(req)`, `bearerCredential(req)`) and body readers (each with
- * its size limit) are the calls it starts with, in the order they check.
+ * A check or a header every request to a route gets before it is authorized: it sets headers (a
+ * page's, `no-store`) or refuses the request by throwing (rejecting) for the one error responder.
  */
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: RouteParams) => Promise<void> | void
+export type RouteGuard = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void
 
-/** One route, declared once: the listener and the Express app both answer it from here. */
-export interface Route {
+/**
+ * The body a route reads, and at most how many bytes of it (`limit`); each is refused with 400
+ * `invalid_request` as its reader says (`http/json-body.ts`, `http/upload.ts`):
+ * - `none`: nothing is read, but a declared `Content-Length` over `limit` is refused;
+ * - `json`: a JSON object (`optional`: no body at all, or `Content-Length: 0`, reads as `{}`);
+ * - `form`: a form-encoded body of at most `fields` fields;
+ * - `raw`: any bytes, whatever their content type;
+ * - `upload`: an image, a video or a multipart form, read and discarded (its summary is the body).
+ */
+export type RouteBody =
+  | { readonly kind: 'none'; readonly limit: number }
+  | { readonly kind: 'json'; readonly limit: number; readonly optional?: boolean }
+  | { readonly kind: 'form'; readonly limit: number; readonly fields: number }
+  | { readonly kind: 'raw'; readonly limit: number }
+  | { readonly kind: 'upload'; readonly limit: number }
+
+/** What a {@link RouteBody} reads into. */
+export type BodyOf<B> = B extends { readonly kind: 'json' | 'form' }
+  ? Record<string, unknown>
+  : B extends { readonly kind: 'raw' }
+    ? Buffer
+    : B extends { readonly kind: 'upload' }
+      ? UploadSummary
+      : undefined
+
+/** What a handler is given besides the request and the response. */
+export interface RouteInput<A = unknown, B = RouteBody | undefined> {
+  readonly params: RouteParams
+  /** What the route's `authorize` resolved to (`undefined` without one). */
+  readonly auth: A
+  /** The body the route declared, read (`undefined` for none). */
+  readonly body: BodyOf<B>
+}
+
+/**
+ * One route, declared once: the listener and the Express app both answer it from here. A request
+ * that matches it goes through, in this order, each step refusing it by throwing for the one error
+ * responder:
+ * 1. its params are %-decoded (400 for a malformed escape);
+ * 2. `cors`: an allowed origin gets `Access-Control-Allow-Origin`;
+ * 3. `guards`, in their order (headers, refusals);
+ * 4. `authorize`: who calls and what they may reach, before any body is read;
+ * 5. `body`: read (or its declared length checked) within its limit;
+ * 6. `handler`, given the params, what `authorize` resolved to and the body.
+ *
+ * A route that declares none of 3 to 5 and has no params is called with one shared input: nothing
+ * is allocated for it per request. Declare routes that have `authorize` or `body` with
+ * {@link defineRoute}, which types the handler's input from them.
+ */
+export interface Route<A = unknown, B extends RouteBody | undefined = RouteBody | undefined> {
   readonly method: RouteMethod
   /**
    * The exact path, matched case-sensitively and without a trailing slash; a `:name` segment
    * matches one non-empty segment, %-decoded into `params.name`.
    */
   readonly path: string
-  readonly handler: RouteHandler
   /**
    * Browsers from the allowed origins (`corsOrigins`) may call it: its preflights are answered and
    * its answers carry `Access-Control-Allow-Origin`. Default is `false`.
@@ -36,11 +84,38 @@ export interface Route {
    * instead of by the listener before Express. Default is `false`.
    */
   readonly behindPages?: boolean
+  /** Run first, in order (see {@link RouteGuard}). */
+  readonly guards?: readonly RouteGuard[]
+  /**
+   * Authenticates the caller (and may find what it names, so that nothing is read for a request
+   * refused anyway); its result is the handler's `auth`.
+   */
+  authorize?(req: IncomingMessage, params: RouteParams): A | Promise<A>
+  /** The body the route reads, with its limit. Default: none is read or checked. */
+  readonly body?: B
+  /** Answers, or throws (rejects) for the one error responder. */
+  handler(req: IncomingMessage, res: ServerResponse, input: RouteInput<A, B>): Promise<void> | void
+}
+
+/**
+ * A route whose handler's input is typed from its `authorize` and `body` (the identity function).
+ *
+ * @example
+ * ```ts
+ * defineRoute({ method: 'POST', path: '/v1/auth/authenticate', authorize: bearerCredential, body: { kind: 'none', limit: 65536 }, handler: (_req, res, { auth }) => … })
+ * ```
+ */
+export function defineRoute<A = undefined, const B extends RouteBody | undefined = undefined>(route: Route<A, B>): Route<A, B> {
+  return route
 }
 
 /** A route compiled for matching. */
 interface CompiledRoute {
   readonly route: Route
+  /** Reads the declared body, if any. */
+  readonly readBody: BodyReader<unknown> | undefined
+  /** Whether the route declares no guard, `authorize` or body: its handler is called at once. */
+  readonly plain: boolean
   /** The path's segments; `null` where a `:name` segment goes. */
   readonly segments: readonly (string | null)[]
   readonly names: readonly string[]
@@ -95,7 +170,25 @@ function compile(route: Route): CompiledRoute {
       names.push(segment.slice(1))
       return null
     })
-  return { route, segments, names }
+  const readBody = route.body === undefined ? undefined : bodyReader(route.body)
+  const plain = route.guards === undefined && route.authorize === undefined && readBody === undefined
+  return { route, segments, names, readBody, plain }
+}
+
+/** The reader of a declared body. */
+function bodyReader(body: RouteBody): BodyReader<unknown> {
+  switch (body.kind) {
+    case 'none':
+      return async (req) => checkDeclaredBody(req, body.limit)
+    case 'json':
+      return body.optional === true ? optionalJsonObjectReader(body.limit) : jsonObjectReader(body.limit)
+    case 'form':
+      return formReader(body.limit, body.fields)
+    case 'raw':
+      return rawReader(body.limit)
+    case 'upload':
+      return readUpload(body.limit)
+  }
 }
 
 /** The params of `parts` (a path split at `/`) if `compiled` matches it, else `undefined`. */
@@ -133,6 +226,22 @@ function decodeParams(params: Record<string, string>): RouteParams {
 }
 
 const NO_PARAMS: RouteParams = Object.freeze({})
+/** The input of a route without params that declares nothing. */
+const NO_INPUT: RouteInput<undefined, undefined> = Object.freeze({ params: NO_PARAMS, auth: undefined, body: undefined })
+
+/** Steps 3 to 6 of a route that declares guards, `authorize` or a body (see {@link Route}). */
+async function runDeclared(compiled: CompiledRoute, params: RouteParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { route, readBody } = compiled
+  if (route.guards !== undefined) {
+    for (const guard of route.guards) {
+      const checked = guard(req, res)
+      if (checked !== undefined) await checked
+    }
+  }
+  const auth = route.authorize === undefined ? undefined : await route.authorize(req, params)
+  const body = readBody === undefined ? undefined : await readBody(req, res)
+  await route.handler(req, res, { params, auth, body: body as BodyOf<RouteBody | undefined> })
+}
 
 /**
  * The emulator's route table: one declaration per route gives the listener's dispatch (before
@@ -193,7 +302,9 @@ export function createRouteTable(routes: readonly Route[], options: RouteTableOp
     try {
       const params = rawParams === undefined ? NO_PARAMS : decodeParams(rawParams)
       if (compiled.route.cors === true && req.headers.origin !== undefined) answerCors(req, res, corsOrigins, false)
-      const done = compiled.route.handler(req, res, params)
+      const done = compiled.plain
+        ? compiled.route.handler(req, res, params === NO_PARAMS ? NO_INPUT : { params, auth: undefined, body: undefined })
+        : runDeclared(compiled, params, req, res)
       if (done) done.catch((err: unknown) => respond(err, req, res))
     } catch (err) {
       respond(err, req, res)
