@@ -39,12 +39,15 @@ export function jsonObjectReader(limit: number): BodyReader<Record<string, unkno
 
 /**
  * Reads a form-encoded body (`application/x-www-form-urlencoded`) of at most `limit` bytes and
- * `parameterLimit` fields; another content type is refused with 400 `invalid_request`.
+ * `parameterLimit` fields; another content type is refused with 400 `invalid_request`, unless
+ * `optional` (a page's form): then a request that is not form-encoded (no body, another type)
+ * reads as `{}`, its body unread.
  */
-export function formReader(limit: number, parameterLimit: number): BodyReader<Record<string, unknown>> {
+export function formReader(limit: number, parameterLimit: number, optional = false): BodyReader<Record<string, unknown>> {
   const parser = bodyParser.urlencoded({ extended: false, limit, parameterLimit })
   return async function readForm(req, res) {
     if (!typeis(req, ['application/x-www-form-urlencoded'])) {
+      if (optional) return {}
       throw new InvalidRequest('request body must be form-encoded (application/x-www-form-urlencoded)')
     }
     return (await parse(parser, req, res)) as Record<string, unknown>

@@ -23,14 +23,15 @@ export type RouteGuard = (req: IncomingMessage, res: ServerResponse) => Promise<
  * `invalid_request` as its reader says (`http/json-body.ts`, `http/upload.ts`):
  * - `none`: nothing is read, but a declared `Content-Length` over `limit` is refused;
  * - `json`: a JSON object (`optional`: no body at all, or `Content-Length: 0`, reads as `{}`);
- * - `form`: a form-encoded body of at most `fields` fields;
+ * - `form`: a form-encoded body of at most `fields` fields (`optional`, a page's form: a request
+ *   that is not form-encoded reads as `{}`);
  * - `raw`: any bytes, whatever their content type;
  * - `upload`: an image, a video or a multipart form, read and discarded (its summary is the body).
  */
 export type RouteBody =
   | { readonly kind: 'none'; readonly limit: number }
   | { readonly kind: 'json'; readonly limit: number; readonly optional?: boolean }
-  | { readonly kind: 'form'; readonly limit: number; readonly fields: number }
+  | { readonly kind: 'form'; readonly limit: number; readonly fields: number; readonly optional?: boolean }
   | { readonly kind: 'raw'; readonly limit: number }
   | { readonly kind: 'upload'; readonly limit: number }
 
@@ -58,7 +59,8 @@ export interface RouteInput<A = unknown, B = RouteBody | undefined> {
  * responder:
  * 1. its params are %-decoded (400 for a malformed escape);
  * 2. `cors`: an allowed origin gets `Access-Control-Allow-Origin`;
- * 3. `guards`, in their order (headers, refusals);
+ * 3. `guards`, in their order (headers, the refusal of browsers, a rate limit, the wait for
+ *    oidc-provider);
  * 4. `authorize`: who calls and what they may reach, before any body is read;
  * 5. `body`: read (or its declared length checked) within its limit;
  * 6. `handler`, given the params, what `authorize` resolved to and the body.
@@ -79,11 +81,6 @@ export interface Route<A = unknown, B extends RouteBody | undefined = RouteBody 
    * its answers carry `Access-Control-Allow-Origin`. Default is `false`.
    */
   readonly cors?: boolean
-  /**
-   * Answered inside the Express app, behind the pages' security headers (the management API),
-   * instead of by the listener before Express. Default is `false`.
-   */
-  readonly behindPages?: boolean
   /** Run first, in order (see {@link RouteGuard}). */
   readonly guards?: readonly RouteGuard[]
   /**
@@ -130,24 +127,18 @@ export interface RouteTable {
   /** Whether `path` is a CORS route's path (by the one matching rule). */
   isCorsPath(path: string): boolean
   /**
-   * Answers a request if one of the routes `where` selects matches it (its method and path, or a
-   * CORS preflight to one of their paths), and says whether it did.
+   * Answers a request if one of the routes matches it (its method and path, or a CORS preflight
+   * to one of their paths), and says whether it did.
    */
-  dispatch(req: IncomingMessage, res: ServerResponse, where?: RouteSelection): boolean
-  /**
-   * A request listener: the routes answered before Express (all but `behindPages`), anything else
-   * to `fallback` (the Express app).
-   */
+  dispatch(req: IncomingMessage, res: ServerResponse): boolean
+  /** A request listener: the routes answered before Express, anything else to `fallback` (the Express app). */
   listener(fallback: RequestListener): RequestListener
   /**
-   * The Express middleware of the routes `where` selects: the same dispatch, `next()` for anything
-   * else. Mounted once per selection, so no route has an Express layer of its own.
+   * The Express middleware of the routes: the same dispatch, `next()` for anything else. Mounted
+   * once, so no route has an Express layer of its own.
    */
-  middleware(where: RouteSelection): (req: IncomingMessage, res: ServerResponse, next: () => void) => void
+  middleware(): (req: IncomingMessage, res: ServerResponse, next: () => void) => void
 }
-
-/** Which routes a dispatch answers: those before Express, or those behind the pages' headers. */
-export type RouteSelection = 'listener' | 'behindPages'
 
 /** Options of {@link createRouteTable}. */
 export interface RouteTableOptions {
@@ -183,7 +174,7 @@ function bodyReader(body: RouteBody): BodyReader<unknown> {
     case 'json':
       return body.optional === true ? optionalJsonObjectReader(body.limit) : jsonObjectReader(body.limit)
     case 'form':
-      return formReader(body.limit, body.fields)
+      return formReader(body.limit, body.fields, body.optional === true)
     case 'raw':
       return rawReader(body.limit)
     case 'upload':
@@ -245,7 +236,7 @@ async function runDeclared(compiled: CompiledRoute, params: RouteParams, req: In
 
 /**
  * The emulator's route table: one declaration per route gives the listener's dispatch (before
- * Express, without building Express's request and response), the Express app's mounts and the
+ * Express, without building Express's request and response), the Express app's one mount and the
  * CORS paths, all with one matching rule: the exact path (the query aside), case-sensitive, no
  * trailing slash, `:name` segments %-decoded. A `GET` route answers `HEAD`; `OPTIONS` on a CORS
  * route's path is its preflight.
@@ -275,16 +266,14 @@ export function createRouteTable(routes: readonly Route[], options: RouteTableOp
   }
   const corsPaths = [...new Set(corsRoutes.map((c) => c.route.path))]
 
-  const selected = (route: Route, where: RouteSelection) => (route.behindPages === true) === (where === 'behindPages')
-
   /** The route and params for `method` and `path`, if any (params still %-encoded). */
-  function find(method: string, path: string, where: RouteSelection): [CompiledRoute, Record<string, string> | undefined] | undefined {
+  function find(method: string, path: string): [CompiledRoute, Record<string, string> | undefined] | undefined {
     const lookup = method === 'HEAD' ? 'GET' : method
     const found = exact.get(`${lookup} ${path}`)
-    if (found) return selected(found.route, where) ? [found, undefined] : undefined
+    if (found) return [found, undefined]
     let parts: string[] | undefined
     for (const compiled of withParams) {
-      if (compiled.route.method !== lookup || !selected(compiled.route, where)) continue
+      if (compiled.route.method !== lookup) continue
       parts ??= path.slice(1).split('/')
       const params = matchPath(compiled, parts)
       if (params) return [compiled, params]
@@ -292,10 +281,10 @@ export function createRouteTable(routes: readonly Route[], options: RouteTableOp
     return undefined
   }
 
-  function corsRouteAt(path: string, where?: RouteSelection): CompiledRoute | undefined {
+  function corsRouteAt(path: string): CompiledRoute | undefined {
     if (corsRoutes.length === 0 || !path.startsWith('/')) return undefined
     const parts = path.slice(1).split('/')
-    return corsRoutes.find((c) => (where === undefined || selected(c.route, where)) && matchPath(c, parts) !== undefined)
+    return corsRoutes.find((c) => matchPath(c, parts) !== undefined)
   }
 
   function run(compiled: CompiledRoute, rawParams: Record<string, string> | undefined, req: IncomingMessage, res: ServerResponse): void {
@@ -311,14 +300,14 @@ export function createRouteTable(routes: readonly Route[], options: RouteTableOp
     }
   }
 
-  function dispatch(req: IncomingMessage, res: ServerResponse, where: RouteSelection = 'listener'): boolean {
+  function dispatch(req: IncomingMessage, res: ServerResponse): boolean {
     const path = requestPath(req)
     const method = req.method ?? 'GET'
     if (method === 'OPTIONS') {
       // A preflight from an allowed origin to a CORS route; anything else is left to Express.
-      return corsRouteAt(path, where) !== undefined && answerCors(req, res, corsOrigins, true)
+      return corsRouteAt(path) !== undefined && answerCors(req, res, corsOrigins, true)
     }
-    const found = find(method, path, where)
+    const found = find(method, path)
     if (!found) return false
     run(found[0], found[1], req, res)
     return true
@@ -336,12 +325,12 @@ export function createRouteTable(routes: readonly Route[], options: RouteTableOp
           respond(new InvalidRequest('the Host header is required'), req, res)
           return
         }
-        if (!dispatch(req, res, 'listener')) fallback(req, res)
+        if (!dispatch(req, res)) fallback(req, res)
       }
     },
-    middleware(where) {
+    middleware() {
       return function routeTable(req, res, next) {
-        if (!dispatch(req, res, where)) next()
+        if (!dispatch(req, res)) next()
       }
     },
   }

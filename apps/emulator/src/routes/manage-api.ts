@@ -7,7 +7,7 @@ import { bearerCredential } from '../http/bearer.js'
 import { safeEqual, type DashboardSessions } from '../http/dashboard-session.js'
 import { sendEmpty, sendJson } from '../http/error-handler.js'
 import { AccessDenied, InsufficientScope, InvalidRequest, NotFoundError, OAuthError } from '../http/errors.js'
-import { noStore } from '../http/guards.js'
+import { noStore, pageHeaders } from '../http/guards.js'
 import { queryOf } from '../http/query.js'
 import { defineRoute, type Route, type RouteBody, type RouteInput } from '../http/route-table.js'
 import { MANAGE_SCOPE } from '../provider/constants.js'
@@ -32,7 +32,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
  *   dashboard sign-in or `eyepop-emulator login`.
  * API keys, their access tokens and temporary keys are refused with 403: they run Pops, they do
  * not manage keys. Another account's keys and Pops are answered 404, like missing ones. The routes
- * are answered behind the pages' security headers (`behindPages`).
+ * carry the pages' security headers and are never cached.
  */
 export function manageApiRoutes(deps: {
   issuer: string
@@ -45,6 +45,7 @@ export function manageApiRoutes(deps: {
   const { services } = deps
   const issuerOrigin = new URL(deps.issuer).origin
   const json = { kind: 'json', limit: deps.maxBodyBytes } as const
+  const guards = [pageHeaders, noStore]
 
   /**
    * Authenticates the caller:
@@ -84,14 +85,14 @@ export function manageApiRoutes(deps: {
     return { accountId: session.accountId, csrfToken: session.csrfToken }
   }
 
-  /** A management route: never cached, authenticated, then `handler` (with the body `body` declares). */
+  /** A management route: the pages' headers, never cached, authenticated, then `handler` (with the body `body` declares). */
   function route<const B extends RouteBody | undefined = undefined>(
     method: Route['method'],
     path: string,
     handler: (req: IncomingMessage, res: ServerResponse, input: RouteInput<Manager, B>) => Promise<void>,
     body?: B,
   ): Route<Manager, B> {
-    return defineRoute({ method, path, behindPages: true, guards: [noStore], authorize: authenticate, ...(body !== undefined && { body }), handler })
+    return defineRoute({ method, path, guards, authorize: authenticate, ...(body !== undefined && { body }), handler })
   }
 
   return [
