@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { answerCors } from './cors.js'
 import type { ErrorResponder } from './error-handler.js'
 import { InvalidRequest, OAuthError } from './errors.js'
-import { checkDeclaredBody, formReader, jsonObjectReader, optionalJsonObjectReader, rawReader, type BodyReader } from './json-body.js'
+import { checkDeclaredBody, formReader, jsonObjectReader, optionalJsonObjectReader, rawReader } from './json-body.js'
 import { requestPath } from './request-path.js'
 import { readUpload, type UploadSummary } from './upload.js'
 
@@ -109,8 +109,8 @@ export function defineRoute<A = undefined, const B extends RouteBody | undefined
 /** A route compiled for matching. */
 interface CompiledRoute {
   readonly route: Route
-  /** Reads the declared body, if any. */
-  readonly readBody: BodyReader<unknown> | undefined
+  /** Reads the declared body, if any (at once when it reads nothing). */
+  readonly readBody: ((req: IncomingMessage, res: ServerResponse) => unknown) | undefined
   /** Whether the route declares no guard, `authorize` or body: its handler is called at once. */
   readonly plain: boolean
   /** The path's segments; `null` where a `:name` segment goes. */
@@ -167,10 +167,10 @@ function compile(route: Route): CompiledRoute {
 }
 
 /** The reader of a declared body. */
-function bodyReader(body: RouteBody): BodyReader<unknown> {
+function bodyReader(body: RouteBody): (req: IncomingMessage, res: ServerResponse) => unknown {
   switch (body.kind) {
     case 'none':
-      return async (req) => checkDeclaredBody(req, body.limit)
+      return (req) => checkDeclaredBody(req, body.limit)
     case 'json':
       return body.optional === true ? optionalJsonObjectReader(body.limit) : jsonObjectReader(body.limit)
     case 'form':
@@ -229,8 +229,11 @@ async function runDeclared(compiled: CompiledRoute, params: RouteParams, req: In
       if (checked !== undefined) await checked
     }
   }
-  const auth = route.authorize === undefined ? undefined : await route.authorize(req, params)
-  const body = readBody === undefined ? undefined : await readBody(req, res)
+  // What is settled already (a bearer read from a header, a declared length checked) is not awaited.
+  let auth = route.authorize?.(req, params)
+  if (auth instanceof Promise) auth = await auth
+  let body = readBody?.(req, res)
+  if (body instanceof Promise) body = await body
   await route.handler(req, res, { params, auth, body: body as BodyOf<RouteBody | undefined> })
 }
 
