@@ -12,10 +12,11 @@ const WINDOW_MS = 60_000
  * Which requests start a sign-in and leave state in the store until it expires: the dashboard's
  * login (its pending sign-in), an authorization request (oidc-provider's interaction) and a
  * device authorization (its device code). Not the steps after (`/auth/:uid`, `/interaction/…`).
+ * A `HEAD` of the dashboard's login starts one as its `GET` does (a `GET` route answers `HEAD`).
  */
 export function startsSignIn(method: string, path: string): boolean {
   return (
-    (path === '/dashboard/login' && method === 'GET') ||
+    (path === '/dashboard/login' && (method === 'GET' || method === 'HEAD')) ||
     (path === '/auth' && (method === 'GET' || method === 'POST')) ||
     (path === '/device/auth' && method === 'POST')
   )
