@@ -3,14 +3,13 @@ import { createAccessTokenVerifier, createRevocationList, loadKeyring, type Acce
 import { join } from 'node:path'
 import type { RequestListener } from 'node:http'
 import express, { type Express } from 'express'
-import helmet from 'helmet'
 import type { Logger } from 'pino'
 import type { EmulatorConfig } from './config/defaults.js'
 import { isLoopbackHost, issuerOf, MAX_TOKEN_TTL_SECONDS, resolveConfig } from './config/schema.js'
-import { refuseBrowser } from './http/browser-origin.js'
 import { errorHandler, errorResponder, notFoundHandler } from './http/error-handler.js'
 import { TemporarilyUnavailable } from './http/errors.js'
 import { sendJson, sendText } from './http/error-handler.js'
+import { middlewareGuard, pageSecurity, refuseBrowsers } from './http/guards.js'
 import { createRouteTable, type Route, type RouteTable } from './http/route-table.js'
 import { signInStartLimit } from './http/rate-limit.js'
 import { createLogger } from './logger.js'
@@ -19,6 +18,7 @@ import type { OAuthServer } from './oauth-server.js'
 import { manageResource } from './provider/constants.js'
 import { createDashboardSessions } from './http/dashboard-session.js'
 import { dashboardRoutes } from './routes/dashboard.js'
+import { signInRoutes } from './provider/sign-in-pages.js'
 import { manageApiRoutes } from './routes/manage-api.js'
 import { openApiRoute } from './routes/openapi.js'
 import { eyepopTokenRoutes, revocationFeedRoutes } from './routes/eyepop-auth.js'
@@ -58,7 +58,7 @@ export interface EmulatorApp {
    * everything else through {@link app}. Both answer every route the same way.
    */
   readonly handler: RequestListener
-  /** Every route of the emulator's own surfaces, each declared once (oidc-provider's and the dashboard pages aside). */
+  /** Every route of the emulator's own surfaces and pages, each declared once (oidc-provider's aside). */
   readonly routes: RouteTable
   readonly config: EmulatorConfig
   /** The issuer and `eyepopUrl`. */
@@ -90,26 +90,6 @@ function isProviderRequest(method: string, path: string): boolean {
   return (method === 'GET' || method === 'POST') && (under('/auth') || under('/session/end') || under('/device'))
 }
 
-
-/** The Content-Security-Policy of the pages the emulator serves. */
-const PAGE_SECURITY = helmet({
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      frameAncestors: ["'none'"],
-      formAction: ["'self'"],
-      baseUri: ["'none'"],
-      objectSrc: ["'none'"],
-    },
-  },
-  // The pages are plain HTTP on loopback by default: no HSTS.
-  strictTransportSecurity: false,
-})
 
 /**
  * Builds the emulator's Express app without listening.
@@ -215,8 +195,6 @@ export async function createApp(
       allowBrowserApiKeys: config.allowBrowserApiKeys,
       lifetimes: config,
       findAccount: (id) => store.accounts.get(id),
-      accounts: services.accounts,
-      staticDir: join(PACKAGE_DIR, 'static'),
     }),
   )
   const ready = oauthReady.then(
@@ -237,6 +215,9 @@ export async function createApp(
   const withOAuth = (use: (server: OAuthServer) => void, next: (err?: unknown) => void): void => {
     oauthServer().then(use, next)
   }
+  // One per-address limit of sign-in starts: the dashboard's login (a guard of its route) and
+  // oidc-provider's authorization and device requests (on Express) count together.
+  const signInLimit = signInStartLimit(config.signInRateLimit)
   const sessions = createDashboardSessions(store.oidc, { secure: issuer.startsWith('https:'), now, ttlSeconds: config.signInSessionSeconds })
 
   const { maxBodyBytes, allowBrowserApiKeys } = config
@@ -266,9 +247,19 @@ export async function createApp(
   const tokenEndpoint: Route = {
     method: 'POST',
     path: '/token',
+    guards: [refuseBrowsers(allowBrowserApiKeys)],
     async handler(req, res) {
-      refuseBrowser(req, allowBrowserApiKeys)
       ;(await oauthServer()).providerCallback(req, res)
+    },
+  }
+  // RFC 8414 metadata: the same document as OpenID discovery, from oidc-provider.
+  const authorizationServerMetadata: Route = {
+    method: 'GET',
+    path: '/.well-known/oauth-authorization-server',
+    async handler(req, res) {
+      const server = await oauthServer()
+      req.url = '/.well-known/openid-configuration'
+      server.providerCallback(req, res)
     },
   }
   // Every route of the emulator's own surfaces, declared once (see http/route-table.ts): the
@@ -311,7 +302,20 @@ export async function createApp(
         },
       },
       openApiRoute(issuer),
+      authorizationServerMetadata,
       ...manageApiRoutes({ issuer, sessions, verifyUser, verify, services, maxBodyBytes }),
+      ...dashboardRoutes({
+        issuer,
+        sessions,
+        verifyUser,
+        dashboardDir: join(PACKAGE_DIR, 'dashboard'),
+        signInLimit: middlewareGuard(signInLimit),
+      }),
+      ...signInRoutes({
+        provider: async () => (await oauthServer()).provider,
+        accounts: services.accounts,
+        staticDir: join(PACKAGE_DIR, 'static'),
+      }),
     ],
     { respond, corsOrigins: config.corsOrigins },
   )
@@ -329,7 +333,7 @@ export async function createApp(
 
   // The route table's routes, for what reaches the Express app itself (supertest, a server of your
   // own); the listener answers them before Express.
-  app.use(routes.middleware('listener'))
+  app.use(routes.middleware())
   // Other preflights get no CORS headers, so browsers refuse them (Express would answer 200 "POST");
   // one to a CORS route's path from an origin not allowed goes on to the 404.
   app.options('/{*path}', function refusePreflight(req, res, next) {
@@ -342,22 +346,11 @@ export async function createApp(
     maxSockets: config.maxEventSockets,
     maxSocketsPerAccount: config.maxEventSocketsPerAccount,
   })
-  // The dashboard, sign-in and management API, after the hot token and Pop routes.
-  app.use(['/dashboard', '/interaction', '/api', '/auth', '/session', '/device'], PAGE_SECURITY)
-  app.use(signInStartLimit(config.signInRateLimit))
-  app.use(function signInPages(req, res, next) {
-    // Only the sign-in pages wait for oidc-provider (the dashboard and its API do not).
-    if (req.path === '/interaction' || req.path.startsWith('/interaction/')) {
-      withOAuth((server) => server.interaction(req, res, next), next)
-    } else next()
-  })
-  app.use(dashboardRoutes({ issuer, sessions, verifyUser, dashboardDir: join(PACKAGE_DIR, 'dashboard') }))
-  app.use(routes.middleware('behindPages'))
-  // RFC 8414 metadata: the same document as OpenID discovery.
-  app.get('/.well-known/oauth-authorization-server', function authorizationServerMetadata(req, res, next) {
-    req.url = '/.well-known/openid-configuration'
-    withOAuth((server) => server.providerCallback(req, res), next)
-  })
+  // What is left is oidc-provider's (its authorization, sign-out and device pages) and the 404s:
+  // under the pages' paths they carry the pages' security headers, and its sign-in starts count
+  // against the same per-address limit as the dashboard's login.
+  app.use(['/dashboard', '/interaction', '/api', '/auth', '/session', '/device'], pageSecurity)
+  app.use(signInLimit)
   app.use(function oidcProvider(req, res, next) {
     if (isProviderRequest(req.method, req.path)) withOAuth((server) => server.providerCallback(req, res), next)
     else next()

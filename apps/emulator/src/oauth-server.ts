@@ -1,22 +1,20 @@
 import type { Keyring } from '@eyepop/auth-core'
 import type { RequestListener } from 'node:http'
-import type { Router } from 'express'
-import type { AccountService } from './services/accounts.js'
+import type Provider from 'oidc-provider'
 import type { TokenService } from './services/tokens.js'
 import { createProvider, type ProviderLifetimes } from './provider/configuration.js'
-import { interactionRoutes } from './provider/sign-in-pages.js'
 import type { AccountRecord, EmulatorStore } from './store/types.js'
 
-/** What the emulator needs from oidc-provider: its request handler and the sign-in pages. */
+/** What the emulator needs from oidc-provider: its request handler, and itself for the sign-in pages. */
 export interface OAuthServer {
   /** oidc-provider's request handler (discovery, token, authorization, sign-out, device flow). */
   readonly providerCallback: RequestListener
-  /** The sign-in and consent pages oidc-provider sends users to. */
-  readonly interaction: Router
+  /** The provider, whose interactions the sign-in pages (`provider/sign-in-pages.ts`) finish. */
+  readonly provider: Provider
 }
 
 /**
- * Builds oidc-provider and its sign-in pages. `createApp` loads this module in the background
+ * Builds oidc-provider. `createApp` loads this module in the background
  * once the app is built, so the emulator answers its token and Pop routes before oidc-provider
  * (the largest part of its start-up) has loaded; requests that need it wait for it.
  */
@@ -30,8 +28,6 @@ export function createOAuthServer(deps: {
   allowBrowserApiKeys: boolean
   lifetimes: ProviderLifetimes
   findAccount: (id: string) => Promise<AccountRecord | undefined>
-  accounts: AccountService
-  staticDir: string
 }): OAuthServer {
   const provider = createProvider({
     issuer: deps.issuer,
@@ -44,8 +40,5 @@ export function createOAuthServer(deps: {
     lifetimes: deps.lifetimes,
     findAccount: deps.findAccount,
   })
-  return {
-    providerCallback: provider.callback(),
-    interaction: interactionRoutes({ provider, accounts: deps.accounts, staticDir: deps.staticDir }),
-  }
+  return { providerCallback: provider.callback(), provider }
 }

@@ -1,7 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { parseCookie } from 'cookie'
-import type { IncomingMessage } from 'node:http'
-import type { Request, Response } from 'express'
+import { parseCookie, stringifySetCookie, type SetCookie } from 'cookie'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { EmulatorStore } from '../store/types.js'
 
 /** The cookie of a signed-in dashboard session (HttpOnly, SameSite=Lax). */
@@ -45,6 +44,31 @@ export function cookiesOf(req: IncomingMessage): Record<string, string | undefin
   return req.headers.cookie ? parseCookie(req.headers.cookie) : {}
 }
 
+/** The attributes of a cookie the emulator sets (`maxAge` in milliseconds). */
+type CookieOptions = Omit<SetCookie, 'name' | 'value' | 'maxAge' | 'expires'> & { maxAge?: number }
+
+/**
+ * Adds a `Set-Cookie` to the response as Express's `res.cookie` writes it: `maxAge` (ms) gives
+ * `Max-Age` (s) and `Expires`; the path is `/` unless given.
+ */
+export function setCookie(res: ServerResponse, name: string, value: string, options: CookieOptions & { expires?: Date }): void {
+  const { maxAge, ...rest } = options
+  const cookie = stringifySetCookie({
+    path: '/',
+    ...rest,
+    name,
+    value,
+    ...(maxAge !== undefined && { maxAge: Math.floor(maxAge / 1000), expires: new Date(Date.now() + maxAge) }),
+  })
+  const previous = res.getHeader('Set-Cookie')
+  res.setHeader('Set-Cookie', previous === undefined ? cookie : [...(Array.isArray(previous) ? previous : [String(previous)]), cookie])
+}
+
+/** Expires a cookie, as Express's `res.clearCookie` does. */
+export function clearCookie(res: ServerResponse, name: string, options: Omit<CookieOptions, 'maxAge'>): void {
+  setCookie(res, name, '', { ...options, expires: new Date(1) })
+}
+
 /** Where sessions are kept: oidc-provider's artifact storage (the store's `oidc` part). */
 export type SessionStorage = Pick<EmulatorStore['oidc'], 'upsert' | 'find' | 'destroy'>
 
@@ -61,12 +85,12 @@ export function createDashboardSessions(
 ) {
   const cookieOptions = { httpOnly: true, sameSite: 'lax' as const, secure: options.secure, path: '/' }
   return {
-    async start(res: Response, accountId: string): Promise<DashboardSession> {
+    async start(res: ServerResponse, accountId: string): Promise<DashboardSession> {
       const id = randomId()
       const at = options.now()
       const session: DashboardSession = { accountId, csrfToken: randomId(), createdAt: at, lastSeenAt: at }
       await store.upsert('DashboardSession', id, { ...session }, options.ttlSeconds)
-      res.cookie(SESSION_COOKIE, id, { ...cookieOptions, maxAge: options.ttlSeconds * 1000 })
+      setCookie(res, SESSION_COOKIE, id, { ...cookieOptions, maxAge: options.ttlSeconds * 1000 })
       return session
     },
     async current(req: IncomingMessage): Promise<(DashboardSession & { id: string }) | undefined> {
@@ -90,25 +114,25 @@ export function createDashboardSessions(
       return { ...session, lastSeenAt, id }
     },
     /** Ends this browser's dashboard session and the OAuth server's, so the next sign-in asks for the password. */
-    async end(req: Request, res: Response): Promise<void> {
+    async end(req: IncomingMessage, res: ServerResponse): Promise<void> {
       const cookies = cookiesOf(req)
       const id = cookies[SESSION_COOKIE]
       if (id) await store.destroy('DashboardSession', id)
-      res.clearCookie(SESSION_COOKIE, cookieOptions)
+      clearCookie(res, SESSION_COOKIE, cookieOptions)
       const providerSession = cookies['_session']
       if (providerSession) await store.destroy('Session', providerSession)
-      for (const name of PROVIDER_SESSION_COOKIES) res.clearCookie(name, { path: '/' })
+      for (const name of PROVIDER_SESSION_COOKIES) clearCookie(res, name, { path: '/' })
     },
-    async beginLogin(res: Response, login: PendingLogin): Promise<string> {
+    async beginLogin(res: ServerResponse, login: PendingLogin): Promise<string> {
       const state = randomId()
       await store.upsert('DashboardLogin', state, { ...login }, LOGIN_TTL_SECONDS)
-      res.cookie(LOGIN_COOKIE, state, { ...cookieOptions, maxAge: LOGIN_TTL_SECONDS * 1000 })
+      setCookie(res, LOGIN_COOKIE, state, { ...cookieOptions, maxAge: LOGIN_TTL_SECONDS * 1000 })
       return state
     },
     /** The pending sign-in of `state`, if this browser started it; it can be used once. */
-    async finishLogin(req: Request, res: Response, state: string): Promise<PendingLogin | undefined> {
+    async finishLogin(req: IncomingMessage, res: ServerResponse, state: string): Promise<PendingLogin | undefined> {
       const expected = cookiesOf(req)[LOGIN_COOKIE]
-      res.clearCookie(LOGIN_COOKIE, cookieOptions)
+      clearCookie(res, LOGIN_COOKIE, cookieOptions)
       if (!expected || !safeEqual(expected, state)) return undefined
       const payload = await store.find('DashboardLogin', state)
       await store.destroy('DashboardLogin', state)

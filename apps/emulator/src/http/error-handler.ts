@@ -1,4 +1,5 @@
 import { errors, httpAnswerOf, isAuthCoreError, type AnyAuthCoreError } from '@eyepop/auth-core'
+import accepts from 'accepts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { Logger } from 'pino'
@@ -125,6 +126,29 @@ export function sendText(res: ServerResponse, status: number, contentType: strin
 export function sendEmpty(res: ServerResponse, status: number): void {
   res.statusCode = status
   res.end()
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
+
+/**
+ * A 303 See Other to `location` (a path of the emulator's, already URL-encoded), with the short
+ * note RFC 9110 §15.4 suggests, as Express's `res.redirect` writes it: plain text or HTML as the
+ * request's `Accept` prefers (plain text without one), nothing for a client that accepts neither.
+ */
+export function sendRedirect(req: IncomingMessage, res: ServerResponse, location: string): void {
+  const type = accepts(req).type(['text', 'html'])
+  let body = ''
+  if (type === 'text') body = `See Other. Redirecting to ${location}`
+  if (type === 'html') {
+    const href = location.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
+    body = `<!DOCTYPE html><head><title>See Other</title></head><body><p>See Other. Redirecting to ${href}</p></body>`
+  }
+  res.statusCode = 303
+  res.setHeader('Location', location)
+  res.setHeader('Vary', 'Accept')
+  if (type !== false) res.setHeader('Content-Type', `text/${type === 'text' ? 'plain' : 'html'}; charset=utf-8`)
+  res.setHeader('Content-Length', Buffer.byteLength(body))
+  res.end(req.method === 'HEAD' ? undefined : body)
 }
 
 /** Sends an error as JSON, with its challenge if any. */

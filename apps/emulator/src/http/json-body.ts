@@ -39,15 +39,37 @@ export function jsonObjectReader(limit: number): BodyReader<Record<string, unkno
 
 /**
  * Reads a form-encoded body (`application/x-www-form-urlencoded`) of at most `limit` bytes and
- * `parameterLimit` fields; another content type is refused with 400 `invalid_request`.
+ * `parameterLimit` fields; another content type is refused with 400 `invalid_request`, unless
+ * `optional` (a page's form): then a request that is not form-encoded (no body, another type)
+ * reads as `{}`, its body unread.
  */
-export function formReader(limit: number, parameterLimit: number): BodyReader<Record<string, unknown>> {
+export function formReader(limit: number, parameterLimit: number, optional = false): BodyReader<Record<string, unknown>> {
   const parser = bodyParser.urlencoded({ extended: false, limit, parameterLimit })
   return async function readForm(req, res) {
     if (!typeis(req, ['application/x-www-form-urlencoded'])) {
+      if (optional) return {}
       throw new InvalidRequest('request body must be form-encoded (application/x-www-form-urlencoded)')
     }
     return (await parse(parser, req, res)) as Record<string, unknown>
+  }
+}
+
+/**
+ * Reads a JSON object body of at most `limit` bytes when there is one, else `{}`: no body at all
+ * (no content type, nothing in it, even chunked), or `Content-Length: 0` whatever the content
+ * type (a client that always sets its headers). Bytes without a content type are refused as not
+ * JSON, like any other body {@link jsonObjectReader} refuses.
+ */
+export function optionalJsonObjectReader(limit: number): BodyReader<Record<string, unknown>> {
+  const readJson = jsonObjectReader(limit)
+  const readRaw = rawReader(limit)
+  return async function readOptionalJsonObject(req, res) {
+    if (req.headers['content-length'] === '0') return {}
+    if (req.headers['content-type'] !== undefined) return readJson(req, res)
+    if ((await readRaw(req, res)).length > 0) {
+      throw new InvalidRequest('request body must be JSON (Content-Type: application/json)')
+    }
+    return {}
   }
 }
 

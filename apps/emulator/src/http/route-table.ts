@@ -2,7 +2,9 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { answerCors } from './cors.js'
 import type { ErrorResponder } from './error-handler.js'
 import { InvalidRequest, OAuthError } from './errors.js'
+import { checkDeclaredBody, formReader, jsonObjectReader, optionalJsonObjectReader, rawReader } from './json-body.js'
 import { requestPath } from './request-path.js'
+import { readUpload, type UploadSummary } from './upload.js'
 
 /** The methods routes are declared for (a `GET` route answers `HEAD` too). */
 export type RouteMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE'
@@ -11,36 +13,106 @@ export type RouteMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE'
 export type RouteParams = Readonly<Record<string, string>>
 
 /**
- * A route handler on plain `node:http`: it answers, or throws (rejects) for the one error
- * responder. Its guards (`authenticate(req)`, `bearerCredential(req)`) and body readers (each with
- * its size limit) are the calls it starts with, in the order they check.
+ * A check or a header every request to a route gets before it is authorized: it sets headers (a
+ * page's, `no-store`) or refuses the request by throwing (rejecting) for the one error responder.
  */
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: RouteParams) => Promise<void> | void
+export type RouteGuard = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void
 
-/** One route, declared once: the listener and the Express app both answer it from here. */
-export interface Route {
+/**
+ * The body a route reads, and at most how many bytes of it (`limit`); each is refused with 400
+ * `invalid_request` as its reader says (`http/json-body.ts`, `http/upload.ts`):
+ * - `none`: nothing is read, but a declared `Content-Length` over `limit` is refused;
+ * - `json`: a JSON object (`optional`: no body at all, or `Content-Length: 0`, reads as `{}`);
+ * - `form`: a form-encoded body of at most `fields` fields (`optional`, a page's form: a request
+ *   that is not form-encoded reads as `{}`);
+ * - `raw`: any bytes, whatever their content type;
+ * - `upload`: an image, a video or a multipart form, read and discarded (its summary is the body).
+ */
+export type RouteBody =
+  | { readonly kind: 'none'; readonly limit: number }
+  | { readonly kind: 'json'; readonly limit: number; readonly optional?: boolean }
+  | { readonly kind: 'form'; readonly limit: number; readonly fields: number; readonly optional?: boolean }
+  | { readonly kind: 'raw'; readonly limit: number }
+  | { readonly kind: 'upload'; readonly limit: number }
+
+/** What a {@link RouteBody} reads into. */
+export type BodyOf<B> = B extends { readonly kind: 'json' | 'form' }
+  ? Record<string, unknown>
+  : B extends { readonly kind: 'raw' }
+    ? Buffer
+    : B extends { readonly kind: 'upload' }
+      ? UploadSummary
+      : undefined
+
+/** What a handler is given besides the request and the response. */
+export interface RouteInput<A = unknown, B = RouteBody | undefined> {
+  readonly params: RouteParams
+  /** What the route's `authorize` resolved to (`undefined` without one). */
+  readonly auth: A
+  /** The body the route declared, read (`undefined` for none). */
+  readonly body: BodyOf<B>
+}
+
+/**
+ * One route, declared once: the listener and the Express app both answer it from here. A request
+ * that matches it goes through, in this order, each step refusing it by throwing for the one error
+ * responder:
+ * 1. its params are %-decoded (400 for a malformed escape);
+ * 2. `cors`: an allowed origin gets `Access-Control-Allow-Origin`;
+ * 3. `guards`, in their order (headers, the refusal of browsers, a rate limit, the wait for
+ *    oidc-provider);
+ * 4. `authorize`: who calls and what they may reach, before any body is read;
+ * 5. `body`: read (or its declared length checked) within its limit;
+ * 6. `handler`, given the params, what `authorize` resolved to and the body.
+ *
+ * A route that declares none of 3 to 5 and has no params is called with one shared input: nothing
+ * is allocated for it per request. Declare routes that have `authorize` or `body` with
+ * {@link defineRoute}, which types the handler's input from them.
+ */
+export interface Route<A = unknown, B extends RouteBody | undefined = RouteBody | undefined> {
   readonly method: RouteMethod
   /**
    * The exact path, matched case-sensitively and without a trailing slash; a `:name` segment
    * matches one non-empty segment, %-decoded into `params.name`.
    */
   readonly path: string
-  readonly handler: RouteHandler
   /**
    * Browsers from the allowed origins (`corsOrigins`) may call it: its preflights are answered and
    * its answers carry `Access-Control-Allow-Origin`. Default is `false`.
    */
   readonly cors?: boolean
+  /** Run first, in order (see {@link RouteGuard}). */
+  readonly guards?: readonly RouteGuard[]
   /**
-   * Answered inside the Express app, behind the pages' security headers (the management API),
-   * instead of by the listener before Express. Default is `false`.
+   * Authenticates the caller (and may find what it names, so that nothing is read for a request
+   * refused anyway); its result is the handler's `auth`.
    */
-  readonly behindPages?: boolean
+  authorize?(req: IncomingMessage, params: RouteParams): A | Promise<A>
+  /** The body the route reads, with its limit. Default: none is read or checked. */
+  readonly body?: B
+  /** Answers, or throws (rejects) for the one error responder. */
+  handler(req: IncomingMessage, res: ServerResponse, input: RouteInput<A, B>): Promise<void> | void
+}
+
+/**
+ * A route whose handler's input is typed from its `authorize` and `body` (the identity function).
+ *
+ * @example
+ * ```ts
+ * defineRoute({ method: 'POST', path: '/v1/auth/authenticate', authorize: bearerCredential, body: { kind: 'none', limit: 65536 }, handler: (_req, res, { auth }) => … })
+ * ```
+ */
+export function defineRoute<A = undefined, const B extends RouteBody | undefined = undefined>(route: Route<A, B>): Route<A, B> {
+  return route
 }
 
 /** A route compiled for matching. */
 interface CompiledRoute {
   readonly route: Route
+  /** Reads the declared body, if any (at once when it reads nothing). */
+  readonly readBody: ((req: IncomingMessage, res: ServerResponse) => unknown) | undefined
+  /** Whether the route declares no guard, `authorize` or body: its handler is called at once. */
+  readonly plain: boolean
   /** The path's segments; `null` where a `:name` segment goes. */
   readonly segments: readonly (string | null)[]
   readonly names: readonly string[]
@@ -55,24 +127,18 @@ export interface RouteTable {
   /** Whether `path` is a CORS route's path (by the one matching rule). */
   isCorsPath(path: string): boolean
   /**
-   * Answers a request if one of the routes `where` selects matches it (its method and path, or a
-   * CORS preflight to one of their paths), and says whether it did.
+   * Answers a request if one of the routes matches it (its method and path, or a CORS preflight
+   * to one of their paths), and says whether it did.
    */
-  dispatch(req: IncomingMessage, res: ServerResponse, where?: RouteSelection): boolean
-  /**
-   * A request listener: the routes answered before Express (all but `behindPages`), anything else
-   * to `fallback` (the Express app).
-   */
+  dispatch(req: IncomingMessage, res: ServerResponse): boolean
+  /** A request listener: the routes answered before Express, anything else to `fallback` (the Express app). */
   listener(fallback: RequestListener): RequestListener
   /**
-   * The Express middleware of the routes `where` selects: the same dispatch, `next()` for anything
-   * else. Mounted once per selection, so no route has an Express layer of its own.
+   * The Express middleware of the routes: the same dispatch, `next()` for anything else. Mounted
+   * once, so no route has an Express layer of its own.
    */
-  middleware(where: RouteSelection): (req: IncomingMessage, res: ServerResponse, next: () => void) => void
+  middleware(): (req: IncomingMessage, res: ServerResponse, next: () => void) => void
 }
-
-/** Which routes a dispatch answers: those before Express, or those behind the pages' headers. */
-export type RouteSelection = 'listener' | 'behindPages'
 
 /** Options of {@link createRouteTable}. */
 export interface RouteTableOptions {
@@ -95,7 +161,25 @@ function compile(route: Route): CompiledRoute {
       names.push(segment.slice(1))
       return null
     })
-  return { route, segments, names }
+  const readBody = route.body === undefined ? undefined : bodyReader(route.body)
+  const plain = route.guards === undefined && route.authorize === undefined && readBody === undefined
+  return { route, segments, names, readBody, plain }
+}
+
+/** The reader of a declared body. */
+function bodyReader(body: RouteBody): (req: IncomingMessage, res: ServerResponse) => unknown {
+  switch (body.kind) {
+    case 'none':
+      return (req) => checkDeclaredBody(req, body.limit)
+    case 'json':
+      return body.optional === true ? optionalJsonObjectReader(body.limit) : jsonObjectReader(body.limit)
+    case 'form':
+      return formReader(body.limit, body.fields, body.optional === true)
+    case 'raw':
+      return rawReader(body.limit)
+    case 'upload':
+      return readUpload(body.limit)
+  }
 }
 
 /** The params of `parts` (a path split at `/`) if `compiled` matches it, else `undefined`. */
@@ -133,10 +217,29 @@ function decodeParams(params: Record<string, string>): RouteParams {
 }
 
 const NO_PARAMS: RouteParams = Object.freeze({})
+/** The input of a route without params that declares nothing. */
+const NO_INPUT: RouteInput<undefined, undefined> = Object.freeze({ params: NO_PARAMS, auth: undefined, body: undefined })
+
+/** Steps 3 to 6 of a route that declares guards, `authorize` or a body (see {@link Route}). */
+async function runDeclared(compiled: CompiledRoute, params: RouteParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { route, readBody } = compiled
+  if (route.guards !== undefined) {
+    for (const guard of route.guards) {
+      const checked = guard(req, res)
+      if (checked !== undefined) await checked
+    }
+  }
+  // What is settled already (a bearer read from a header, a declared length checked) is not awaited.
+  let auth = route.authorize?.(req, params)
+  if (auth instanceof Promise) auth = await auth
+  let body = readBody?.(req, res)
+  if (body instanceof Promise) body = await body
+  await route.handler(req, res, { params, auth, body: body as BodyOf<RouteBody | undefined> })
+}
 
 /**
  * The emulator's route table: one declaration per route gives the listener's dispatch (before
- * Express, without building Express's request and response), the Express app's mounts and the
+ * Express, without building Express's request and response), the Express app's one mount and the
  * CORS paths, all with one matching rule: the exact path (the query aside), case-sensitive, no
  * trailing slash, `:name` segments %-decoded. A `GET` route answers `HEAD`; `OPTIONS` on a CORS
  * route's path is its preflight.
@@ -166,16 +269,14 @@ export function createRouteTable(routes: readonly Route[], options: RouteTableOp
   }
   const corsPaths = [...new Set(corsRoutes.map((c) => c.route.path))]
 
-  const selected = (route: Route, where: RouteSelection) => (route.behindPages === true) === (where === 'behindPages')
-
   /** The route and params for `method` and `path`, if any (params still %-encoded). */
-  function find(method: string, path: string, where: RouteSelection): [CompiledRoute, Record<string, string> | undefined] | undefined {
+  function find(method: string, path: string): [CompiledRoute, Record<string, string> | undefined] | undefined {
     const lookup = method === 'HEAD' ? 'GET' : method
     const found = exact.get(`${lookup} ${path}`)
-    if (found) return selected(found.route, where) ? [found, undefined] : undefined
+    if (found) return [found, undefined]
     let parts: string[] | undefined
     for (const compiled of withParams) {
-      if (compiled.route.method !== lookup || !selected(compiled.route, where)) continue
+      if (compiled.route.method !== lookup) continue
       parts ??= path.slice(1).split('/')
       const params = matchPath(compiled, parts)
       if (params) return [compiled, params]
@@ -183,31 +284,33 @@ export function createRouteTable(routes: readonly Route[], options: RouteTableOp
     return undefined
   }
 
-  function corsRouteAt(path: string, where?: RouteSelection): CompiledRoute | undefined {
+  function corsRouteAt(path: string): CompiledRoute | undefined {
     if (corsRoutes.length === 0 || !path.startsWith('/')) return undefined
     const parts = path.slice(1).split('/')
-    return corsRoutes.find((c) => (where === undefined || selected(c.route, where)) && matchPath(c, parts) !== undefined)
+    return corsRoutes.find((c) => matchPath(c, parts) !== undefined)
   }
 
   function run(compiled: CompiledRoute, rawParams: Record<string, string> | undefined, req: IncomingMessage, res: ServerResponse): void {
     try {
       const params = rawParams === undefined ? NO_PARAMS : decodeParams(rawParams)
       if (compiled.route.cors === true && req.headers.origin !== undefined) answerCors(req, res, corsOrigins, false)
-      const done = compiled.route.handler(req, res, params)
+      const done = compiled.plain
+        ? compiled.route.handler(req, res, params === NO_PARAMS ? NO_INPUT : { params, auth: undefined, body: undefined })
+        : runDeclared(compiled, params, req, res)
       if (done) done.catch((err: unknown) => respond(err, req, res))
     } catch (err) {
       respond(err, req, res)
     }
   }
 
-  function dispatch(req: IncomingMessage, res: ServerResponse, where: RouteSelection = 'listener'): boolean {
+  function dispatch(req: IncomingMessage, res: ServerResponse): boolean {
     const path = requestPath(req)
     const method = req.method ?? 'GET'
     if (method === 'OPTIONS') {
       // A preflight from an allowed origin to a CORS route; anything else is left to Express.
-      return corsRouteAt(path, where) !== undefined && answerCors(req, res, corsOrigins, true)
+      return corsRouteAt(path) !== undefined && answerCors(req, res, corsOrigins, true)
     }
-    const found = find(method, path, where)
+    const found = find(method, path)
     if (!found) return false
     run(found[0], found[1], req, res)
     return true
@@ -225,12 +328,12 @@ export function createRouteTable(routes: readonly Route[], options: RouteTableOp
           respond(new InvalidRequest('the Host header is required'), req, res)
           return
         }
-        if (!dispatch(req, res, 'listener')) fallback(req, res)
+        if (!dispatch(req, res)) fallback(req, res)
       }
     },
-    middleware(where) {
+    middleware() {
       return function routeTable(req, res, next) {
-        if (!dispatch(req, res, where)) next()
+        if (!dispatch(req, res)) next()
       }
     },
   }

@@ -5,9 +5,9 @@ import { refuseBrowser } from '../http/browser-origin.js'
 import { bearerCredential } from '../http/bearer.js'
 import { sendEmpty, sendJson } from '../http/error-handler.js'
 import { AccessDenied, InsufficientScope, InvalidRequest, InvalidTarget, InvalidToken, NotFoundError } from '../http/errors.js'
-import { jsonObjectReader, rawReader } from '../http/json-body.js'
+import { noStore } from '../http/guards.js'
 import { queryOf } from '../http/query.js'
-import type { Route } from '../http/route-table.js'
+import { defineRoute, type Route, type RouteInput } from '../http/route-table.js'
 import type { ComputeSession, ComputeSessions } from '../services/compute-sessions.js'
 import { isApiKeyCredential, type TokenService } from '../services/tokens.js'
 import { DATASETS_SCOPE, DATA_BASE_PATH } from './data.js'
@@ -122,9 +122,9 @@ function optionalString(body: Record<string, unknown>, name: string, maxLength: 
  */
 export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Route[] {
   const { sessions } = deps
-  const readJson = jsonObjectReader(deps.maxBodyBytes)
-  const readRaw = rawReader(deps.maxBodyBytes)
   const sessionEndpoint = `${deps.issuer.replace(/\/+$/, '')}${WORKER_BASE_PATH}`
+  /** Every answer of these routes is about one caller and holds tokens: never cached. */
+  const guards = [noStore]
 
   /**
    * Authenticates the bearer of the session routes:
@@ -132,8 +132,7 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Route[] {
    * - an access token: verified (signature, expiry, revocation), not a temporary key, with the
    *   `access:inference-api` scope.
    */
-  async function authenticateCaller(req: IncomingMessage, res: ServerResponse): Promise<Caller> {
-    res.setHeader('Cache-Control', 'no-store')
+  async function authenticateCaller(req: IncomingMessage): Promise<Caller> {
     const credential = bearerCredential(req)
     if (isApiKeyCredential(credential)) {
       refuseBrowser(req, deps.allowBrowserApiKeys)
@@ -156,8 +155,7 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Route[] {
   }
 
   /** Authenticates the bearer of `/v1/configs`: an access token with `access:datasets`. */
-  async function authenticateDataCaller(req: IncomingMessage, res: ServerResponse): Promise<Caller> {
-    res.setHeader('Cache-Control', 'no-store')
+  async function authenticateDataCaller(req: IncomingMessage): Promise<Caller> {
     const credential = bearerCredential(req)
     if (isApiKeyCredential(credential)) {
       throw new InvalidToken('an api key must first be exchanged for an access token at /v1/auth/authenticate')
@@ -166,21 +164,6 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Route[] {
     if (claims.temporary) throw new AccessDenied('a temporary key is bound to its pop and cannot reach the data api')
     if (!scopes.includes(DATASETS_SCOPE)) throw new InsufficientScope(`access token lacks the ${DATASETS_SCOPE} scope`)
     return { accountId: claims.sub, keyId: claims.key_id, scopes, notAfter: claims.exp * 1000 }
-  }
-
-  /**
-   * Reads a JSON object body when there is one; `POST /v1/sessions` may have none (the Node SDK
-   * sends no body and no `Content-Type`). A body without a content type must be empty: a chunked
-   * request with nothing in it is still "no body".
-   */
-  async function readOptionalJson(req: IncomingMessage, res: ServerResponse): Promise<Record<string, unknown>> {
-    // A JSON content type with nothing after it (a client that always sets its headers).
-    if (req.headers['content-length'] === '0') return {}
-    if (req.headers['content-type'] !== undefined) return readJson(req, res)
-    if ((await readRaw(req, res)).length > 0) {
-      throw new InvalidRequest('request body must be JSON (Content-Type: application/json)')
-    }
-    return {}
   }
 
   function ownedSession(uuid: string, caller: Caller): ComputeSession {
@@ -230,8 +213,9 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Route[] {
   }
 
   /** `/v1/configs` and `/configs` (section B: without an API key the Python SDK reads `/configs`). */
-  async function configs(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const caller = await authenticateDataCaller(req, res)
+  const configs = (path: string) =>
+    defineRoute({ method: 'GET', path, cors: true, guards, authorize: authenticateDataCaller, handler: answerConfigs })
+  function answerConfigs(req: IncomingMessage, res: ServerResponse, { auth: caller }: RouteInput<Caller, undefined>): void {
     const accountId = queryOf(req).account_uuid
     if (accountId !== undefined) {
       if (typeof accountId !== 'string') throw new InvalidRequest('account_uuid must be a single value')
@@ -241,24 +225,27 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Route[] {
   }
 
   return [
-    {
+    defineRoute({
       method: 'GET',
       path: '/v1/sessions',
       cors: true,
-      async handler(req, res) {
-        const caller = await authenticateCaller(req, res)
+      guards,
+      authorize: authenticateCaller,
+      async handler(_req, res, { auth: caller }) {
         const at = deps.now()
         // Section B: `[]` when there are none; the Python SDK raises on a 404 before reading it.
         sendJson(res, 200, await Promise.all(sessions.list(caller.accountId).map((s) => toBody(s, caller, at))))
       },
-    },
-    {
+    }),
+    // The body is optional: the Node SDK sends none and no `Content-Type`.
+    defineRoute({
       method: 'POST',
       path: '/v1/sessions',
       cors: true,
-      async handler(req, res) {
-        const caller = await authenticateCaller(req, res)
-        const body = await readOptionalJson(req, res)
+      guards,
+      authorize: authenticateCaller,
+      body: { kind: 'json', limit: deps.maxBodyBytes, optional: true },
+      async handler(req, res, { auth: caller, body }) {
         // `wait=false` is accepted too: a session here is running as soon as it exists. Every
         // session here is transient (the Python SDK says so with `transient=true`).
         const query = queryOf(req)
@@ -272,37 +259,40 @@ export function computeSessionRoutes(deps: ComputeSessionRoutesDeps): Route[] {
         // §2.2: the SDKs read element [0] of an array, and Node requires exactly 200.
         sendJson(res, 200, [await toBody(session, caller, session.createdAt)])
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: '/v1/sessions/:sessionUuid',
       cors: true,
-      async handler(req, res, params) {
-        const caller = await authenticateCaller(req, res)
+      guards,
+      authorize: authenticateCaller,
+      async handler(_req, res, { params, auth: caller }) {
         sendJson(res, 200, await toBody(ownedSession(params.sessionUuid!, caller), caller, deps.now()))
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'DELETE',
       path: '/v1/sessions/:sessionUuid',
       cors: true,
-      async handler(req, res, params) {
-        const caller = await authenticateCaller(req, res)
+      guards,
+      authorize: authenticateCaller,
+      handler(_req, res, { params, auth: caller }) {
         sessions.end(caller.accountId, ownedSession(params.sessionUuid!, caller).uuid)
         sendEmpty(res, 204)
       },
-    },
+    }),
     // §2.3: both SDKs count `{"message": …}` without `session_status` as ready.
-    {
+    defineRoute({
       method: 'GET',
       path: `${WORKER_BASE_PATH}/health`,
       cors: true,
-      async handler(req, res) {
-        await authenticateCaller(req, res)
+      guards,
+      authorize: authenticateCaller,
+      handler(_req, res) {
         sendJson(res, 200, { message: "I'm fine" })
       },
-    },
-    { method: 'GET', path: '/v1/configs', cors: true, handler: configs },
-    { method: 'GET', path: '/configs', cors: true, handler: configs },
+    }),
+    configs('/v1/configs'),
+    configs('/configs'),
   ]
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import {
   createAuthenticator,
@@ -8,9 +8,8 @@ import {
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { AccessDenied, InvalidRequest } from '../http/errors.js'
 import { sendEmpty, sendJson, toOAuthError } from '../http/error-handler.js'
-import { rawReader } from '../http/json-body.js'
 import { queryOf } from '../http/query.js'
-import type { Route } from '../http/route-table.js'
+import { defineRoute, type Route } from '../http/route-table.js'
 import { errorBody, toErrorBody } from '../http/to-error-body.js'
 import { WORKER_BASE_PATH } from './pops.js'
 
@@ -60,25 +59,29 @@ export function dataRoutes(deps: { verify: AccessTokenVerifier }): Route[] {
   // refuses it with 403, whatever scopes it carries).
   const authenticate = createAuthenticator({ verify: deps.verify, scopes: [DATASETS_SCOPE], pop: () => null })
   const authenticateAny = createAuthenticator({ verify: deps.verify, pop: () => null })
-  const readTrace = rawReader(MAX_TRACE_BYTES)
-
   /** Takes a request trace and discards it. */
-  async function discardTrace(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    await authenticateAny(req)
-    await readTrace(req, res)
-    sendEmpty(res, 204)
-  }
+  const discardTrace = (path: string, cors: boolean) =>
+    defineRoute({
+      method: 'POST',
+      path,
+      cors,
+      authorize: authenticateAny,
+      body: { kind: 'raw', limit: MAX_TRACE_BYTES },
+      handler(_req, res) {
+        sendEmpty(res, 204)
+      },
+    })
 
   return [
-    { method: 'POST', path: '/events', handler: discardTrace },
+    discardTrace('/events', false),
     // Under the worker's path, a CORS route as the worker's others.
-    { method: 'POST', path: `${WORKER_BASE_PATH}/events`, cors: true, handler: discardTrace },
-    {
+    discardTrace(`${WORKER_BASE_PATH}/events`, true),
+    defineRoute({
       method: 'GET',
       path: `${DATA_BASE_PATH}/config`,
       cors: true,
-      async handler(req, res) {
-        const auth = await authenticate(req)
+      authorize: authenticate,
+      handler(req, res, { auth }) {
         const accountId = queryOf(req).account_uuid
         if (accountId !== undefined && accountId !== 'null' && accountId !== auth.accountId) {
           if (typeof accountId !== 'string') throw new InvalidRequest('account_uuid must be a single value')
@@ -86,16 +89,16 @@ export function dataRoutes(deps: { verify: AccessTokenVerifier }): Route[] {
         }
         sendJson(res, 200, { base_url: DATA_BASE_PATH })
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: `${DATA_BASE_PATH}/security/check`,
       cors: true,
-      async handler(req, res) {
-        await authenticate(req)
+      authorize: authenticate,
+      handler(_req, res) {
         sendEmpty(res, 204)
       },
-    },
+    }),
   ]
 }
 

@@ -1,11 +1,10 @@
 import { REVOCATION_PAGE_LIMIT, type RevocationFeedBody } from '@eyepop/auth-core'
 import { bearerCredential } from '../http/bearer.js'
-import { refuseBrowser } from '../http/browser-origin.js'
 import { sendJson } from '../http/error-handler.js'
 import { InvalidRequest } from '../http/errors.js'
-import { checkDeclaredBody, jsonObjectReader } from '../http/json-body.js'
+import { refuseBrowsers } from '../http/guards.js'
 import { queryOf } from '../http/query.js'
-import type { Route } from '../http/route-table.js'
+import { defineRoute, type Route } from '../http/route-table.js'
 import type { RevocationService } from '../services/revocations.js'
 import type { TokenService } from '../services/tokens.js'
 
@@ -23,34 +22,37 @@ export function eyepopTokenRoutes(deps: {
   allowBrowserApiKeys: boolean
 }): Route[] {
   const { tokens, maxBodyBytes, allowBrowserApiKeys } = deps
-  const readJson = jsonObjectReader(maxBodyBytes)
+  const guards = [refuseBrowsers(allowBrowserApiKeys)]
   return [
-    {
+    defineRoute({
       method: 'POST',
       path: '/authentication/token',
-      async handler(req, res) {
-        refuseBrowser(req, allowBrowserApiKeys)
-        const secretKey: unknown = (await readJson(req, res)).secret_key
+      guards,
+      body: { kind: 'json', limit: maxBodyBytes },
+      async handler(_req, res, { body }) {
+        const secretKey: unknown = body.secret_key
         if (secretKey === undefined || secretKey === null || secretKey === '') {
           throw new InvalidRequest('secret_key must be provided in the JSON body')
         }
         if (typeof secretKey !== 'string') throw new InvalidRequest('secret_key must be a string')
-        const body = await tokens.exchangeApiKey(secretKey)
+        const answer = await tokens.exchangeApiKey(secretKey)
         res.setHeader('Cache-Control', 'no-store')
-        sendJson(res, 200, body)
+        sendJson(res, 200, answer)
       },
-    },
-    {
+    }),
+    // The body is none, but an oversized one is refused rather than silently accepted.
+    defineRoute({
       method: 'POST',
       path: '/v1/auth/authenticate',
-      async handler(req, res) {
-        refuseBrowser(req, allowBrowserApiKeys)
-        checkDeclaredBody(req, maxBodyBytes)
-        const body = await tokens.exchangeApiKey(bearerCredential(req))
+      guards,
+      authorize: bearerCredential,
+      body: { kind: 'none', limit: maxBodyBytes },
+      async handler(_req, res, { auth: credential }) {
+        const answer = await tokens.exchangeApiKey(credential)
         res.setHeader('Cache-Control', 'no-store')
-        sendJson(res, 200, body)
+        sendJson(res, 200, answer)
       },
-    },
+    }),
   ]
 }
 

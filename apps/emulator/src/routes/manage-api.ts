@@ -7,9 +7,9 @@ import { bearerCredential } from '../http/bearer.js'
 import { safeEqual, type DashboardSessions } from '../http/dashboard-session.js'
 import { sendEmpty, sendJson } from '../http/error-handler.js'
 import { AccessDenied, InsufficientScope, InvalidRequest, NotFoundError, OAuthError } from '../http/errors.js'
-import { jsonObjectReader } from '../http/json-body.js'
+import { noStore, pageHeaders } from '../http/guards.js'
 import { queryOf } from '../http/query.js'
-import type { Route, RouteParams } from '../http/route-table.js'
+import { defineRoute, type Route, type RouteBody, type RouteInput } from '../http/route-table.js'
 import { MANAGE_SCOPE } from '../provider/constants.js'
 import type { Services } from '../services/services.js'
 import { isApiKeyCredential } from '../services/tokens.js'
@@ -32,7 +32,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
  *   dashboard sign-in or `eyepop-emulator login`.
  * API keys, their access tokens and temporary keys are refused with 403: they run Pops, they do
  * not manage keys. Another account's keys and Pops are answered 404, like missing ones. The routes
- * are answered behind the pages' security headers (`behindPages`).
+ * carry the pages' security headers and are never cached.
  */
 export function manageApiRoutes(deps: {
   issuer: string
@@ -44,15 +44,15 @@ export function manageApiRoutes(deps: {
 }): Route[] {
   const { services } = deps
   const issuerOrigin = new URL(deps.issuer).origin
-  const readJson = jsonObjectReader(deps.maxBodyBytes)
+  const json = { kind: 'json', limit: deps.maxBodyBytes } as const
+  const guards = [pageHeaders, noStore]
 
   /**
    * Authenticates the caller:
    * - a bearer: a signed-in user's access token with `manage:keys` (API keys and their tokens 403);
    * - else a dashboard session cookie, and for a change its CSRF token and a same-origin `Origin`.
    */
-  async function authenticate(req: IncomingMessage, res: ServerResponse): Promise<Manager> {
-    res.setHeader('Cache-Control', 'no-store')
+  async function authenticate(req: IncomingMessage): Promise<Manager> {
     if (req.headers.authorization !== undefined) {
       const credential = bearerCredential(req)
       if (isApiKeyCredential(credential)) {
@@ -85,24 +85,18 @@ export function manageApiRoutes(deps: {
     return { accountId: session.accountId, csrfToken: session.csrfToken }
   }
 
-  /** A management route: authenticated first, then `answer`. */
-  function route(
+  /** A management route: the pages' headers, never cached, authenticated, then `handler` (with the body `body` declares). */
+  function route<const B extends RouteBody | undefined = undefined>(
     method: Route['method'],
     path: string,
-    answer: (manager: Manager, req: IncomingMessage, res: ServerResponse, params: RouteParams) => Promise<void>,
-  ): Route {
-    return {
-      method,
-      path,
-      behindPages: true,
-      async handler(req, res, params) {
-        await answer(await authenticate(req, res), req, res, params)
-      },
-    }
+    handler: (req: IncomingMessage, res: ServerResponse, input: RouteInput<Manager, B>) => Promise<void>,
+    body?: B,
+  ): Route<Manager, B> {
+    return defineRoute({ method, path, guards, authorize: authenticate, ...(body !== undefined && { body }), handler })
   }
 
   return [
-    route('GET', '/api/v1/session', async (manager, _req, res) => {
+    route('GET', '/api/v1/session', async (_req, res, { auth: manager }) => {
       const account = await deps.services.accounts.get(manager.accountId)
       if (!account) throw new NotFoundError('account not found')
       sendJson(res, 200, {
@@ -110,33 +104,31 @@ export function manageApiRoutes(deps: {
         ...(manager.csrfToken && { csrfToken: manager.csrfToken }),
       })
     }),
-    route('GET', '/api/v1/keys', async (manager, _req, res) => {
+    route('GET', '/api/v1/keys', async (_req, res, { auth: manager }) => {
       sendJson(res, 200, { keys: await services.keys.list(manager.accountId) })
     }),
-    route('POST', '/api/v1/keys', async (manager, req, res) => {
-      const body = await readJson(req, res)
+    route('POST', '/api/v1/keys', async (_req, res, { auth: manager, body }) => {
       sendJson(res, 201, await services.keys.create(manager.accountId, { name: body.name, expires: body.expires }))
-    }),
-    route('GET', '/api/v1/keys/:id', async (manager, _req, res, params) => {
+    }, json),
+    route('GET', '/api/v1/keys/:id', async (_req, res, { auth: manager, params }) => {
       sendJson(res, 200, await services.keys.get(manager.accountId, params.id!))
     }),
-    route('DELETE', '/api/v1/keys/:id', async (manager, _req, res, params) => {
+    route('DELETE', '/api/v1/keys/:id', async (_req, res, { auth: manager, params }) => {
       await services.keys.delete(manager.accountId, params.id!)
       sendEmpty(res, 204)
     }),
-    route('GET', '/api/v1/pops', async (manager, _req, res) => {
+    route('GET', '/api/v1/pops', async (_req, res, { auth: manager }) => {
       sendJson(res, 200, { pops: await services.pops.list(manager.accountId) })
     }),
-    route('POST', '/api/v1/pops', async (manager, req, res) => {
-      const body = await readJson(req, res)
+    route('POST', '/api/v1/pops', async (_req, res, { auth: manager, body }) => {
       sendJson(res, 201, await services.pops.create(manager.accountId, { name: body.name }))
-    }),
-    route('GET', '/api/v1/pops/:id', async (manager, _req, res, params) => {
+    }, json),
+    route('GET', '/api/v1/pops/:id', async (_req, res, { auth: manager, params }) => {
       const pop = await services.pops.find(params.id!)
       if (!pop || pop.accountId !== manager.accountId) throw new NotFoundError('pop not found')
       sendJson(res, 200, { id: pop.id, name: pop.name, createdAt: new Date(pop.createdAt).toISOString() })
     }),
-    route('GET', '/api/v1/audit', async (manager, req, res) => {
+    route('GET', '/api/v1/audit', async (req, res, { auth: manager }) => {
       const { limit, key_id: keyId, before } = queryOf(req)
       const parsedLimit = limit === undefined ? 100 : Number(limit)
       if (!Number.isInteger(parsedLimit) || parsedLimit < 1 || parsedLimit > 1000) {

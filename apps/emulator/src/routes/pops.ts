@@ -5,13 +5,12 @@ import {
   type AccessTokenVerifier,
 } from '@eyepop/auth-core'
 import { randomUUID } from 'node:crypto'
-import type { ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { sendEmpty, sendJson, sendText } from '../http/error-handler.js'
 import { AccessDenied, InvalidRequest, NotFoundError, OAuthError } from '../http/errors.js'
-import { jsonObjectReader } from '../http/json-body.js'
 import { queryOf } from '../http/query.js'
-import type { Route } from '../http/route-table.js'
-import { MAX_UPLOAD_ITEMS, readUpload } from '../http/upload.js'
+import { defineRoute, type Route, type RouteParams } from '../http/route-table.js'
+import { MAX_UPLOAD_ITEMS } from '../http/upload.js'
 import type { Pipeline, PipelineRegistry } from '../services/pipelines.js'
 import type { PopService } from '../services/pops.js'
 import type { PredictionCatalog } from '../services/predictions.js'
@@ -29,13 +28,13 @@ export const WORKER_BASE_PATH = '/worker'
  * one 404.
  */
 export function popConfigRoute(deps: { verify: AccessTokenVerifier; pops: PopService; pipelines: PipelineRegistry }): Route {
-  return {
+  return defineRoute({
     method: 'GET',
     path: '/pops/:popId/config',
     cors: true,
-    async handler(req, res, params) {
+    authorize: (req, params) => createAuthenticator({ verify: deps.verify, scopes: [INFERENCE_SCOPE], pop: () => params.popId! })(req),
+    async handler(_req, res, { params, auth: caller }) {
       const popId = params.popId!
-      const caller = await createAuthenticator({ verify: deps.verify, scopes: [INFERENCE_SCOPE], pop: () => popId })(req)
       const pop = await deps.pops.find(popId)
       if (!pop) throw new NotFoundError('pop not found')
       if (pop.accountId !== caller.accountId) {
@@ -50,7 +49,7 @@ export function popConfigRoute(deps: { verify: AccessTokenVerifier; pops: PopSer
         endpoints: [{ base_url: WORKER_BASE_PATH, pipeline_id: pipeline.id }],
       })
     },
-  }
+  })
 }
 
 /** The longest a prepared source waits for its upload (the Python SDK asks for 600 s). */
@@ -129,8 +128,7 @@ export function popRoutes(deps: {
   predictions: PredictionCatalog
 }): Route[] {
   const { pipelines } = deps
-  const readJson = jsonObjectReader(deps.maxBodyBytes)
-  const readFile = readUpload(deps.maxUploadBytes)
+  const json = { kind: 'json', limit: deps.maxBodyBytes } as const
   /** A route that is not about one Pop: temporary keys are refused. */
   const noPop = createAuthenticator({ verify: deps.verify, scopes: [INFERENCE_SCOPE], pop: () => null })
   /** A worker route: the Pop is checked once the pipeline is found (see ownedPipeline). */
@@ -149,6 +147,20 @@ export function popRoutes(deps: {
     return pipeline
   }
 
+  /**
+   * The caller of an upload, once its pipeline is found and the prepared source it names
+   * (`sourceId`), if any, is still waiting on that pipeline.
+   */
+  async function uploadTarget(req: IncomingMessage, params: RouteParams): Promise<{ auth: AccessPrincipal; sourceId: string | undefined }> {
+    const auth = await anyPop(req)
+    const sourceId = queryOf(req).sourceId
+    const found = ownedPipeline(params.pipelineId!, auth)
+    if (sourceId !== undefined && (typeof sourceId !== 'string' || prepared.get(sourceId)?.pipelineId !== found.id)) {
+      throw new InvalidRequest('sourceId must name a source prepared on this pipeline that is still waiting for its upload')
+    }
+    return { auth, sourceId }
+  }
+
   /** The Pop's canned predictions for `items` images (a group gives each image's), as JSON lines. */
   function predictionLines(pipeline: Pipeline, sourceId: string, items: number): string {
     const one = deps.predictions.forPop(pipeline.popId).map((prediction) => JSON.stringify({ ...prediction, source_id: sourceId }))
@@ -161,22 +173,22 @@ export function popRoutes(deps: {
 
   const worker = `${WORKER_BASE_PATH}/pipelines`
   return [
-    {
+    defineRoute({
       method: 'GET',
       path: '/workers/config',
       cors: true,
-      async handler(req, res) {
-        await noPop(req)
+      authorize: noPop,
+      handler(_req, res) {
         sendJson(res, 200, { base_url: WORKER_BASE_PATH })
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: worker,
       cors: true,
-      async handler(req, res) {
-        const auth = await noPop(req)
-        const body = await readJson(req, res)
+      authorize: noPop,
+      body: json,
+      handler(_req, res, { auth, body }) {
         const pipeline = pipelines.start(auth.accountId, {
           pop: body.pop ?? { components: [] },
           source: body.source ?? { sourceType: 'NONE' },
@@ -184,13 +196,14 @@ export function popRoutes(deps: {
         })
         sendJson(res, 200, { id: pipeline.id })
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'GET',
       path: `${worker}/:pipelineId`,
       cors: true,
-      async handler(req, res, params) {
-        const pipeline = ownedPipeline(params.pipelineId!, await anyPop(req))
+      authorize: anyPop,
+      handler(_req, res, { params, auth }) {
+        const pipeline = ownedPipeline(params.pipelineId!, auth)
         sendJson(res, 200, {
           id: pipeline.id,
           pop: pipeline.pop,
@@ -199,17 +212,17 @@ export function popRoutes(deps: {
           createdAt: new Date(pipeline.createdAt).toISOString(),
         })
       },
-    },
+    }),
     // Sets the pipeline's source: NONE stops it (204); a URL, a group of URLs or an asset is
     // "processed" at once and answered with the Pop's canned predictions as JSON lines, as the SDKs'
     // process(), load_from() and load_from_group() read them.
-    {
+    defineRoute({
       method: 'PATCH',
       path: `${worker}/:pipelineId/source`,
       cors: true,
-      async handler(req, res, params) {
-        const auth = await anyPop(req)
-        const body = await readJson(req, res)
+      authorize: anyPop,
+      body: json,
+      handler(_req, res, { params, auth, body }) {
         const pipeline = ownedPipeline(params.pipelineId!, auth)
         switch (body.sourceType) {
           case 'NONE':
@@ -232,15 +245,16 @@ export function popRoutes(deps: {
             throw new InvalidRequest('sourceType must be NONE, URL, GROUP or ASSET_UUID')
         }
       },
-    },
+    }),
     // A video that an SDK without full-duplex HTTP streams (section B): the source id at once, the
     // predictions once its upload (below, with `sourceId`) has arrived.
-    {
+    defineRoute({
       method: 'POST',
       path: `${worker}/:pipelineId/prepareSource`,
       cors: true,
-      async handler(req, res, params) {
-        const pipeline = ownedPipeline(params.pipelineId!, await anyPop(req))
+      authorize: anyPop,
+      handler(req, res, { params, auth }) {
+        const pipeline = ownedPipeline(params.pipelineId!, auth)
         const timeoutMs = durationMs(queryOf(req).timeout ?? '10s')
         if (prepared.size >= MAX_PREPARED_SOURCES) {
           throw new OAuthError(429, 'too_many_requests', `at most ${MAX_PREPARED_SOURCES} prepared sources may wait for their upload at once`)
@@ -263,21 +277,17 @@ export function popRoutes(deps: {
           prepared.delete(sourceId)
         })
       },
-    },
+    }),
     // An uploaded image or video (raw or multipart): read, discarded, answered with predictions; for
     // a prepared source (`sourceId`), 204 here and the predictions on the prepared stream.
-    {
+    defineRoute({
       method: 'POST',
       path: `${worker}/:pipelineId/source`,
       cors: true,
-      async handler(req, res, params) {
-        const auth = await anyPop(req)
-        const sourceId = queryOf(req).sourceId
-        const found = ownedPipeline(params.pipelineId!, auth)
-        if (sourceId !== undefined && (typeof sourceId !== 'string' || prepared.get(sourceId)?.pipelineId !== found.id)) {
-          throw new InvalidRequest('sourceId must name a source prepared on this pipeline that is still waiting for its upload')
-        }
-        const { items } = await readFile(req, res)
+      // The pipeline and the prepared source are checked before the upload is read.
+      authorize: uploadTarget,
+      body: { kind: 'upload', limit: deps.maxUploadBytes },
+      handler(_req, res, { params, auth: { auth, sourceId }, body: { items } }) {
         // Looked up again: the pipeline may have stopped while the upload was read.
         const pipeline = ownedPipeline(params.pipelineId!, auth)
         if (sourceId === undefined) {
@@ -291,26 +301,27 @@ export function popRoutes(deps: {
         waiting.res.end(predictionLines(pipeline, sourceId, items))
         sendEmpty(res, 204)
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'PATCH',
       path: `${worker}/:pipelineId/pop`,
       cors: true,
-      async handler(req, res, params) {
-        const auth = await anyPop(req)
-        const body = await readJson(req, res)
+      authorize: anyPop,
+      body: json,
+      handler(_req, res, { params, auth, body }) {
         ownedPipeline(params.pipelineId!, auth).pop = body
         sendEmpty(res, 204)
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'DELETE',
       path: `${worker}/:pipelineId`,
       cors: true,
-      async handler(req, res, params) {
-        pipelines.delete(ownedPipeline(params.pipelineId!, await anyPop(req)).id)
+      authorize: anyPop,
+      handler(_req, res, { params, auth }) {
+        pipelines.delete(ownedPipeline(params.pipelineId!, auth).id)
         sendEmpty(res, 204)
       },
-    },
+    }),
   ]
 }

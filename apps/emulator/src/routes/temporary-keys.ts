@@ -6,13 +6,12 @@ import {
   type AccessTokenVerifier,
 } from '@eyepop/auth-core'
 import type { IncomingMessage } from 'node:http'
-import { refuseBrowser } from '../http/browser-origin.js'
 import { bearerCredential } from '../http/bearer.js'
+import { refuseBrowsers } from '../http/guards.js'
 import type { RevocationService } from '../services/revocations.js'
 import { AccessDenied, InvalidRequest, OAuthError } from '../http/errors.js'
 import { sendEmpty, sendJson } from '../http/error-handler.js'
-import { formReader, jsonObjectReader } from '../http/json-body.js'
-import type { Route } from '../http/route-table.js'
+import { defineRoute, type Route } from '../http/route-table.js'
 import { isApiKeyCredential, type TemporaryKeySubject, type TokenService } from '../services/tokens.js'
 
 /** The session a server hands to its browser or mobile client (the EyePop SDK's `Session`). */
@@ -49,14 +48,13 @@ export function clientSessionRoute(deps: {
   maxBodyBytes: number
   allowBrowserApiKeys: boolean
 }): Route {
-  const readJson = jsonObjectReader(deps.maxBodyBytes)
-  return {
+  return defineRoute({
     method: 'POST',
     path: '/v1/auth/client-sessions',
-    async handler(req, res) {
-      refuseBrowser(req, deps.allowBrowserApiKeys)
-      const body = await readJson(req, res)
-      const credential = bearerCredential(req)
+    guards: [refuseBrowsers(deps.allowBrowserApiKeys)],
+    authorize: bearerCredential,
+    body: { kind: 'json', limit: deps.maxBodyBytes },
+    async handler(_req, res, { auth: credential, body }) {
       const scope = optionalString(body, 'scope')
       const minted = await deps.tokens.mintTemporaryKey(subjectOf(credential), {
         popId: body.pop_id,
@@ -73,7 +71,7 @@ export function clientSessionRoute(deps: {
       res.setHeader('Cache-Control', 'no-store')
       sendJson(res, 200, session)
     },
-  }
+  })
 }
 
 /**
@@ -92,7 +90,8 @@ export function temporaryKeyRoutes(deps: {
   maxBodyBytes: number
   allowBrowserApiKeys: boolean
 }): Route[] {
-  const readForm = formReader(deps.maxBodyBytes, 20)
+  /** A token route's form: the token and its hint, nothing large. */
+  const form = { kind: 'form', limit: deps.maxBodyBytes, fields: 20 } as const
 
   function tokenParam(form: Record<string, unknown>): string {
     const token: unknown = form.token
@@ -127,11 +126,12 @@ export function temporaryKeyRoutes(deps: {
   }
 
   return [
-    {
+    defineRoute({
       method: 'POST',
       path: '/token/revocation',
-      async handler(req, res) {
-        const token = tokenParam(await readForm(req, res))
+      body: form,
+      async handler(_req, res, { body }) {
+        const token = tokenParam(body)
         if (isApiKeyCredential(token)) {
           throw new OAuthError(400, 'unsupported_token_type', 'api keys are deleted through key management, not revoked here')
         }
@@ -140,14 +140,14 @@ export function temporaryKeyRoutes(deps: {
         res.setHeader('Cache-Control', 'no-store')
         sendEmpty(res, 200)
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'POST',
       path: '/token/introspection',
-      async handler(req, res) {
-        const form = await readForm(req, res)
-        const accountId = await callerAccount(req)
-        const token = tokenParam(form)
+      authorize: callerAccount,
+      body: form,
+      async handler(_req, res, { auth: accountId, body }) {
+        const token = tokenParam(body)
         res.setHeader('Cache-Control', 'no-store')
         try {
           const { claims } = await deps.verify(token)
@@ -166,6 +166,6 @@ export function temporaryKeyRoutes(deps: {
           sendJson(res, 200, { active: false, reason })
         }
       },
-    },
+    }),
   ]
 }

@@ -46,7 +46,7 @@ export async function createComputeSessionsFixture(
     }),
     { respond: errorResponder(logger), corsOrigins: emulator.config.corsOrigins },
   )
-  app.use(routes.middleware('listener'))
+  app.use(routes.middleware())
   app.use(notFoundHandler)
   app.use(errorHandler(logger))
   return { emulator, app, pipelines, close: () => emulator.close() }

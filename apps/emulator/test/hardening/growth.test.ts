@@ -80,6 +80,19 @@ describe('sign-ins started per address', () => {
     }
   })
 
+  it('counts a HEAD of the dashboard login, which starts a sign-in as a GET does', async () => {
+    const { url, rows, db } = await start({ signInRateLimit: 3 })
+    try {
+      const answers: number[] = []
+      for (let i = 0; i < 5; i++) answers.push((await fetch(`${url}/dashboard/login`, { method: 'HEAD', redirect: 'manual' })).status)
+      expect(answers).toEqual([303, 303, 303, 429, 429])
+      expect(rows('DashboardLogin')).toBe(3)
+      expect((await fetch(`${url}/dashboard/login`, { redirect: 'manual' })).status).toBe(429)
+    } finally {
+      db.close()
+    }
+  })
+
   it('counts device authorizations and authorization requests too, and is a configured number', async () => {
     const { url, rows, db } = await start({ signInRateLimit: 3 })
     try {

@@ -46,7 +46,7 @@ describe('the route table', () => {
     expect(new Set(keys).size).toBe(keys.length)
   })
 
-  it('holds every route of the EyePop surfaces and of the management API', () => {
+  it('holds every route of the EyePop surfaces, of the management API and of the pages', () => {
     const keys = new Set(emulator.routes.routes.map((r) => `${r.method} ${r.path}`))
     for (const route of [
       'POST /authentication/token',
@@ -68,6 +68,15 @@ describe('the route table', () => {
       'GET /api/v1/keys',
       'DELETE /api/v1/keys/:id',
       'GET /jwks',
+      'GET /dashboard',
+      'GET /dashboard/login',
+      'GET /dashboard/callback',
+      'POST /dashboard/logout',
+      'GET /dashboard/assets/:file',
+      'GET /interaction/:uid',
+      'POST /interaction/:uid/login',
+      'GET /interaction/assets/:file',
+      'GET /.well-known/oauth-authorization-server',
     ]) {
       expect(keys, route).toContain(route)
     }
@@ -77,6 +86,19 @@ describe('the route table', () => {
     for (const route of emulator.routes.routes) {
       expect(expressLayers(emulator.app, route.method, route.path), `${route.method} ${route.path}`).toBe(0)
     }
+  })
+
+  it('leaves Express no route of its own but the refusal of other preflights', () => {
+    const routes: string[] = []
+    const walk = (stack: ReadonlyArray<{ route?: { path: unknown; methods: Record<string, boolean> }; handle?: { stack?: unknown } }>) => {
+      for (const layer of stack) {
+        if (layer.route) routes.push(`${Object.keys(layer.route.methods).join(',')} ${String(layer.route.path)}`)
+        const inner = (layer.handle as { stack?: typeof stack } | undefined)?.stack
+        if (Array.isArray(inner)) walk(inner)
+      }
+    }
+    walk((emulator.app as unknown as { router: { stack: Parameters<typeof walk>[0] } }).router.stack)
+    expect(routes).toEqual(['options /{*path}'])
   })
 
   it('gives the CORS paths: exactly the paths of its CORS routes', () => {
