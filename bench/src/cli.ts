@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `eyepop-bench`: runs the benchmarks of issue 6 (`run`, the default), the soak run (`soak`),
- * prints a Markdown report of a results file (`report`), or summarizes a CPU profile (`profile`).
+ * `eyepop-bench`: runs the benchmarks of issue 6 (`run`, the default), the soak run (`soak`), the
+ * PostgreSQL benchmark of issue 16 (`postgres`), prints a Markdown report of a results file
+ * (`report`), or summarizes a CPU profile (`profile`).
  *
  * @module
  */
@@ -12,7 +13,9 @@ import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { formatReport } from './report.js'
 import { measureKeyLookup } from './measure-lookup.js'
+import { formatPostgresReport } from './postgres-report.js'
 import { runBench, seedStore, uptime, type BenchResult } from './run-bench.js'
+import { runPostgresBench, type PostgresBenchResult } from './run-postgres.js'
 import { runSoak, type SoakResult } from './run-soak.js'
 import { SCENARIOS, type ScenarioName } from './scenarios.js'
 import { formatSoakReport } from './soak-report.js'
@@ -150,12 +153,46 @@ program
   })
 
 program
+  .command('postgres')
+  .description('issuance and the Pop route on PostgreSQL against SQLite, one and two instances, and 100,000 keys against 10, in one run (issue 16)')
+  .addOption(new Option('--duration <seconds>', 'seconds per load run').argParser(number(0.1, false)).default(5))
+  .addOption(new Option('--connections <n>', 'concurrent connections per load run (split between two instances)').argParser(number(2, true)).default(50))
+  .addOption(new Option('--rounds <n>', 'interleaved rounds (every figure is a median over them)').argParser(number(1, true)).default(5))
+  .addOption(new Option('--warmup <seconds>', 'unrecorded load per measurement before the first round').argParser(number(0, false)).default(2))
+  .addOption(new Option('--run-warmup <seconds>', 'unrecorded load per side just before every recorded group').argParser(number(0, false)).default(1))
+  .addOption(new Option('--slice <seconds>', 'the measurements of a group run in alternating slices of this length').argParser(number(0.1, false)).default(1))
+  .addOption(new Option('--keys <n>', 'keys in the SQLite store and the main database').argParser(number(100, true)).default(1000))
+  .addOption(new Option('--scale-keys <n>', 'keys in the large database (against 10)').argParser(number(11, true)).default(100_000))
+  .addOption(new Option('--json <file>', 'results file (default: bench/results/postgres-<timestamp>.json)'))
+  .action(async (opts) => {
+    const log = (line: string) => console.log(line)
+    log(uptime())
+    const result = await runPostgresBench({
+      durationSeconds: opts.duration,
+      connections: opts.connections,
+      rounds: opts.rounds,
+      warmupSeconds: opts.warmup,
+      runWarmupSeconds: opts.runWarmup,
+      sliceSeconds: opts.slice,
+      keys: opts.keys,
+      scaleKeys: opts.scaleKeys,
+      log,
+    })
+    log('')
+    log(formatPostgresReport(result))
+    log('')
+    log(uptime())
+    log(`results: ${writeResults(opts.json, 'postgres-', result.startedAt, result)}`)
+  })
+
+program
   .command('report')
-  .description('print the tables of a results file (of a run or of a soak) as Markdown')
+  .description('print the tables of a results file (of a run, a soak or a PostgreSQL run) as Markdown')
   .argument('<file>', 'a results JSON file')
   .action((file: string) => {
-    const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult | SoakResult
-    console.log('phases' in result ? formatSoakReport(result, { markdown: true }) : formatReport(result, { markdown: true }))
+    const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult | SoakResult | PostgresBenchResult
+    if ('kind' in result) console.log(formatPostgresReport(result, { markdown: true }))
+    else console.log('phases' in result ? formatSoakReport(result, { markdown: true }) : formatReport(result, { markdown: true }))
   })
 
 program
