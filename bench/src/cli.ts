@@ -11,11 +11,13 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { createPostgresStore } from '@eyepop/auth-core/postgres'
 import { formatReport } from './report.js'
-import { measureKeyLookup } from './measure-lookup.js'
+import { measureKeyLookup, openSqliteLookupStore, type LookupStore } from './measure-lookup.js'
 import { formatPostgresReport } from './postgres-report.js'
+import { readProcessTreeCpuSeconds } from './proc-stat.js'
 import { runBench, seedStore, uptime, type BenchResult } from './run-bench.js'
-import { runPostgresBench, type PostgresBenchResult } from './run-postgres.js'
+import { runPostgresBench, startBenchPostgres, type BenchPostgres, type PostgresBenchResult } from './run-postgres.js'
 import { runSoak, type SoakResult } from './run-soak.js'
 import { SCENARIOS, type ScenarioName } from './scenarios.js'
 import { formatSoakReport } from './soak-report.js'
@@ -197,24 +199,51 @@ program
 
 program
   .command('lookup')
-  .description("the key lookup alone, in this process: a store of many keys against one of 10 (scenario 5's cost without HTTP)")
+  .description("the key lookup alone, in this process: a store of many keys against one of 10 (scenario 5's cost without HTTP), on SQLite or PostgreSQL")
   .addOption(new Option('--keys <n>', 'keys in the large store').argParser(number(11, true)).default(100_000))
   .addOption(new Option('--rounds <n>', 'interleaved rounds').argParser(number(1, true)).default(10))
   .addOption(new Option('--lookups <n>', 'lookups per store per round').argParser(number(1, true)).default(100_000))
   .addOption(new Option('--concurrency <n>', 'lookups asked for at once').argParser(number(1, true)).default(1))
+  .addOption(new Option('--postgres', 'on auth-core\'s PostgreSQL store (a throwaway server, a pool of 10 over TCP), timing the server\'s processes too'))
   .action(async (opts) => {
     const dir = mkdtempSync(join(tmpdir(), 'eyepop-bench-lookup-'))
+    const stores: LookupStore[] = []
+    let postgres: BenchPostgres | undefined
     try {
-      console.log(`seeding ${opts.keys.toLocaleString('en')} keys and 10 keys in ${dir}`)
-      await seedStore(join(dir, 'large'), opts.keys, join(dir, 'large.json'))
-      await seedStore(join(dir, 'ten'), 10, join(dir, 'ten.json'))
-      const r = await measureKeyLookup({ largeDir: join(dir, 'large'), tenDir: join(dir, 'ten'), rounds: opts.rounds, lookups: opts.lookups, concurrency: opts.concurrency })
+      console.log(`seeding ${opts.keys.toLocaleString('en')} keys and 10 keys`)
+      if (opts.postgres) {
+        postgres = await startBenchPostgres()
+        const { server, postmaster } = postgres
+        for (const [name, keys] of [['large', opts.keys], ['ten', 10]] as const) {
+          const database = await server.createDatabase()
+          await seedStore(join(dir, name), keys, join(dir, `${name}.json`), server.url(database, { socket: true }))
+          const hashes = (await server.sql(database, 'SELECT hash FROM api_keys ORDER BY id')).rows.map((row) => String(row.hash))
+          const store = await createPostgresStore({ connectionString: server.url(database) })
+          stores.push({ store, hashes, serverCpu: () => readProcessTreeCpuSeconds(postmaster) })
+        }
+      } else {
+        for (const [name, keys] of [['large', opts.keys], ['ten', 10]] as const) {
+          await seedStore(join(dir, name), keys, join(dir, `${name}.json`))
+          stores.push(openSqliteLookupStore(join(dir, name)))
+        }
+      }
+      const [large, ten] = stores as [LookupStore, LookupStore]
+      const r = await measureKeyLookup({ large, ten, rounds: opts.rounds, lookups: opts.lookups, concurrency: opts.concurrency })
       const us = (values: number[]) => values.map((v) => v.toFixed(2)).join(' ')
-      console.log(`findByHash, every key in turn, ${opts.concurrency} at a time, µs of CPU per lookup over ${opts.rounds} interleaved rounds of ${opts.lookups.toLocaleString('en')}:`)
+      const where = postgres ? postgres.version.split(' on ')[0]! : 'SQLite'
+      console.log(`findByHash on ${where}, every key in turn, ${opts.concurrency} at a time, µs of CPU per lookup over ${opts.rounds} interleaved rounds of ${opts.lookups.toLocaleString('en')}:`)
       console.log(`  ${r.keys.large.toLocaleString('en')} keys: median ${r.medianLargeUs.toFixed(2)} (${us(r.largeUs)})`)
       console.log(`  ${r.keys.ten} keys: median ${r.medianTenUs.toFixed(2)} (${us(r.tenUs)})`)
       console.log(`  large / 10, round by round: median ${(r.ratio * 100).toFixed(0)}%`)
+      if (r.server) {
+        console.log('the PostgreSQL server\'s processes, µs of CPU per lookup:')
+        console.log(`  ${r.keys.large.toLocaleString('en')} keys: median ${r.server.medianLargeUs.toFixed(2)} (${us(r.server.largeUs)})`)
+        console.log(`  ${r.keys.ten} keys: median ${r.server.medianTenUs.toFixed(2)} (${us(r.server.tenUs)})`)
+        console.log(`  large / 10, round by round: median ${(r.server.ratio * 100).toFixed(0)}%`)
+      }
     } finally {
+      for (const { store } of stores) await store.close()
+      await postgres?.close()
       rmSync(dir, { recursive: true, force: true })
     }
   })

@@ -157,6 +157,54 @@ const ISSUER = 'http://127.0.0.1:8710'
  */
 const SERVER_SETTINGS = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off']
 
+/** A throwaway PostgreSQL server for a measurement, and what reading its CPU time needs. */
+export interface BenchPostgres {
+  server: PostgresServer
+  /** The postmaster's pid: with its children, every process of the server. */
+  postmaster: number
+  /** `SELECT version()`. */
+  version: string
+  /** Stops the server and removes its folder. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts a throwaway PostgreSQL server (`@eyepop/real-sdks/testing/postgres-server`, which fails
+ * where PostgreSQL is not installed) and finds its postmaster. If this process exits before
+ * `close()` (Ctrl-C), the server is stopped at once (SIGQUIT, PostgreSQL's immediate shutdown)
+ * and its folder removed.
+ */
+export async function startBenchPostgres(): Promise<BenchPostgres> {
+  const server = await startPostgresServer()
+  try {
+    const value = async (sql: string) => Object.values((await server.sql('postgres', sql)).rows[0] ?? {})[0]
+    const version = String(await value('SELECT version()'))
+    const postmaster = readParentPid(Number(await value('SELECT pg_backend_pid()')))
+    const folder = dirname(String(await value('SHOW data_directory')))
+    const stopAtExit = () => {
+      try {
+        process.kill(postmaster, 'SIGQUIT')
+      } catch {
+        // already gone
+      }
+      rmSync(folder, { recursive: true, force: true })
+    }
+    process.once('exit', stopAtExit)
+    return {
+      server,
+      postmaster,
+      version,
+      async close() {
+        await server.close()
+        process.off('exit', stopAtExit)
+      },
+    }
+  } catch (err) {
+    await server.close()
+    throw err
+  }
+}
+
 /**
  * Runs the PostgreSQL benchmark.
  *
@@ -175,27 +223,11 @@ export async function runPostgresBench(options: PostgresBenchOptions): Promise<P
   const removeWorkDir = () => rmSync(workDir, { recursive: true, force: true })
   process.once('exit', removeWorkDir)
   const emulators = new Map<string, ServerProcess>()
-  let server: PostgresServer | undefined
-  let stopServerAtExit: (() => void) | undefined
+  let bench: BenchPostgres | undefined
   try {
     log('starting a throwaway PostgreSQL server')
-    server = await startPostgresServer()
-    const pg = server
-    const version = String((await pg.sql('postgres', 'SELECT version() AS v')).rows[0]?.v)
-    const backend = Number((await pg.sql('postgres', 'SELECT pg_backend_pid() AS pid')).rows[0]?.pid)
-    const postmaster = readParentPid(backend)
-    const dataDirectory = String((await pg.sql('postgres', 'SHOW data_directory')).rows[0]?.data_directory)
-    // Ctrl-C ends this process without the `finally` below: stop the server at once (SIGQUIT is
-    // PostgreSQL's immediate shutdown) and remove its folder, as `close()` would.
-    stopServerAtExit = () => {
-      try {
-        process.kill(postmaster, 'SIGQUIT')
-      } catch {
-        // already gone
-      }
-      rmSync(dirname(dataDirectory), { recursive: true, force: true })
-    }
-    process.once('exit', stopServerAtExit)
+    bench = await startBenchPostgres()
+    const { server: pg, postmaster, version } = bench
     log(`  ${version} on port ${pg.port}, postmaster pid ${postmaster}`)
     const databases = { main: await pg.createDatabase(), large: await pg.createDatabase(), ten: await pg.createDatabase() }
 
@@ -359,8 +391,7 @@ export async function runPostgresBench(options: PostgresBenchOptions): Promise<P
   } finally {
     for (const emulator of emulators.values()) await emulator.stop().catch(() => undefined)
     killAllSpawned()
-    await server?.close()
-    if (stopServerAtExit) process.off('exit', stopServerAtExit)
+    await bench?.close()
     removeWorkDir()
     process.off('exit', removeWorkDir)
   }
