@@ -166,6 +166,7 @@ program
   .addOption(new Option('--keys <n>', 'keys in the SQLite store and the main database').argParser(number(100, true)).default(1000))
   .addOption(new Option('--scale-keys <n>', 'keys in the large database (against 10)').argParser(number(11, true)).default(100_000))
   .addOption(new Option('--json <file>', 'results file (default: bench/results/postgres-<timestamp>.json)'))
+  .addOption(new Option('--cpu-prof <dir>', 'run the emulators under node --cpu-prof, writing profiles to DIR'))
   .action(async (opts) => {
     const log = (line: string) => console.log(line)
     log(uptime())
@@ -178,6 +179,7 @@ program
       sliceSeconds: opts.slice,
       keys: opts.keys,
       scaleKeys: opts.scaleKeys,
+      ...(opts.cpuProf && { cpuProfDir: resolve(opts.cpuProf as string) }),
       log,
     })
     log('')
@@ -185,6 +187,7 @@ program
     log('')
     log(uptime())
     log(`results: ${writeResults(opts.json, 'postgres-', result.startedAt, result)}`)
+    for (const profile of result.cpuProfiles ?? []) log(`cpu profile: ${profile}`)
   })
 
 program

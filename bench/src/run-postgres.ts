@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
@@ -62,6 +62,8 @@ export interface PostgresBenchOptions {
   scaleKeys: number
   /** Keys in the SQLite store and the main database (issuance uses every one in turn). */
   keys: number
+  /** Run the emulators under `node --cpu-prof`, writing `emulator-<instance>.cpuprofile` here. */
+  cpuProfDir?: string
   log: (line: string) => void
 }
 
@@ -95,6 +97,8 @@ export interface PostgresBenchResult {
   runs: PostgresRunRecord[]
   /** How long seeding took, per store (in milliseconds). */
   seedMs: Record<string, number>
+  /** The CPU profiles written, with `cpuProfDir`. */
+  cpuProfiles?: string[]
 }
 
 /** The stores: SQLite (its own data dir) and three databases of one PostgreSQL server. */
@@ -253,6 +257,7 @@ export async function runPostgresBench(options: PostgresBenchOptions): Promise<P
     // postgres: nginx at 127.0.0.1:8710), so the two on the main database accept each other's
     // tokens; the others have it too, so every token is the same size.
     log('starting emulators')
+    if (options.cpuProfDir !== undefined) mkdirSync(options.cpuProfDir, { recursive: true })
     const instancesOf: Record<PostgresConfigName, string[]> = {
       'sqlite-1': ['sqlite'],
       'postgres-1': ['main-a'],
@@ -267,6 +272,7 @@ export async function runPostgresBench(options: PostgresBenchOptions): Promise<P
         dataDir: join(workDir, store === 'sqlite' ? 'sqlite' : `${name}-dir`),
         ...(store !== 'sqlite' && { databaseUrl: pg.url(databases[store]) }),
         issuer: ISSUER,
+        ...(options.cpuProfDir !== undefined && { cpuProfDir: options.cpuProfDir }),
       })
       emulators.set(name, emulator)
       log(`  started emulator-${name} (pid ${emulator.pid}) at ${emulator.url}`)
@@ -387,6 +393,9 @@ export async function runPostgresBench(options: PostgresBenchOptions): Promise<P
       groups,
       runs,
       seedMs,
+      ...(options.cpuProfDir !== undefined && {
+        cpuProfiles: Object.keys(storeOfInstance).map((name) => join(options.cpuProfDir!, `emulator-${name}.cpuprofile`)),
+      }),
     }
   } finally {
     for (const emulator of emulators.values()) await emulator.stop().catch(() => undefined)
