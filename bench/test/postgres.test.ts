@@ -2,8 +2,8 @@
  * A smoke run of `eyepop-bench postgres` with tiny durations, so that the PostgreSQL benchmark
  * cannot rot: it starts a throwaway PostgreSQL server, seeds a SQLite store and three databases,
  * starts five emulators through their CLI, loads each configuration, and writes the results file.
- * The figures themselves mean nothing here. Where PostgreSQL is not installed, the run fails (and
- * so does this test): it is never skipped.
+ * The figures themselves mean nothing here. The same for `lookup --postgres`. Where PostgreSQL is
+ * not installed, the runs fail (and so do these tests): they are never skipped.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -88,5 +88,17 @@ describe('eyepop-bench postgres', () => {
       ])
       expect(formatPostgresReport(result, { markdown: true })).toMatch(/^\| PostgreSQL, 2 instances \(half the connections each\) \| POST \/v1\/auth\/authenticate/m)
     })
+  })
+})
+
+describe('eyepop-bench lookup --postgres', () => {
+  it('times the lookup in this process and in the server\'s processes, on both databases', { timeout: 120_000 }, async () => {
+    const { code, stdout, stderr } = await runCli(['lookup', '--postgres', '--keys', '300', '--rounds', '2', '--lookups', '300', '--concurrency', '10'])
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' })
+    expect(stdout).toMatch(/^findByHash on PostgreSQL \d+/m)
+    // Two sections (this process, the server), each with both databases and their ratio.
+    expect(stdout.match(/^ {2}300 keys: median \d+\.\d+ \(\S+ \S+\)$/gm)).toHaveLength(2)
+    expect(stdout.match(/^ {2}10 keys: median \d+\.\d+ \(\S+ \S+\)$/gm)).toHaveLength(2)
+    expect(stdout).toMatch(/^the PostgreSQL server's processes, µs of CPU per lookup:$/m)
   })
 })
