@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `eyepop-bench`: runs the benchmarks of issue 6 (`run`, the default), the soak run (`soak`),
- * prints a Markdown report of a results file (`report`), or summarizes a CPU profile (`profile`).
+ * `eyepop-bench`: runs the benchmarks of issue 6 (`run`, the default), the soak run (`soak`), the
+ * PostgreSQL benchmark of issue 16 (`postgres`), prints a Markdown report of a results file
+ * (`report`), or summarizes a CPU profile (`profile`).
  *
  * @module
  */
@@ -10,9 +11,13 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command, InvalidArgumentError, Option } from 'commander'
+import { createPostgresStore } from '@eyepop/auth-core/postgres'
 import { formatReport } from './report.js'
-import { measureKeyLookup } from './measure-lookup.js'
+import { measureKeyLookup, openSqliteLookupStore, type LookupStore } from './measure-lookup.js'
+import { formatPostgresReport } from './postgres-report.js'
+import { readProcessTreeCpuSeconds } from './proc-stat.js'
 import { runBench, seedStore, uptime, type BenchResult } from './run-bench.js'
+import { runPostgresBench, startBenchPostgres, type BenchPostgres, type PostgresBenchResult } from './run-postgres.js'
 import { runSoak, type SoakResult } from './run-soak.js'
 import { SCENARIOS, type ScenarioName } from './scenarios.js'
 import { formatSoakReport } from './soak-report.js'
@@ -150,34 +155,98 @@ program
   })
 
 program
+  .command('postgres')
+  .description('issuance and the Pop route on PostgreSQL against SQLite, one and two instances, and 100,000 keys against 10, in one run (issue 16)')
+  .addOption(new Option('--duration <seconds>', 'seconds per load run').argParser(number(0.1, false)).default(5))
+  .addOption(new Option('--connections <n>', 'concurrent connections per load run (split between two instances)').argParser(number(2, true)).default(50))
+  .addOption(new Option('--rounds <n>', 'interleaved rounds (every figure is a median over them)').argParser(number(1, true)).default(5))
+  .addOption(new Option('--warmup <seconds>', 'unrecorded load per measurement before the first round').argParser(number(0, false)).default(2))
+  .addOption(new Option('--run-warmup <seconds>', 'unrecorded load per side just before every recorded group').argParser(number(0, false)).default(1))
+  .addOption(new Option('--slice <seconds>', 'the measurements of a group run in alternating slices of this length').argParser(number(0.1, false)).default(1))
+  .addOption(new Option('--keys <n>', 'keys in the SQLite store and the main database').argParser(number(100, true)).default(1000))
+  .addOption(new Option('--scale-keys <n>', 'keys in the large database (against 10)').argParser(number(11, true)).default(100_000))
+  .addOption(new Option('--json <file>', 'results file (default: bench/results/postgres-<timestamp>.json)'))
+  .addOption(new Option('--cpu-prof <dir>', 'run the emulators under node --cpu-prof, writing profiles to DIR'))
+  .action(async (opts) => {
+    const log = (line: string) => console.log(line)
+    log(uptime())
+    const result = await runPostgresBench({
+      durationSeconds: opts.duration,
+      connections: opts.connections,
+      rounds: opts.rounds,
+      warmupSeconds: opts.warmup,
+      runWarmupSeconds: opts.runWarmup,
+      sliceSeconds: opts.slice,
+      keys: opts.keys,
+      scaleKeys: opts.scaleKeys,
+      ...(opts.cpuProf && { cpuProfDir: resolve(opts.cpuProf as string) }),
+      log,
+    })
+    log('')
+    log(formatPostgresReport(result))
+    log('')
+    log(uptime())
+    log(`results: ${writeResults(opts.json, 'postgres-', result.startedAt, result)}`)
+    for (const profile of result.cpuProfiles ?? []) log(`cpu profile: ${profile}`)
+  })
+
+program
   .command('report')
-  .description('print the tables of a results file (of a run or of a soak) as Markdown')
+  .description('print the tables of a results file (of a run, a soak or a PostgreSQL run) as Markdown')
   .argument('<file>', 'a results JSON file')
   .action((file: string) => {
-    const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult | SoakResult
-    console.log('phases' in result ? formatSoakReport(result, { markdown: true }) : formatReport(result, { markdown: true }))
+    const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult | SoakResult | PostgresBenchResult
+    if ('kind' in result) console.log(formatPostgresReport(result, { markdown: true }))
+    else console.log('phases' in result ? formatSoakReport(result, { markdown: true }) : formatReport(result, { markdown: true }))
   })
 
 program
   .command('lookup')
-  .description("the key lookup alone, in this process: a store of many keys against one of 10 (scenario 5's cost without HTTP)")
+  .description("the key lookup alone, in this process: a store of many keys against one of 10 (scenario 5's cost without HTTP), on SQLite or PostgreSQL")
   .addOption(new Option('--keys <n>', 'keys in the large store').argParser(number(11, true)).default(100_000))
   .addOption(new Option('--rounds <n>', 'interleaved rounds').argParser(number(1, true)).default(10))
   .addOption(new Option('--lookups <n>', 'lookups per store per round').argParser(number(1, true)).default(100_000))
   .addOption(new Option('--concurrency <n>', 'lookups asked for at once').argParser(number(1, true)).default(1))
+  .addOption(new Option('--postgres', 'on auth-core\'s PostgreSQL store (a throwaway server, a pool of 10 over TCP), timing the server\'s processes too'))
   .action(async (opts) => {
     const dir = mkdtempSync(join(tmpdir(), 'eyepop-bench-lookup-'))
+    const stores: LookupStore[] = []
+    let postgres: BenchPostgres | undefined
     try {
-      console.log(`seeding ${opts.keys.toLocaleString('en')} keys and 10 keys in ${dir}`)
-      await seedStore(join(dir, 'large'), opts.keys, join(dir, 'large.json'))
-      await seedStore(join(dir, 'ten'), 10, join(dir, 'ten.json'))
-      const r = await measureKeyLookup({ largeDir: join(dir, 'large'), tenDir: join(dir, 'ten'), rounds: opts.rounds, lookups: opts.lookups, concurrency: opts.concurrency })
+      console.log(`seeding ${opts.keys.toLocaleString('en')} keys and 10 keys`)
+      if (opts.postgres) {
+        postgres = await startBenchPostgres()
+        const { server, postmaster } = postgres
+        for (const [name, keys] of [['large', opts.keys], ['ten', 10]] as const) {
+          const database = await server.createDatabase()
+          await seedStore(join(dir, name), keys, join(dir, `${name}.json`), server.url(database, { socket: true }))
+          const hashes = (await server.sql(database, 'SELECT hash FROM api_keys ORDER BY id')).rows.map((row) => String(row.hash))
+          const store = await createPostgresStore({ connectionString: server.url(database) })
+          stores.push({ store, hashes, serverCpu: () => readProcessTreeCpuSeconds(postmaster) })
+        }
+      } else {
+        for (const [name, keys] of [['large', opts.keys], ['ten', 10]] as const) {
+          await seedStore(join(dir, name), keys, join(dir, `${name}.json`))
+          stores.push(openSqliteLookupStore(join(dir, name)))
+        }
+      }
+      const [large, ten] = stores as [LookupStore, LookupStore]
+      const r = await measureKeyLookup({ large, ten, rounds: opts.rounds, lookups: opts.lookups, concurrency: opts.concurrency })
       const us = (values: number[]) => values.map((v) => v.toFixed(2)).join(' ')
-      console.log(`findByHash, every key in turn, ${opts.concurrency} at a time, µs of CPU per lookup over ${opts.rounds} interleaved rounds of ${opts.lookups.toLocaleString('en')}:`)
+      const where = postgres ? postgres.version.split(' on ')[0]! : 'SQLite'
+      console.log(`findByHash on ${where}, every key in turn, ${opts.concurrency} at a time, µs of CPU per lookup over ${opts.rounds} interleaved rounds of ${opts.lookups.toLocaleString('en')}:`)
       console.log(`  ${r.keys.large.toLocaleString('en')} keys: median ${r.medianLargeUs.toFixed(2)} (${us(r.largeUs)})`)
       console.log(`  ${r.keys.ten} keys: median ${r.medianTenUs.toFixed(2)} (${us(r.tenUs)})`)
       console.log(`  large / 10, round by round: median ${(r.ratio * 100).toFixed(0)}%`)
+      if (r.server) {
+        console.log('the PostgreSQL server\'s processes, µs of CPU per lookup:')
+        console.log(`  ${r.keys.large.toLocaleString('en')} keys: median ${r.server.medianLargeUs.toFixed(2)} (${us(r.server.largeUs)})`)
+        console.log(`  ${r.keys.ten} keys: median ${r.server.medianTenUs.toFixed(2)} (${us(r.server.tenUs)})`)
+        console.log(`  large / 10, round by round: median ${(r.server.ratio * 100).toFixed(0)}%`)
+      }
     } finally {
+      for (const { store } of stores) await store.close()
+      await postgres?.close()
       rmSync(dir, { recursive: true, force: true })
     }
   })

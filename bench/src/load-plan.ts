@@ -7,8 +7,12 @@
 
 /** What one load sends. `{{value}}` in the path, a header value or the body is replaced. */
 export interface LoadSpec {
-  /** The server's base URL (`http://127.0.0.1:PORT`). */
-  url: string
+  /**
+   * The server's base URL (`http://127.0.0.1:PORT`), or several servers' (instances of one service
+   * on one database): the connections are then split evenly across them, all loaded at once, and
+   * their responses counted together.
+   */
+  url: string | string[]
   connections: number
   /** Recorded seconds in all; autocannon stops a slice at the next whole-second tick after it. */
   durationSeconds: number
@@ -29,9 +33,10 @@ export interface LoadSpec {
 }
 
 /**
- * One or two loads. With two, their recorded time is cut into `slices` slices each, run in the
+ * One load or several. With two, their recorded time is cut into `slices` slices each, run in the
  * order A B B A A B B A …, so that both sides sample the same moments of a machine whose speed
- * drifts and jumps within seconds (a 5 s run of A, then one of B, compares two different machines).
+ * drifts and jumps within seconds (a 5 s run of A, then one of B, compares two different machines);
+ * with three, A B C C B A A B C ….
  */
 export interface LoadPlan {
   sides: LoadSpec[]
@@ -60,11 +65,14 @@ export interface LoadWorkerResult {
 }
 
 /**
- * The order of the slices of a plan, as side indexes: A B B A A B B A … for two sides (each gets
- * `slices` of them), the one side `slices` times otherwise.
+ * The order of the slices of a plan, as side indexes, each side getting `slices` of them: the sides
+ * in order and back again, A B B A A B B A … for two sides, A B C C B A A B C … for three, the one
+ * side `slices` times.
  */
 export function sliceOrder(sides: number, slices: number): number[] {
-  if (sides === 1) return Array.from({ length: slices }, () => 0)
-  if (sides !== 2) throw new RangeError('a load plan has one or two sides')
-  return Array.from({ length: 2 * slices }, (_, i) => [0, 1, 1, 0][i % 4]!)
+  if (!Number.isInteger(sides) || sides < 1) throw new RangeError('a load plan has at least one side')
+  return Array.from({ length: sides * slices }, (_, i) => {
+    const step = i % (2 * sides)
+    return step < sides ? step : 2 * sides - 1 - step
+  })
 }

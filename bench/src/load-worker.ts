@@ -1,7 +1,7 @@
 /**
- * The load generator's process: runs autocannon against one URL, or against two in alternating
- * slices, and prints JSON lines on stdout: `{"event":"start","side":k}` when a recorded slice's
- * connections open, `{"event":"stop","side":k}` when it ends (so the harness can read each
+ * The load generator's process: runs autocannon against one URL (or several instances of one
+ * service at once), or against two or three in alternating slices, and prints JSON lines on
+ * stdout: `{"event":"start","side":k}` when a recorded slice's connections open, `{"event":"stop","side":k}` when it ends (so the harness can read each
  * server's CPU time over exactly the loaded intervals), and `{"event":"done","results":[…]}` with
  * every side's figures at the end. An unrecorded warm-up, when a side asks for one, runs before the
  * first slice with the same requests.
@@ -52,22 +52,69 @@ interface Side {
   tally: Omit<LoadWorkerResult, 'latencyMs'>
 }
 
-/** Runs autocannon once; `onResponse` sees every response, `onStart` the open connections. */
-function load(
-  side: Side,
+/** What one load of a side counted, over all its servers. */
+interface LoadCount {
+  /** Seconds, the longest of its servers' (they run at once). */
+  duration: number
+  total: number
+  ok: number
+  non2xx: number
+  errors: number
+  timeouts: number
+  statusCodes: Record<string, number>
+}
+
+/** Runs autocannon once against one server; `onResponse` sees every response, `onStart` the open connections. */
+function loadOne(
+  url: string,
+  connections: number,
+  request: AutocannonRequest,
   seconds: number,
-  hooks: { onResponse?: (statusCode: number, ms: number) => void; onStart?: () => void } = {},
+  hooks: { onResponse?: (statusCode: number, ms: number) => void; onStart?: () => void },
 ): Promise<AutocannonResult> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       // Sampled every 100 ms, so that a run stops within 0.1 s of its duration, not at the next whole second.
-      { url: side.spec.url, connections: side.spec.connections, duration: seconds, sampleInt: 100, timeout: 10, requests: [side.request] },
+      { url, connections, duration: seconds, sampleInt: 100, timeout: 10, requests: [request] },
       (err, result) => (err ? reject(err) : resolve(result)),
     )
     const { onResponse, onStart } = hooks
     if (onResponse) instance.on('response', (_c: unknown, statusCode: number, _b: number, ms: number) => onResponse(statusCode, ms))
     if (onStart) instance.once('start', onStart)
   })
+}
+
+/**
+ * Runs a side's load once: against its server, or against each of its servers at once with the
+ * connections split evenly (a copy of the request each, sharing one value counter). `onStart` is
+ * called once every server's connections are open.
+ */
+async function load(
+  side: Side,
+  seconds: number,
+  hooks: { onResponse?: (statusCode: number, ms: number) => void; onStart?: () => void } = {},
+): Promise<LoadCount> {
+  const urls = typeof side.spec.url === 'string' ? [side.spec.url] : side.spec.url
+  if (urls.length === 0 || urls.length > side.spec.connections) throw new RangeError('a load needs one URL or more, and a connection for each')
+  let starting = urls.length
+  const onStart = hooks.onStart && (() => --starting === 0 && hooks.onStart!())
+  const results = await Promise.all(
+    urls.map((url, i) => {
+      const connections = Math.floor(side.spec.connections / urls.length) + (i < side.spec.connections % urls.length ? 1 : 0)
+      return loadOne(url, connections, { ...side.request }, seconds, { ...(hooks.onResponse && { onResponse: hooks.onResponse }), ...(onStart && { onStart }) })
+    }),
+  )
+  const count: LoadCount = { duration: 0, total: 0, ok: 0, non2xx: 0, errors: 0, timeouts: 0, statusCodes: {} }
+  for (const result of results) {
+    count.duration = Math.max(count.duration, result.duration)
+    count.total += result.requests.total
+    count.ok += result['2xx']
+    count.non2xx += result.non2xx
+    count.errors += result.errors
+    count.timeouts += result.timeouts
+    for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) count.statusCodes[code] = (count.statusCodes[code] ?? 0) + stat.count
+  }
+  return count
 }
 
 const print = (message: object) => process.stdout.write(`${JSON.stringify(message)}\n`)
@@ -98,13 +145,13 @@ async function main(): Promise<void> {
     print({ event: 'stop', side: index })
     const t = side.tally
     t.durationSeconds += result.duration
-    t.requests += result.requests.total
-    t.ok += result['2xx']
+    t.requests += result.total
+    t.ok += result.ok
     t.non2xx += result.non2xx
     t.errors += result.errors
     t.timeouts += result.timeouts
-    for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) t.statusCodes[code] = (t.statusCodes[code] ?? 0) + stat.count
-    t.sliceRps.push(result.duration > 0 ? Math.round(result.requests.total / result.duration) : 0)
+    for (const [code, n] of Object.entries(result.statusCodes)) t.statusCodes[code] = (t.statusCodes[code] ?? 0) + n
+    t.sliceRps.push(result.duration > 0 ? Math.round(result.total / result.duration) : 0)
   }
   const ms = (us: number) => Math.round(us) / 1000
   const results: LoadWorkerResult[] = sides.map(({ tally, latencyUs }) => ({

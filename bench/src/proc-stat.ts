@@ -6,7 +6,7 @@
  * @module
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 function clockTicksPerSecond(): number {
   try {
@@ -20,17 +20,48 @@ function clockTicksPerSecond(): number {
 /** `utime`/`stime` unit (`getconf CLK_TCK`; 100 on Linux, so a 10 ms resolution). */
 export const CLOCK_TICKS_PER_SECOND = clockTicksPerSecond()
 
+/** Fields 14-17 of `/proc/<pid>/stat`, in ticks: utime, stime, cutime, cstime; and field 4, the parent. */
+function readStat(pid: number | string): { utime: number; stime: number; cutime: number; cstime: number; ppid: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return { ppid: Number(fields[1]), utime: Number(fields[11]), stime: Number(fields[12]), cutime: Number(fields[13]), cstime: Number(fields[14]) }
+}
+
 /**
  * The CPU time (in seconds, user + system, every thread) a process has used so far, from
  * `/proc/<pid>/stat` fields 14 and 15.
  */
 export function readCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  const utime = Number(fields[11])
-  const stime = Number(fields[12])
+  const { utime, stime } = readStat(pid)
   return (utime + stime) / CLOCK_TICKS_PER_SECOND
+}
+
+/**
+ * The CPU time (in seconds) a process and its children have used so far: its own, that of its
+ * children that exited (fields 16 and 17, added to the parent when it reaps them) and that of its
+ * running children. The difference of two readings counts every child that ran between them, even
+ * one that started or exited in between: a PostgreSQL server's postmaster, its backends (one per
+ * connection) and its background processes.
+ */
+export function readProcessTreeCpuSeconds(pid: number): number {
+  const root = readStat(pid)
+  let ticks = root.utime + root.stime + root.cutime + root.cstime
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === pid) continue
+    try {
+      const child = readStat(entry)
+      if (child.ppid === pid) ticks += child.utime + child.stime + child.cutime + child.cstime
+    } catch {
+      // It exited while the folder was read: its time is now in the parent's fields 16 and 17.
+    }
+  }
+  return ticks / CLOCK_TICKS_PER_SECOND
+}
+
+/** The parent of a process, from `/proc/<pid>/stat`. */
+export function readParentPid(pid: number): number {
+  return readStat(pid).ppid
 }
 
 /** Resident memory of a process, from `/proc/<pid>/status`. */

@@ -136,9 +136,13 @@ export function machineInfo(): MachineInfo {
   }
 }
 
-/** Seeds an emulator data dir with `keys` keys in another process (`seed-store.ts`). */
-export async function seedStore(dataDir: string, keys: number, out: string): Promise<SeedFile> {
-  await runNodeScript([SEEDER, '--data-dir', dataDir, '--keys', String(keys), '--out', out], `seeding ${dataDir}`)
+/**
+ * Seeds an emulator data dir (or, with `databaseUrl`, a PostgreSQL database) with `keys` keys in
+ * another process (`seed-store.ts`).
+ */
+export async function seedStore(dataDir: string, keys: number, out: string, databaseUrl?: string): Promise<SeedFile> {
+  const where = databaseUrl === undefined ? [] : ['--database-url', databaseUrl]
+  await runNodeScript([SEEDER, '--data-dir', dataDir, ...where, '--keys', String(keys), '--out', out], `seeding ${databaseUrl === undefined ? dataDir : 'a database'}`)
   return JSON.parse(readFileSync(out, 'utf8')) as SeedFile
 }
 

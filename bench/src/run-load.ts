@@ -16,23 +16,41 @@ import { track } from './spawn-server.js'
 
 const WORKER = fileURLToPath(new URL('./load-worker.js', import.meta.url))
 
+/**
+ * Reads the CPU time (in seconds, so far) of what a load is aimed at, by part: `{ server }` for one
+ * process, or e.g. `{ emulator, postgres }` for emulators and the database they share.
+ */
+export type CpuMeter = () => Record<string, number>
+
+/** A meter of one process: `{ server }`. */
+export function processCpuMeter(pid: number): CpuMeter {
+  return () => ({ server: readCpuSeconds(pid) })
+}
+
+/** Where a load's CPU time is read: its server's pid, or a meter of several parts. */
+export type CpuSource = { serverPid: number } | { cpu: CpuMeter }
+
+function meterOf(source: CpuSource): CpuMeter {
+  return 'cpu' in source ? source.cpu : processCpuMeter(source.serverPid)
+}
+
 /** One load: the worker's figures and the server's CPU time. */
 export interface LoadRun extends LoadWorkerResult {
   /** Completed requests per second. */
   rps: number
-  /** Server CPU time (user + system) over the recorded time, in seconds. */
+  /** Server CPU time (user + system) over the recorded time, in seconds: every part's, summed. */
   serverCpuSeconds: number
+  /** The same by part of the meter (`server` for one process; absent in results files from before it). */
+  cpuSecondsByPart?: Record<string, number>
   /** Server CPU time per completed request, in microseconds. */
   cpuUsPerRequest: number
   /** Server CPU use over the recorded time, in percent of one core. */
   serverCpuPercent: number
 }
 
-/** Options of {@link runLoad}. */
-export interface RunLoadOptions {
+/** Options of {@link runLoad}: the load, and its server's pid or a meter of several parts. */
+export type RunLoadOptions = CpuSource & {
   spec: LoadSpec
-  /** The server whose CPU time is read. */
-  serverPid: number
   /** A folder for the spec file. */
   workDir: string
   /** Called when the connections are open (for probes that run alongside the load). */
@@ -41,8 +59,11 @@ export interface RunLoadOptions {
 
 /** Options of {@link runAlternating}. */
 export interface RunAlternatingOptions {
-  /** The two loads, each with its server's pid (the same server for two routes of one process). */
-  sides: ReadonlyArray<{ spec: LoadSpec; serverPid: number }>
+  /**
+   * The two or three loads, each with its server's pid (the same server for two routes of one
+   * process) or a meter.
+   */
+  sides: ReadonlyArray<CpuSource & { spec: LoadSpec }>
   /** Slices per side: each side's `durationSeconds` is cut into this many runs. */
   slices: number
   workDir: string
@@ -51,7 +72,7 @@ export interface RunAlternatingOptions {
 let specCounter = 0
 
 /** Runs a plan in a worker process; `onStart` is called when the first slice's connections open. */
-function runPlan(plan: LoadPlan, serverPids: number[], workDir: string, onStart?: () => void): Promise<LoadRun[]> {
+function runPlan(plan: LoadPlan, meters: CpuMeter[], workDir: string, onStart?: () => void): Promise<LoadRun[]> {
   const specFile = join(workDir, `load-${process.pid}-${specCounter++}.json`)
   writeFileSync(specFile, JSON.stringify(plan))
   const child = spawn(process.execPath, [WORKER, specFile], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -62,9 +83,9 @@ function runPlan(plan: LoadPlan, serverPids: number[], workDir: string, onStart?
     stderr = (stderr + chunk).slice(-4000)
   })
   return new Promise<LoadRun[]>((resolve, reject) => {
-    const cpu = serverPids.map(() => 0)
-    const wall = serverPids.map(() => 0)
-    let open: { side: number; cpu: number; wall: number } | undefined
+    const cpu = meters.map((): Record<string, number> => ({}))
+    const wall = meters.map(() => 0)
+    let open: { side: number; cpu: Record<string, number>; wall: number } | undefined
     let started = false
     let runs: LoadRun[] | undefined
     const lines = createInterface({ input: child.stdout! })
@@ -81,19 +102,24 @@ function runPlan(plan: LoadPlan, serverPids: number[], workDir: string, onStart?
           started = true
           onStart?.()
         }
-        open = { side, cpu: readCpuSeconds(serverPids[side]!), wall: performance.now() }
+        open = { side, cpu: meters[side]!(), wall: performance.now() }
       } else if (message.event === 'stop' && open?.side === side) {
-        cpu[side]! += readCpuSeconds(serverPids[side]!) - open.cpu
+        const now = meters[side]!()
+        for (const [part, seconds] of Object.entries(now)) cpu[side]![part] = (cpu[side]![part] ?? 0) + seconds - (open.cpu[part] ?? seconds)
         wall[side]! += (performance.now() - open.wall) / 1000
         open = undefined
-      } else if (message.event === 'done' && message.results?.length === serverPids.length) {
-        runs = message.results.map((r, i) => ({
-          ...r,
-          rps: r.durationSeconds > 0 ? r.requests / r.durationSeconds : 0,
-          serverCpuSeconds: cpu[i]!,
-          cpuUsPerRequest: r.requests > 0 ? (cpu[i]! * 1e6) / r.requests : NaN,
-          serverCpuPercent: wall[i]! > 0 ? (cpu[i]! / wall[i]!) * 100 : NaN,
-        }))
+      } else if (message.event === 'done' && message.results?.length === meters.length) {
+        runs = message.results.map((r, i) => {
+          const total = Object.values(cpu[i]!).reduce((a, b) => a + b, 0)
+          return {
+            ...r,
+            rps: r.durationSeconds > 0 ? r.requests / r.durationSeconds : 0,
+            serverCpuSeconds: total,
+            cpuSecondsByPart: cpu[i]!,
+            cpuUsPerRequest: r.requests > 0 ? (total * 1e6) / r.requests : NaN,
+            serverCpuPercent: wall[i]! > 0 ? (total / wall[i]!) * 100 : NaN,
+          }
+        })
       }
     })
     child.once('error', reject)
@@ -114,13 +140,13 @@ function runPlan(plan: LoadPlan, serverPids: number[], workDir: string, onStart?
  * ```
  */
 export async function runLoad(options: RunLoadOptions): Promise<LoadRun> {
-  const [run] = await runPlan({ sides: [options.spec], slices: 1 }, [options.serverPid], options.workDir, options.onStart)
+  const [run] = await runPlan({ sides: [options.spec], slices: 1 }, [meterOf(options)], options.workDir, options.onStart)
   return run!
 }
 
 /**
- * Runs two loads in alternating slices (A B B A A B B A …, see `LoadPlan`) from one worker
- * process, and resolves with each side's figures over all its slices.
+ * Runs two or three loads in alternating slices (A B B A A B B A …, see `LoadPlan`) from one
+ * worker process, and resolves with each side's figures over all its slices.
  *
  * @example
  * ```ts
@@ -129,7 +155,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadRun> {
  * ```
  */
 export function runAlternating(options: RunAlternatingOptions): Promise<LoadRun[]> {
-  if (options.sides.length !== 2) throw new RangeError('runAlternating takes two loads')
+  if (options.sides.length !== 2 && options.sides.length !== 3) throw new RangeError('runAlternating takes two or three loads')
   const plan: LoadPlan = { sides: options.sides.map((s) => s.spec), slices: options.slices }
-  return runPlan(plan, options.sides.map((s) => s.serverPid), options.workDir)
+  return runPlan(plan, options.sides.map(meterOf), options.workDir)
 }

@@ -112,11 +112,67 @@ describe('runLoad()', () => {
   })
 })
 
+describe('runLoad() against two instances', () => {
+  let dir: string
+  const servers: Server[] = []
+  const urls: string[] = []
+  /** The value each request carried, by server. */
+  const seen: string[][] = [[], []]
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'eyepop-bench-load-'))
+    for (const i of [0, 1]) {
+      const server = createServer((req, res) => {
+        seen[i]!.push(req.headers['x-key'] as string)
+        res.end('{}')
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      servers.push(server)
+      urls.push(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+    }
+  })
+
+  afterAll(async () => {
+    for (const server of servers) await new Promise<void>((resolve) => server.close(() => resolve()))
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('splits the connections between them, takes the values in turn across both and counts their answers together', async () => {
+    const valuesFile = join(dir, 'values.json')
+    writeFileSync(valuesFile, JSON.stringify(['a', 'b', 'c', 'd']))
+    const reads: number[] = []
+    const run = await runLoad({
+      spec: { url: urls, connections: 2, durationSeconds: 1, method: 'GET', path: '/', headers: { 'x-key': '{{value}}' }, valuesFile },
+      // A meter of two parts, each read at the run's start and stop.
+      cpu: () => {
+        reads.push(reads.length)
+        return { one: reads.length, two: 10 * reads.length }
+      },
+      workDir: dir,
+    })
+    const served = seen[0]!.length + seen[1]!.length
+    expect(seen[0]!.length).toBeGreaterThan(0)
+    expect(seen[1]!.length).toBeGreaterThan(0)
+    expect(run.requests).toBeGreaterThanOrEqual(served - 2)
+    expect(run.requests).toBeLessThanOrEqual(served)
+    expect(run.non2xx + run.errors + run.timeouts).toBe(0)
+    // One counter for both: every value about as often as the others.
+    const counts = ['a', 'b', 'c', 'd'].map((v) => [...seen[0]!, ...seen[1]!].filter((k) => k === v).length)
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(2)
+    expect(run.cpuSecondsByPart).toEqual({ one: 1, two: 10 })
+    expect(run.serverCpuSeconds).toBe(11)
+  })
+})
+
 describe('sliceOrder()', () => {
   it('gives each of two sides the same number of slices, A B B A A B B A …', () => {
     expect(sliceOrder(2, 1)).toEqual([0, 1])
     expect(sliceOrder(2, 5)).toEqual([0, 1, 1, 0, 0, 1, 1, 0, 0, 1])
     expect(sliceOrder(1, 3)).toEqual([0, 0, 0])
-    expect(() => sliceOrder(3, 1)).toThrow(RangeError)
+  })
+
+  it('goes through three sides and back, A B C C B A A B C …', () => {
+    expect(sliceOrder(3, 3)).toEqual([0, 1, 2, 2, 1, 0, 0, 1, 2])
+    expect(() => sliceOrder(0, 1)).toThrow(RangeError)
   })
 })
