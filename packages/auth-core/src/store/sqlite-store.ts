@@ -17,7 +17,7 @@ import { insertRecord, isOnDisk, openSqliteDatabase } from './sqlite/database.js
 import { AUTH_CORE_SQLITE_MIGRATIONS, migrateSqlite, type SqliteMigrations } from './sqlite/migrations.js'
 import { toApiKey, toRevocationPage, toSigningKey } from './sqlite/rows.js'
 import { prepareKeyStatements } from './sqlite/statements.js'
-import { createTurnBatch } from './sqlite/turn-batch.js'
+import { createTurnBatch } from './turn-batch.js'
 import type { ApiKeyRecord, KeyStore } from './types.js'
 import { resolveRevocationPageLimit } from './types.js'
 

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import pg from 'pg'
 import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   createPostgresStore,
   migratePostgres,
@@ -68,6 +68,48 @@ async function componentVersions(database: string): Promise<Record<string, numbe
 }
 
 describe('createPostgresStore', () => {
+  describe('lookups by hash issued in one turn of the event loop', () => {
+    it('are one query, and answer each with its own key or undefined, whatever the mix (repeats included)', async () => {
+      const store = await openStore(await server.createDatabase())
+      const keys = Array.from({ length: 20 }, (_, i) => ({ ...apiKey(`key_${i}`), lastUsedAt: i % 3 ? T0 + i : null }))
+      for (const k of keys) await store.apiKeys.create(k)
+      const wanted = [...keys.flatMap((k, i) => [k.hash, `missing-${i}`]).reverse(), keys[3]!.hash]
+      const queries: string[] = []
+      const poolQuery = store.pool.query.bind(store.pool) as (...args: unknown[]) => unknown
+      const spy = vi.spyOn(store.pool, 'query').mockImplementation(((config: { name?: string }, ...rest: unknown[]) => {
+        queries.push(config.name ?? '')
+        return poolQuery(config, ...rest)
+      }) as never)
+      try {
+        const found = await Promise.all(wanted.map((hash) => store.apiKeys.findByHash(hash)))
+        expect(found).toEqual(wanted.map((hash) => keys.find((k) => k.hash === hash)))
+        expect(queries).toEqual(['auth-core/keys-by-hash'])
+        // A lookup alone in its turn is the single-key statement.
+        expect(await store.apiKeys.findByHash(keys[7]!.hash)).toEqual(keys[7])
+        expect(queries).toEqual(['auth-core/keys-by-hash', 'auth-core/key-by-hash'])
+      } finally {
+        spy.mockRestore()
+      }
+    })
+
+    it('answers lookups pending at close, and refuses new ones after it', async () => {
+      const store = await createPostgresStore({ connectionString: server.url(await server.createDatabase()), now: () => T0 })
+      await store.apiKeys.create(apiKey('key_a'))
+      const pending = [store.apiKeys.findByHash('hash-key_a'), store.apiKeys.findByHash('hash-nope')]
+      await store.close()
+      expect(await Promise.all(pending)).toEqual([apiKey('key_a'), undefined])
+      await expect(store.apiKeys.findByHash('hash-key_a')).rejects.toMatchObject({ code: 'ERR_STORE' })
+    })
+
+    it('reject together with StoreError when the batch fails', async () => {
+      const store = await openStore(await server.createDatabase())
+      vi.spyOn(store.pool, 'query').mockRejectedValueOnce(Object.assign(new Error('connection terminated'), { code: '57P01' }) as never)
+      const results = await Promise.allSettled([store.apiKeys.findByHash('hash-a'), store.apiKeys.findByHash('hash-b')])
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected'])
+      expect(results.map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(['ERR_STORE', 'ERR_STORE'])
+    })
+  })
+
   describe('with two instances on one database', () => {
     it('each sees the other\'s writes at once', async () => {
       const database = await server.createDatabase()

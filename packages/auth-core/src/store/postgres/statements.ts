@@ -42,6 +42,8 @@ export const KEY_STATEMENTS = {
   ),
   keyGet: statement('key-get', `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE id = $1`, 'array'),
   keyByHash: statement('key-by-hash', `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE hash = $1`, 'array'),
+  /** The keys of several hashes at once (a turn's lookups), in no particular order. */
+  keysByHash: statement('keys-by-hash', `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE hash = ANY($1::text[])`, 'array'),
   keyList: statement(
     'key-list',
     `SELECT ${API_KEY_COLUMNS} FROM api_keys WHERE account_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`,
