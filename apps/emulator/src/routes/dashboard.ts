@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import type { AccessTokenVerifier } from '@eyepop/auth-core'
 import { safeEqual, type DashboardSessions } from '../http/dashboard-session.js'
 import { sendRedirect } from '../http/error-handler.js'
@@ -12,14 +13,22 @@ import { DASHBOARD_CLIENT_ID, MANAGE_SCOPE, manageResource } from '../provider/c
 /** The dashboard's pages: all served by one HTML file that routes in the browser. */
 const PAGES = ['/dashboard', '/dashboard/keys', '/dashboard/pops', '/dashboard/audit']
 
+/** The origin of the listener a request came in on (the emulator serves plain HTTP). */
+function ownOrigin(req: IncomingMessage): string {
+  const { localAddress, localPort } = req.socket
+  const host = localAddress === undefined ? '127.0.0.1' : localAddress.includes(':') ? `[${localAddress}]` : localAddress
+  return `http://${host}:${localPort}`
+}
+
 /**
  * The dashboard at `/dashboard`, signed in through the emulator's own OAuth server, the way a
  * backend-for-frontend does it:
  * - `GET /dashboard/login`: starts the authorization code flow with PKCE (S256) and a state bound
  *   to this browser by a short cookie; counted by `signInLimit`, the per-address limit of sign-in
  *   starts;
- * - `GET /dashboard/callback`: checks the state, exchanges the code at the token endpoint, verifies
- *   the user's access token and starts a dashboard session (an HttpOnly, SameSite=Lax cookie);
+ * - `GET /dashboard/callback`: checks the state, exchanges the code at the token endpoint (of this
+ *   instance, through the listener the callback came in on), verifies the user's access token and
+ *   starts a dashboard session (an HttpOnly, SameSite=Lax cookie);
  * - `POST /dashboard/logout` (with the session's CSRF token): ends the dashboard session and the
  *   OAuth server's session, so the next visit asks for the password again;
  * - the pages and their assets (`/dashboard/assets/…`), only to a signed-in browser.
@@ -93,7 +102,10 @@ export function dashboardRoutes(deps: {
         }
         const pending = await sessions.finishLogin(req, res, state)
         if (!pending) throw new AccessDenied('sign-in state does not match this browser; start again at /dashboard')
-        const answer = await fetchImpl(`${issuer}/token`, {
+        // At this instance's own listener, not at the issuer: behind a balancer or a port
+        // mapping, the issuer is an address the instance may not reach (and another instance may
+        // answer it).
+        const answer = await fetchImpl(`${ownOrigin(req)}/token`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
           body: new URLSearchParams({

@@ -7,7 +7,11 @@ export interface BrowserSession {
   setCookieLines: string[]
 }
 
-export function browser(baseUrl: string): BrowserSession {
+/**
+ * A cookie jar against `baseUrl`, or against the base URL `baseUrl()` names for each request (to
+ * send consecutive requests of one browser to different instances).
+ */
+export function browser(baseUrl: string | (() => string)): BrowserSession {
   const cookies = new Map<string, string>()
   const setCookieLines: string[] = []
   return {
@@ -16,7 +20,7 @@ export function browser(baseUrl: string): BrowserSession {
     async request(path, init = {}) {
       const headers = new Headers(init.headers)
       if (cookies.size > 0) headers.set('cookie', [...cookies].map(([k, v]) => `${k}=${v}`).join('; '))
-      const url = path.startsWith('http') ? path : `${baseUrl}${path}`
+      const url = path.startsWith('http') ? path : `${typeof baseUrl === 'string' ? baseUrl : baseUrl()}${path}`
       const res = await fetch(url, { ...init, headers, redirect: 'manual' })
       for (const line of res.headers.getSetCookie()) {
         setCookieLines.push(line)
@@ -60,4 +64,39 @@ export async function signIn(session: BrowserSession, email: string, password: s
   // A sign-in that ends in an error (a refused callback) did not sign in.
   if (done.res.status >= 400) return { ok: false as const, res: done.res, action }
   return { ok: true as const, res: done.res, path: done.path }
+}
+
+/** The path and query of a `Location` (absolute or not). */
+export const pathOf = (location: string) => (location.startsWith('http') ? new URL(location).pathname + new URL(location).search : location)
+
+/** Submits the first form of an HTML page with its hidden inputs plus `extra`. */
+export async function submitForm(user: BrowserSession, html: string, extra: Record<string, string> = {}, formId?: string) {
+  const formHtml = formId ? html.slice(html.indexOf(`id="${formId}"`) - 200) : html
+  const action = /<form[^>]*action="([^"]+)"/.exec(formHtml)?.[1]
+  if (!action) throw new Error(`no form in:\n${html.slice(0, 500)}`)
+  const fields: Record<string, string> = {}
+  for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) fields[match[1]!] = match[2]!
+  return user.request(pathOf(action.replace(/&amp;/g, '&')), {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ ...fields, ...extra }),
+  })
+}
+
+/** Plays the person: open the URL, confirm the code, sign in; resolves the final page text. */
+export async function approve(user: BrowserSession, verificationUriComplete: string, password: string): Promise<string> {
+  let res = await user.request(pathOf(verificationUriComplete))
+  for (let step = 0; step < 15; step++) {
+    if (res.status >= 300 && res.status < 400) {
+      res = await user.request(pathOf(res.headers.get('location')!))
+      continue
+    }
+    const html = await res.text()
+    if (html.includes('You are signed in') || html.includes('role="alert"')) return html
+    if (html.includes('Submitting Callback')) res = await submitForm(user, html)
+    else if (html.includes('op.deviceConfirmForm')) res = await submitForm(user, html, {}, 'op.deviceConfirmForm')
+    else if (html.includes('name="password"')) res = await submitForm(user, html, { email: 'dev@eyepop.local', password })
+    else throw new Error(`unexpected page:\n${html.slice(0, 500)}`)
+  }
+  throw new Error('too many steps')
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceLogin, type SavedCredentials } from '../../src/cli/login.js'
 import type { RunningServer } from '../../src/main.js'
-import { browser, type BrowserSession } from './browser-session.js'
+import { approve, browser, pathOf, submitForm } from './browser-session.js'
 import { startTestServer } from '../helpers.js'
 
 let running: RunningServer
@@ -23,40 +23,6 @@ afterAll(async () => {
   await running.close()
   rmSync(dir, { recursive: true, force: true })
 })
-
-const pathOf = (location: string) => (location.startsWith('http') ? new URL(location).pathname + new URL(location).search : location)
-
-/** Submits the first form of an HTML page with its hidden inputs plus `extra`. */
-async function submitForm(user: BrowserSession, html: string, extra: Record<string, string> = {}, formId?: string) {
-  const formHtml = formId ? html.slice(html.indexOf(`id="${formId}"`) - 200) : html
-  const action = /<form[^>]*action="([^"]+)"/.exec(formHtml)?.[1]
-  if (!action) throw new Error(`no form in:\n${html.slice(0, 500)}`)
-  const fields: Record<string, string> = {}
-  for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) fields[match[1]!] = match[2]!
-  return user.request(pathOf(action.replace(/&amp;/g, '&')), {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ ...fields, ...extra }),
-  })
-}
-
-/** Plays the person: open the URL, confirm the code, sign in; resolves the final page text. */
-async function approve(user: BrowserSession, verificationUriComplete: string, password: string): Promise<string> {
-  let res = await user.request(pathOf(verificationUriComplete))
-  for (let step = 0; step < 15; step++) {
-    if (res.status >= 300 && res.status < 400) {
-      res = await user.request(pathOf(res.headers.get('location')!))
-      continue
-    }
-    const html = await res.text()
-    if (html.includes('You are signed in') || html.includes('role="alert"')) return html
-    if (html.includes('Submitting Callback')) res = await submitForm(user, html)
-    else if (html.includes('op.deviceConfirmForm')) res = await submitForm(user, html, {}, 'op.deviceConfirmForm')
-    else if (html.includes('name="password"')) res = await submitForm(user, html, { email: 'dev@eyepop.local', password })
-    else throw new Error(`unexpected page:\n${html.slice(0, 500)}`)
-  }
-  throw new Error('too many steps')
-}
 
 describe('eyepop-emulator login (device flow)', () => {
   it('signs the CLI in once the user confirms the code and signs in; the token manages keys', async () => {

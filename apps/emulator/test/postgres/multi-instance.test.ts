@@ -1,0 +1,278 @@
+/**
+ * Several emulators on one PostgreSQL database behind one address (issue 16), as a round-robin
+ * balancer would use them: consecutive requests of one client land on different instances.
+ *
+ * - oidc-provider's state (interactions, sessions, grants, codes, device codes) and the dashboard's
+ *   pending sign-ins are in the database: the dashboard sign-in (code flow with PKCE) and the
+ *   device flow of `eyepop-emulator login` complete with every request sent to the other instance;
+ * - a dashboard session started on one works on the other (pages, the API and its CSRF token), and
+ *   signing out on one ends it on both;
+ * - the signing keys are shared: after a rotation on one, the tokens issued before keep verifying on
+ *   both, and those issued after by either verify on both;
+ *
+ * The issuer, the address clients use, is a stand-in that the instances cannot reach back through.
+ * The database is a throwaway server of the tests' own, a database per case; the tests fail, never
+ * skip, where PostgreSQL is not installed.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
+import { decodeProtectedHeader } from 'jose'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { deviceLogin } from '../../src/cli/login.js'
+import type { EmulatorConfig } from '../../src/config/defaults.js'
+import type { RunningServer } from '../../src/main.js'
+import { startTestServer } from '../helpers.js'
+import { approve, browser, follow, signIn, type BrowserSession } from '../manage/browser-session.js'
+
+/**
+ * The one address clients use, the issuer of every instance: a stand-in for a balancer that the
+ * instances themselves cannot reach (as from inside a container), which answers 502 to anything.
+ */
+let ISSUER: string
+let balancer: Server
+const DEV_EMAIL = 'dev@eyepop.local'
+const DEV_PASSWORD = 'eyepop-dev'
+
+let started: Promise<PostgresServer>
+let server: PostgresServer
+let databaseUrl: string
+const running: RunningServer[] = []
+const dirs: string[] = []
+
+beforeAll(async () => {
+  started = startPostgresServer()
+  started.catch(() => {})
+  balancer = createHttpServer((_req, res) => res.writeHead(502).end())
+  await new Promise<void>((resolve) => balancer.listen(0, '127.0.0.1', resolve))
+  ISSUER = `http://127.0.0.1:${(balancer.address() as AddressInfo).port}`
+})
+
+// Each case waits for the server: where it cannot start, every case fails with its reason.
+beforeEach(async () => {
+  server = await started
+  databaseUrl = server.url(await server.createDatabase())
+}, 60_000)
+
+afterEach(async () => {
+  for (const emulator of running.splice(0)) {
+    await emulator.close()
+  }
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+afterAll(async () => {
+  await server?.close()
+  await new Promise((resolve) => balancer?.close(resolve))
+})
+
+/** Two emulators in this process on the case's database, with one issuer. */
+async function startTwo(overrides: Partial<EmulatorConfig> = {}): Promise<[RunningServer, RunningServer]> {
+  const config = { databaseUrl, issuer: ISSUER, revocationPollMs: 20, ...overrides }
+  // One after the other: the second finds the signing key and the cookie secret the first made.
+  const a = await startTestServer(config)
+  running.push(a)
+  const b = await startTestServer(config)
+  running.push(b)
+  return [a, b]
+}
+
+/** Where an emulator listens (its `url` is the shared issuer). */
+function address(emulator: RunningServer): string {
+  return `http://127.0.0.1:${(emulator.server.address() as AddressInfo).port}`
+}
+
+/** A browser whose consecutive requests go to each of `emulators` in turn. */
+function roundRobin(...emulators: RunningServer[]): BrowserSession & { readonly sentTo: string[] } {
+  const addresses = emulators.map(address)
+  const sentTo: string[] = []
+  const session = browser(() => {
+    const next = addresses[sentTo.length % addresses.length]!
+    sentTo.push(next)
+    return next
+  })
+  return Object.assign(session, { sentTo })
+}
+
+/** `fetch` for a client configured with the issuer: each call goes to the next of `emulators`. */
+function roundRobinFetch(...emulators: RunningServer[]): typeof fetch & { readonly sentTo: string[] } {
+  const addresses = emulators.map(address)
+  const sentTo: string[] = []
+  const send = (input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url)
+    const next = addresses[sentTo.length % addresses.length]!
+    sentTo.push(next)
+    return fetch(`${next}${url.pathname}${url.search}`, init)
+  }
+  return Object.assign(send as typeof fetch, { sentTo })
+}
+
+/** The dashboard API of `session` (`/api/v1…`), sent to `base`. */
+function api(session: BrowserSession, base: string, path: string, init: RequestInit & { json?: unknown } = {}) {
+  const { json, ...rest } = init
+  const headers = new Headers(rest.headers)
+  if (json !== undefined) headers.set('Content-Type', 'application/json')
+  return session.request(`${base}/api/v1${path}`, { ...rest, headers, ...(json !== undefined && { body: JSON.stringify(json) }) })
+}
+
+/** `POST /v1/auth/authenticate` with `key` at `base`: the access token. */
+async function accessToken(base: string, key: string): Promise<string> {
+  const res = await fetch(`${base}/v1/auth/authenticate`, { method: 'POST', headers: { Authorization: `Bearer ${key}` } })
+  const body = (await res.json()) as { access_token?: string }
+  if (res.status !== 200 || body.access_token === undefined) throw new Error(`authenticate answered ${res.status} ${JSON.stringify(body)}`)
+  return body.access_token
+}
+
+/** The status of a call at `base` that needs a valid API-key token. */
+async function tokenStatus(base: string, token: string): Promise<number> {
+  const res = await fetch(`${base}/v1/sessions`, { headers: { Authorization: `Bearer ${token}` } })
+  await res.body?.cancel()
+  return res.status
+}
+
+describe('oidc-provider state across instances', () => {
+  it('signs in to the dashboard (code flow with PKCE) with every request sent to the other instance', async () => {
+    const [a, b] = await startTwo()
+    const user = roundRobin(a, b)
+    const result = await signIn(user, DEV_EMAIL, DEV_PASSWORD)
+    expect(result.ok).toBe(true)
+    if (!result.ok) return
+    expect(result.path).toBe('/dashboard')
+    expect(result.res.status).toBe(200)
+    const session = await api(user, address(a), '/session')
+    expect(session.status).toBe(200)
+    expect(await session.json()).toMatchObject({ account: { email: DEV_EMAIL } })
+    // Each step alternated: the login redirect, the authorization request, the sign-in page, the
+    // posted password, the resumed authorization, the callback and the dashboard.
+    expect(user.sentTo.length).toBeGreaterThanOrEqual(6)
+    expect(new Set(user.sentTo)).toEqual(new Set([address(a), address(b)]))
+  })
+
+  it('answers a wrong password on the other instance with 401, and signs in afterwards', async () => {
+    const [a, b] = await startTwo()
+    const user = roundRobin(a, b)
+    const failed = await signIn(user, DEV_EMAIL, 'not-the-password')
+    expect(failed.ok).toBe(false)
+    expect(failed.res.status).toBe(401)
+    const r = await signIn(user, DEV_EMAIL, DEV_PASSWORD)
+    console.log('DEBUG', r.res.status, r.res.headers.get('location'), (r as any).path, (await r.res.text()).slice(0, 800), user.sentTo)
+    expect(r.ok).toBe(true)
+  })
+
+  it('completes the device flow of `login` with its calls and the user\'s pages alternating between instances', async () => {
+    const [a, b] = await startTwo()
+    const dir = mkdtempSync(join(tmpdir(), 'eyepop-login-'))
+    dirs.push(dir)
+    const cli = roundRobinFetch(a, b)
+    let complete = ''
+    const login = deviceLogin({
+      url: ISSUER,
+      credentialsFile: join(dir, 'credentials.json'),
+      prompt: (_uri, _code, c) => (complete = c),
+      fetch: cli,
+      sleep: () => new Promise((resolve) => setTimeout(resolve, 50)),
+    })
+    await expect.poll(() => complete, { timeout: 5000 }).not.toBe('')
+    // The device code was made on one instance; the user opens the page on the other first.
+    const user = roundRobin(b, a)
+    expect(await approve(user, complete, DEV_PASSWORD)).toContain('You are signed in')
+    const saved = await login
+    expect(saved.account.email).toBe(DEV_EMAIL)
+    expect(new Set(cli.sentTo)).toEqual(new Set([address(a), address(b)]))
+    expect(new Set(user.sentTo)).toEqual(new Set([address(a), address(b)]))
+    for (const emulator of [a, b]) {
+      const keys = await fetch(`${address(emulator)}/api/v1/keys`, { headers: { Authorization: `Bearer ${saved.accessToken}` } })
+      expect(keys.status).toBe(200)
+    }
+  })
+})
+
+describe('a dashboard session across instances', () => {
+  it('works on the other instance (a page, the API with its CSRF token), and signing out on one ends it on both', async () => {
+    const [a, b] = await startTwo()
+    let to = a
+    const user = browser(() => address(to))
+    expect((await signIn(user, DEV_EMAIL, DEV_PASSWORD)).ok).toBe(true)
+    const { csrfToken } = (await (await api(user, address(a), '/session')).json()) as { csrfToken: string }
+    // The session's cookies and oidc-provider's, to replay once signed out.
+    const cookies = new Map(user.cookies)
+    expect(cookies.has('eyepop_session')).toBe(true)
+
+    to = b
+    const page = await user.request('/dashboard/keys')
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/)
+    const session = await api(user, address(b), '/session')
+    expect(session.status).toBe(200)
+    expect(((await session.json()) as { csrfToken: string }).csrfToken).toBe(csrfToken)
+    const created = await api(user, address(b), '/keys', { method: 'POST', headers: { 'X-CSRF-Token': csrfToken }, json: { name: 'from b', expires: '7d' } })
+    expect(created.status).toBe(201)
+    const refused = await api(user, address(b), '/keys', { method: 'POST', headers: { 'X-CSRF-Token': 'wrong' }, json: { name: 'no csrf' } })
+    expect(refused.status).toBe(403)
+    const listed = (await (await api(user, address(a), '/keys')).json()) as { keys: { name: string }[] }
+    expect(listed.keys.map((k) => k.name)).toEqual(['from b'])
+
+    // Signed out on B (which did not start the session): it ends on A too.
+    const out = await user.request('/dashboard/logout', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf: csrfToken }),
+    })
+    expect(out.status).toBe(303)
+    // The old cookies, replayed on each instance: both sessions are gone from the database, so
+    // the dashboard API refuses them and a visit asks for the password again.
+    for (const emulator of [a, b]) {
+      const replay = browser(address(emulator))
+      for (const [name, value] of cookies) replay.cookies.set(name, value)
+      expect((await api(replay, address(emulator), '/session')).status).toBe(401)
+      const again = await follow(replay, '/dashboard')
+      expect(again.path).toMatch(/^\/interaction\//)
+      expect(await again.res.text()).toContain('name="password"')
+    }
+  })
+})
+
+describe('signing keys across instances', () => {
+  it('after a rotation on one, verify on both the tokens issued before it, and those either issues after', async () => {
+    const [a, b] = await startTwo()
+    const { services } = a.emulator
+    const created = await services.keys.create(services.defaultAccount.id, { name: 'rotation', expires: 'never' })
+    const before = [await accessToken(address(a), created.key), await accessToken(address(b), created.key)]
+    const oldKid = a.emulator.keyring.signingKey.kid
+    expect(b.emulator.keyring.signingKey.kid).toBe(oldKid)
+
+    const rotated = await a.emulator.keyring.rotate()
+    expect(rotated.kid).not.toBe(oldKid)
+    const fromA = await accessToken(address(a), created.key)
+    expect(decodeProtectedHeader(fromA).kid).toBe(rotated.kid)
+    // B learns of the new key from the first token it sees signed with it.
+    expect(await tokenStatus(address(b), fromA)).toBe(200)
+    const fromB = await accessToken(address(b), created.key)
+    expect(decodeProtectedHeader(fromB).kid).toBe(rotated.kid)
+    for (const token of [...before, fromA, fromB]) {
+      for (const emulator of [a, b]) expect(await tokenStatus(address(emulator), token)).toBe(200)
+    }
+    // Both publish the old key (until its tokens expire) and the new one.
+    for (const emulator of [a, b]) {
+      const jwks = (await (await fetch(`${address(emulator)}/jwks`)).json()) as { keys: { kid: string }[] }
+      expect(jwks.keys.map((k) => k.kid).sort()).toEqual([oldKid, rotated.kid].sort())
+    }
+  })
+
+  it('verify on one the tokens the other issues after a rotation it has not seen a token of', async () => {
+    const [a, b] = await startTwo()
+    const { services } = a.emulator
+    const created = await services.keys.create(services.defaultAccount.id, { name: 'rotation', expires: 'never' })
+    await a.emulator.keyring.rotate()
+    // B has not re-read the keys: what it issues now is signed with the retired key, which both
+    // still trust; what A issues, B verifies by re-reading them.
+    const fromB = await accessToken(address(b), created.key)
+    const fromA = await accessToken(address(a), created.key)
+    for (const token of [fromB, fromA]) {
+      for (const emulator of [a, b]) expect(await tokenStatus(address(emulator), token)).toBe(200)
+    }
+  })
+})
