@@ -135,22 +135,29 @@ export function createKeyService(deps: KeyServiceDeps): KeyService {
         throw new InvalidInput(`expires must be one of ${KEY_EXPIRY_CHOICES.join(', ')}`)
       }
       const name = checkName(input.name)
-      // Two creations racing past this count can exceed the limit by one: it is a guard against
-      // runaway scripts, not a quota.
-      if ((await store.apiKeys.countLive(accountId)) >= maxKeysPerAccount) {
-        throw new LimitExceeded(
-          `this account has reached its limit of ${maxKeysPerAccount} api keys; delete one first`,
-        )
-      }
       const at = now()
+      let admitted = true
       const { record, key } = await createApiKey({
-        store,
+        // The key is written only while the account is under its limit, counted and written as
+        // one step, so creations racing on several instances cannot pass it.
+        store: {
+          ...store,
+          apiKeys: {
+            ...store.apiKeys,
+            async create(r) {
+              admitted = await store.apiKeys.createWithinLimit(r, maxKeysPerAccount)
+            },
+          },
+        },
         accountId,
         name,
         expiresAt: expiryTime(expires, at),
         pepper,
         now: () => at,
       })
+      if (!admitted) {
+        throw new LimitExceeded(`this account has reached its limit of ${maxKeysPerAccount} api keys; delete one first`)
+      }
       const view = toKeyView(record, at)
       await audit({
         accountId,

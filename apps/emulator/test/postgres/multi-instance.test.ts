@@ -9,6 +9,8 @@
  *   signing out on one ends it on both;
  * - the signing keys are shared: after a rotation on one, the tokens issued before keep verifying on
  *   both, and those issued after by either verify on both;
+ * - the key limit (`maxKeysPerAccount`) is kept in the database: it holds across instances, also
+ *   when creations race on both;
  *
  * The issuer, the address clients use, is a stand-in that the instances cannot reach back through.
  * The database is a throwaway server of the tests' own, a database per case; the tests fail, never
@@ -273,6 +275,54 @@ describe('signing keys across instances', () => {
     const fromA = await accessToken(address(a), created.key)
     for (const token of [fromB, fromA]) {
       for (const emulator of [a, b]) expect(await tokenStatus(address(emulator), token)).toBe(200)
+    }
+  })
+})
+
+describe('the key limit across instances', () => {
+  const LIMIT = 4
+
+  it('holds across instances: a key over the limit is refused on either, with 409 limit_exceeded', async () => {
+    const [a, b] = await startTwo({ maxKeysPerAccount: LIMIT })
+    const user = roundRobin(a, b)
+    expect((await signIn(user, DEV_EMAIL, DEV_PASSWORD)).ok).toBe(true)
+    const { csrfToken } = (await (await api(user, address(a), '/session')).json()) as { csrfToken: string }
+    const create = (emulator: RunningServer, name: string) =>
+      api(user, address(emulator), '/keys', { method: 'POST', headers: { 'X-CSRF-Token': csrfToken }, json: { name, expires: 'never' } })
+    for (let i = 0; i < LIMIT; i++) expect((await create(i % 2 === 0 ? a : b, `key ${i}`)).status).toBe(201)
+    for (const emulator of [a, b]) {
+      const refused = await create(emulator, 'one too many')
+      expect(refused.status).toBe(409)
+      expect(await refused.json()).toMatchObject({ error: 'limit_exceeded' })
+    }
+  })
+
+  it('holds when creations race on both instances: twice the limit at once leaves exactly the limit', async () => {
+    const [a, b] = await startTwo({ maxKeysPerAccount: LIMIT })
+    const user = roundRobin(a, b)
+    expect((await signIn(user, DEV_EMAIL, DEV_PASSWORD)).ok).toBe(true)
+    const { csrfToken } = (await (await api(user, address(a), '/session')).json()) as { csrfToken: string }
+    // Several rounds: each starts from no key, and sends 2 × LIMIT creations at once, half to each.
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all(
+        Array.from({ length: 2 * LIMIT }, async (_, i) => {
+          const res = await api(user, address(i % 2 === 0 ? a : b), '/keys', {
+            method: 'POST',
+            headers: { 'X-CSRF-Token': csrfToken },
+            json: { name: `race ${round}.${i}`, expires: 'never' },
+          })
+          return { status: res.status, body: (await res.json()) as { id?: string; error?: string } }
+        }),
+      )
+      expect(answers.map((r) => r.status).sort()).toEqual([...Array(LIMIT).fill(201), ...Array(LIMIT).fill(409)])
+      expect(answers.filter((r) => r.status === 409).every((r) => r.body.error === 'limit_exceeded')).toBe(true)
+      const listed = (await (await api(user, address(b), '/keys')).json()) as { keys: { id: string; status: string }[] }
+      const live = listed.keys.filter((k) => k.status === 'active')
+      expect(live).toHaveLength(LIMIT)
+      for (const key of live) {
+        const deleted = await api(user, address(a), `/keys/${key.id}`, { method: 'DELETE', headers: { 'X-CSRF-Token': csrfToken } })
+        expect(deleted.status).toBe(204)
+      }
     }
   })
 })

@@ -116,6 +116,37 @@ describe.each(implementations)('%s', (_name, factory) => {
     })
   })
 
+  describe('apiKeys.createWithinLimit()', () => {
+    it('creates a key while the account has fewer live keys than the limit, deleted keys not counted', async () => {
+      expect(await store.apiKeys.createWithinLimit(apiKey({ id: 'key_1' }), 2)).toBe(true)
+      expect(await store.apiKeys.createWithinLimit(apiKey({ id: 'key_2' }), 2)).toBe(true)
+      expect(await store.apiKeys.createWithinLimit(apiKey({ id: 'key_3' }), 2)).toBe(false)
+      expect(await store.apiKeys.get('key_3')).toBeUndefined()
+      expect(await store.apiKeys.markDeleted('key_1', T0 + 1)).toBe(true)
+      expect(await store.apiKeys.createWithinLimit(apiKey({ id: 'key_3' }), 2)).toBe(true)
+      expect((await store.apiKeys.list(ALICE)).map((k) => k.id)).toEqual(['key_2', 'key_3'])
+    })
+
+    it('leaves exactly the limit when twice as many creations race', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => store.apiKeys.createWithinLimit(apiKey({ id: `key_${i}` }), 4)),
+      )
+      expect(results.filter(Boolean)).toHaveLength(4)
+      expect(await store.apiKeys.countLive(ALICE)).toBe(4)
+    })
+
+    it('rejects a key of an unknown account with ERR_NOT_FOUND and a duplicate with ERR_CONFLICT', async () => {
+      const ghost = '33333333-3333-4333-8333-333333333333'
+      await expect(store.apiKeys.createWithinLimit(apiKey({ id: 'key_ghost', accountId: ghost }), 5)).rejects.toMatchObject({
+        code: 'ERR_NOT_FOUND',
+      })
+      await store.apiKeys.createWithinLimit(apiKey({ id: 'key_1' }), 5)
+      await expect(store.apiKeys.createWithinLimit(apiKey({ id: 'key_1' }), 5)).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
+      // A failed creation does not hold up the next one.
+      expect(await store.apiKeys.createWithinLimit(apiKey({ id: 'key_2' }), 5)).toBe(true)
+    })
+  })
+
   describe('accounts', () => {
     it('gets an account by id and by email, ignoring the email case', async () => {
       const alice = { id: ALICE, email: 'alice@example.com', name: 'Alice', createdAt: T0, passwordHash: null }
@@ -508,6 +539,29 @@ describe('createPostgresEmulatorStore() with two instances on one database', () 
         [2, 'key.deleted'],
         [1, 'key.created'],
       ])
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  }, 60_000)
+
+  it('holds the key limit across both: creations racing on the two leave exactly the limit', async () => {
+    const { server, database } = await postgresDatabase()
+    const schema = `shared_${++schemaCount}`
+    await server.sql(database, `CREATE SCHEMA ${schema}`)
+    const url = server.url(database, { schema })
+    const [a, b] = await Promise.all([
+      createPostgresEmulatorStore({ connectionString: url, now: () => T0, maxConnections: 4 }),
+      createPostgresEmulatorStore({ connectionString: url, now: () => T0, maxConnections: 4 }),
+    ])
+    try {
+      await a.accounts.create({ id: ALICE, email: 'alice@example.com', name: 'Alice', createdAt: T0, passwordHash: null })
+      // More creations in flight than either pool has connections.
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).apiKeys.createWithinLimit(apiKey({ id: `key_${i}` }), 10)),
+      )
+      expect(results.filter(Boolean)).toHaveLength(10)
+      expect(await b.apiKeys.countLive(ALICE)).toBe(10)
     } finally {
       await a.close()
       await b.close()
