@@ -233,6 +233,12 @@ export async function loadAccountsFile(path: string, service: AccountService): P
     try {
       result.created.push(await service.create(input))
     } catch (err) {
+      // Another emulator on the same database, started at the same moment with the same file,
+      // created it first: it exists, as this start wants.
+      if (err instanceof errors.Conflict && (await service.findByEmail(input.email))) {
+        result.existing++
+        continue
+      }
       throw new TypeError(`the accounts file ${path}: cannot create ${input.email}: ${(err as Error).message}`, { cause: err })
     }
   }

@@ -2,6 +2,7 @@
  * Several emulators on one PostgreSQL database behind one address (issue 16), as a round-robin
  * balancer would use them: consecutive requests of one client land on different instances.
  *
+ * - instances started at the same moment with one accounts file both start, each account made once;
  * - oidc-provider's state (interactions, sessions, grants, codes, device codes) and the dashboard's
  *   pending sign-ins are in the database: the dashboard sign-in (code flow with PKCE) and the
  *   device flow of `eyepop-emulator login` complete with every request sent to the other instance;
@@ -18,7 +19,7 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
@@ -134,6 +135,24 @@ async function tokenStatus(base: string, token: string): Promise<number> {
   await res.body?.cancel()
   return res.status
 }
+
+describe('two instances started at once', () => {
+  it('both start with one accounts file on a new database, and each account exists once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eyepop-accounts-'))
+    dirs.push(dir)
+    const accountsFile = join(dir, 'accounts.json')
+    const entries = Array.from({ length: 3 }, (_, i) => ({ email: `dev${i}@example.test`, password: `password-${i}`, name: `Dev ${i}` }))
+    writeFileSync(accountsFile, JSON.stringify(entries))
+    const config = { databaseUrl, issuer: ISSUER, accountsFile }
+    const both = await Promise.allSettled([startTestServer(config), startTestServer(config)])
+    for (const result of both) if (result.status === 'fulfilled') running.push(result.value)
+    expect(both.map((r) => (r.status === 'rejected' ? String(r.reason) : 'started'))).toEqual(['started', 'started'])
+    const [a, b] = running as RunningServer[]
+    const emails = (await b!.emulator.services.accounts.list()).map((account) => account.email)
+    expect(emails.filter((email) => email.endsWith('@example.test')).sort()).toEqual(entries.map((e) => e.email))
+    expect(await a!.emulator.services.accounts.authenticate('dev2@example.test', 'password-2')).toBeDefined()
+  })
+})
 
 describe('oidc-provider state across instances', () => {
   it('signs in to the dashboard (code flow with PKCE) with every request sent to the other instance', async () => {
