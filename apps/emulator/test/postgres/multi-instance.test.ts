@@ -12,13 +12,15 @@
  *   both, and those issued after by either verify on both;
  * - the key limit (`maxKeysPerAccount`) is kept in the database: it holds across instances, also
  *   when creations race on both;
+ * - a `kill -9` of one instance in a burst of key creations loses no acknowledged key, and the other
+ *   serves on, without a failure, every request made to it then and after.
  *
  * The issuer, the address clients use, is a stand-in that the instances cannot reach back through.
  * The database is a throwaway server of the tests' own, a database per case; the tests fail, never
  * skip, where PostgreSQL is not installed.
  */
 import { createServer as createHttpServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer, type AddressInfo } from 'node:net'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,6 +30,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { deviceLogin } from '../../src/cli/login.js'
 import type { EmulatorConfig } from '../../src/config/defaults.js'
 import type { RunningServer } from '../../src/main.js'
+import { startEmulatorProcess, type EmulatorProcess } from '../e2e/process.js'
 import { startTestServer } from '../helpers.js'
 import { approve, browser, follow, signIn, type BrowserSession } from '../manage/browser-session.js'
 
@@ -43,7 +46,7 @@ const DEV_PASSWORD = 'eyepop-dev'
 let started: Promise<PostgresServer>
 let server: PostgresServer
 let databaseUrl: string
-const running: RunningServer[] = []
+const running: Array<RunningServer | EmulatorProcess> = []
 const dirs: string[] = []
 
 beforeAll(async () => {
@@ -62,7 +65,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   for (const emulator of running.splice(0)) {
-    await emulator.close()
+    await ('stop' in emulator ? emulator.stop() : emulator.close())
   }
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
@@ -344,4 +347,141 @@ describe('the key limit across instances', () => {
       }
     }
   })
+})
+
+/** A free TCP port of 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * The CLI on the case's database, on `port`, with the shared issuer (so its printed URL is the
+ * issuer, not where it listens) and room for a burst of keys.
+ */
+async function startProcess(keys: number): Promise<{ emulator: EmulatorProcess; url: string }> {
+  // Another process may take the free port for a moment: try again a few times.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort()
+    try {
+      const emulator = await startEmulatorProcess(
+        ['--host', '127.0.0.1', '--port', String(port), '--issuer', ISSUER, '--revocation-poll-ms', '20', '--max-keys-per-account', String(keys)],
+        { EYEPOP_EMULATOR_DATABASE_URL: databaseUrl },
+      )
+      running.push(emulator)
+      return { emulator, url: `http://127.0.0.1:${port}` }
+    } catch (err) {
+      if (attempt >= 5 || !/EADDRINUSE/.test(String(err))) throw err
+    }
+  }
+}
+
+/** Runs `fn` over `items`, `limit` at a time; resolves every result in order. */
+async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = []
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: limit }, worker))
+  return results
+}
+
+describe('a kill -9 of one instance during a burst of key creations on it', () => {
+  const BURST = 200
+  const IN_FLIGHT = 16
+  const KILL_AFTER = 60
+
+  it('loses no acknowledged key (each authenticates on the other), and the other answers every request, during and after', async () => {
+    const [first, second] = await Promise.all([startProcess(BURST + 10), startProcess(BURST + 10)])
+    const a = first.url
+    const b = second.url
+    // A dashboard session started on A; B serves it too.
+    const user = browser(a)
+    expect((await signIn(user, DEV_EMAIL, DEV_PASSWORD)).ok).toBe(true)
+    const { csrfToken } = (await (await api(user, a, '/session')).json()) as { csrfToken: string }
+    const createOn = (base: string, name: string) =>
+      api(user, base, '/keys', { method: 'POST', headers: { 'X-CSRF-Token': csrfToken }, json: { name, expires: 'never' } })
+
+    const seed = await createOn(a, 'before the burst')
+    expect(seed.status).toBe(201)
+    const seedKey = (await seed.json()) as { id: string; key: string }
+    const issuedByA = await accessToken(a, seedKey.key)
+
+    // B's load while A dies: a key exchange and a call with its token, one after the other.
+    const onB: string[] = []
+    let probing = true
+    const probe = (async () => {
+      while (probing) {
+        try {
+          const token = await accessToken(b, seedKey.key)
+          const status = await tokenStatus(b, token)
+          onB.push(status === 200 ? 'ok' : `GET /v1/sessions ${status}`)
+        } catch (err) {
+          onB.push(String(err))
+        }
+      }
+    })()
+
+    // Only a 201 whose body arrived whole counts: a request cut off by the kill promised nothing.
+    const acknowledged: { id: string; key: string }[] = [seedKey]
+    const refused: string[] = []
+    let killed = false
+    try {
+      await inBatches(Array.from({ length: BURST }, (_, i) => i), IN_FLIGHT, async (i) => {
+        if (killed) return
+        try {
+          const res = await createOn(a, `burst ${i}`)
+          const body = (await res.json()) as { id?: string; key?: string }
+          if (res.status !== 201 || body.id === undefined || body.key === undefined) {
+            refused.push(`${res.status} ${JSON.stringify(body)}`)
+            return
+          }
+          acknowledged.push({ id: body.id, key: body.key })
+        } catch {
+          return
+        }
+        // Mid-burst: the other creations in flight are being written or queued when A dies.
+        if (!killed && acknowledged.length > KILL_AFTER) {
+          killed = true
+          first.emulator.child.kill('SIGKILL')
+        }
+      })
+      if (first.emulator.child.signalCode === null && first.emulator.child.exitCode === null) {
+        await new Promise((resolve) => first.emulator.child.once('exit', resolve))
+      }
+      expect(first.emulator.child.signalCode).toBe('SIGKILL')
+      expect(refused).toEqual([])
+      expect(acknowledged.length).toBeGreaterThan(KILL_AFTER)
+      expect(acknowledged.length).toBeLessThan(BURST)
+
+      // On B: every acknowledged key is listed and authenticates, and A's token verifies.
+      const listed = new Set(((await (await api(user, b, '/keys')).json()) as { keys: { id: string }[] }).keys.map((k) => k.id))
+      expect(acknowledged.filter((k) => !listed.has(k.id)).map((k) => k.id)).toEqual([])
+      const exchanged = await inBatches(acknowledged, IN_FLIGHT, async (k) => {
+        const res = await fetch(`${b}/v1/auth/authenticate`, { method: 'POST', headers: { Authorization: `Bearer ${k.key}` } })
+        await res.body?.cancel()
+        return { id: k.id, status: res.status }
+      })
+      expect(exchanged.filter((e) => e.status !== 200)).toEqual([])
+      expect(await tokenStatus(b, issuedByA)).toBe(200)
+      // B still creates keys for the session A started.
+      expect((await createOn(b, 'after the kill')).status).toBe(201)
+    } finally {
+      probing = false
+      await probe
+    }
+    expect(onB.length).toBeGreaterThan(0)
+    expect(onB.filter((answer) => answer !== 'ok')).toEqual([])
+    expect(second.emulator.output()).not.toMatch(/error/i)
+  }, 60_000)
 })
