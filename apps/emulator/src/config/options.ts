@@ -249,7 +249,7 @@ export const OPTIONS = {
   }),
   maxKeysPerAccount: integer({
     flag: '--max-keys-per-account', valueName: 'N', env: 'EYEPOP_EMULATOR_MAX_KEYS_PER_ACCOUNT', default: 20, min: 1, max: 10_000,
-    help: 'the most live API keys an account may have; one more is refused with 409 limit_exceeded',
+    help: 'the most live API keys an account may have; one more is refused with 409 limit_exceeded; counted in the store, so it holds across emulators sharing a --database-url',
     why: 'one key per server or environment, deleted when retired',
   }),
   sessionIdleTimeoutSeconds: integer({
@@ -274,22 +274,22 @@ export const OPTIONS = {
   }),
   maxEventSockets: integer({
     flag: '--max-event-sockets', valueName: 'N', env: 'EYEPOP_EMULATOR_MAX_EVENT_SOCKETS', default: 1024, min: 1, max: 100_000,
-    help: 'the most data-event WebSockets open at once; one more is refused with 503 and Retry-After',
+    help: 'the most data-event WebSockets open at once, per instance (each emulator on a --database-url counts its own); one more is refused with 503 and Retry-After',
     why: 'bounds the memory anonymous upgrades can take (each socket holds buffers)',
   }),
   maxEventSocketsPerAccount: integer({
     flag: '--max-event-sockets-per-account', valueName: 'N', env: 'EYEPOP_EMULATOR_MAX_EVENT_SOCKETS_PER_ACCOUNT', default: 16, min: 1, max: 10_000,
-    help: 'the most authenticated data-event WebSockets of one account; one more is closed with 1008 access_denied',
+    help: 'the most authenticated data-event WebSockets of one account, per instance (each emulator on a --database-url counts its own); one more is closed with 1008 access_denied',
     why: 'one token must not hold every socket; an app needs a few',
   }),
   maxSessionsPerAccount: integer({
     flag: '--max-sessions-per-account', valueName: 'N', env: 'EYEPOP_EMULATOR_MAX_SESSIONS_PER_ACCOUNT', default: 20, min: 1, max: 10_000,
-    help: 'the most live compute sessions (EyePop SDK 3.x) an account may have; one more is refused with 409 limit_exceeded, saying how to free one',
+    help: 'the most live compute sessions (EyePop SDK 3.x) an account may have, per instance (each emulator on a --database-url counts its own); one more is refused with 409 limit_exceeded, saying how to free one',
     why: 'a guard against a client that leaks sessions; idle sessions end after --session-idle-timeout',
   }),
   signInRateLimit: integer({
     flag: '--sign-in-rate-limit', valueName: 'N', env: 'EYEPOP_EMULATOR_SIGN_IN_RATE_LIMIT', default: 30, min: 1, max: 1_000_000,
-    help: 'how many sign-ins one address may start per minute (dashboard logins, /auth, device logins); beyond it, 429 with Retry-After',
+    help: 'how many sign-ins one address may start per minute (dashboard logins, /auth, device logins), per instance (each emulator on a --database-url counts its own); beyond it, 429 with Retry-After',
     why: 'a person signs in a few times a minute at most; raise it for a test suite that drives many sign-ins',
   }),
   maxBodyBytes: integer({
