@@ -105,6 +105,12 @@ function subsetScopes(requested: readonly string[] | undefined, allowed: readonl
 /** How long (in milliseconds) `auth.failed` is not recorded again for the same key. */
 export const AUTH_FAILED_AUDIT_INTERVAL_MS = 10_000
 
+/**
+ * How often (in milliseconds, by the emulator's clock) at most the signing keys are re-read from the
+ * store before a token is signed.
+ */
+export const SIGNING_KEYS_REREAD_MS = 60_000
+
 /** Creates the token service. */
 export function createTokenService(deps: {
   store: EmulatorStore
@@ -130,6 +136,28 @@ export function createTokenService(deps: {
   const findPop = deps.findPop ?? ((id: string) => store.pops.get(id))
   /** When `auth.failed` was last recorded for a key (ms). */
   const lastFailureRecorded = new Map<string, number>()
+  let keysReadAt = now()
+  let rereading: Promise<void> | undefined
+
+  /**
+   * The keyring to sign with, re-read from the store when it was read over a minute ago: another
+   * emulator sharing the store may have rotated, and the retired key this one would otherwise go
+   * on signing with stops verifying (everywhere but here) a day after. One read at a time; a failed
+   * one keeps the keys this one has, and is tried again a minute later.
+   */
+  async function signingKeyring(): Promise<Keyring> {
+    if (now() - keysReadAt >= SIGNING_KEYS_REREAD_MS) {
+      rereading ??= keyring
+        .reload()
+        .catch(() => undefined)
+        .finally(() => {
+          keysReadAt = now()
+          rereading = undefined
+        })
+      await rereading
+    }
+    return keyring
+  }
 
   /**
    * Records `auth.failed` for a known key that was refused for being expired or deleted. The key
@@ -193,7 +221,7 @@ export function createTokenService(deps: {
     authenticateApiKey: (key) => verifyKey(key),
     async issueSessionToken(caller) {
       const issued = await issueAccessToken({
-        keyring,
+        keyring: await signingKeyring(),
         issuer,
         audience,
         subject: caller.accountId,
@@ -234,7 +262,7 @@ export function createTokenService(deps: {
       const scopes = subsetScopes(request.scopes, parent.scopes, DEFAULT_TEMPORARY_KEY_SCOPES)
       if (scopes.length === 0) throw new ScopeNotAllowed('the credential has no scope a temporary key can carry')
       const issued = await issueAccessToken({
-        keyring,
+        keyring: await signingKeyring(),
         issuer,
         audience,
         subject: parent.accountId,
@@ -259,7 +287,7 @@ export function createTokenService(deps: {
       const record = await verifyKey(key)
       const scopes = subsetScopes(options.scopes, DEFAULT_API_KEY_SCOPES, DEFAULT_API_KEY_SCOPES)
       const issued = await issueAccessToken({
-        keyring,
+        keyring: await signingKeyring(),
         issuer,
         audience,
         subject: record.accountId,

@@ -301,6 +301,29 @@ describe('signing keys across instances', () => {
   })
 })
 
+describe('signing keys across instances, a day on', () => {
+  it('an instance that saw no token of the new key signs with it soon after the rotation, before the retired key stops verifying', async () => {
+    // One clock for both, moved forward by the test.
+    let clock = Date.now()
+    const now = () => clock
+    const config = { databaseUrl, issuer: ISSUER, revocationPollMs: 20 }
+    const a = await startTestServer(config, { now })
+    running.push(a)
+    const b = await startTestServer(config, { now })
+    running.push(b)
+    const { services } = a.emulator
+    const created = await services.keys.create(services.defaultAccount.id, { name: 'rotation', expires: 'never' })
+    const rotated = await a.emulator.keyring.rotate()
+    // A day and a minute later, the retired key no longer verifies anywhere; the revocation lists
+    // have polled since the move.
+    clock += 86_400_000 + 60_000
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const fromB = await accessToken(address(b), created.key)
+    expect(decodeProtectedHeader(fromB).kid).toBe(rotated.kid)
+    for (const emulator of [a, b]) expect(await tokenStatus(address(emulator), fromB)).toBe(200)
+  })
+})
+
 describe('the key limit across instances', () => {
   const LIMIT = 4
 
