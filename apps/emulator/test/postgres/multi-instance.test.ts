@@ -9,9 +9,10 @@
  * - a dashboard session started on one works on the other (pages, the API and its CSRF token), and
  *   signing out on one ends it on both;
  * - the signing keys are shared: after a rotation on one, the tokens issued before keep verifying on
- *   both, and those issued after by either verify on both;
+ *   both, and those issued after by either verify on both, also a day on, when the retired key no
+ *   longer verifies;
  * - the key limit (`maxKeysPerAccount`) is kept in the database: it holds across instances, also
- *   when creations race on both;
+ *   when creations race on both; the compute-session limit is kept in memory, per instance;
  * - a `kill -9` of one instance in a burst of key creations loses no acknowledged key, and the other
  *   serves on, without a failure, every request made to it then and after.
  *
@@ -369,6 +370,25 @@ describe('the key limit across instances', () => {
         expect(deleted.status).toBe(204)
       }
     }
+  })
+})
+
+describe('the limits kept in memory', () => {
+  it('hold per instance: --max-sessions-per-account counts the compute sessions each instance keeps', async () => {
+    const [a, b] = await startTwo({ maxSessionsPerAccount: 1 })
+    const { services } = a.emulator
+    const created = await services.keys.create(services.defaultAccount.id, { name: 'sessions', expires: 'never' })
+    const open = async (emulator: RunningServer) => {
+      const res = await fetch(`${address(emulator)}/v1/sessions`, { method: 'POST', headers: { Authorization: `Bearer ${created.key}` } })
+      return { status: res.status, body: (await res.json()) as unknown }
+    }
+    expect((await open(a)).status).toBe(200)
+    const refused = await open(a)
+    expect(refused.status).toBe(409)
+    expect(refused.body).toMatchObject({ error: 'limit_exceeded' })
+    // The other instance keeps its own sessions, and its own count of them.
+    expect((await open(b)).status).toBe(200)
+    expect((await open(b)).status).toBe(409)
   })
 })
 
