@@ -93,28 +93,41 @@ function address(emulator: RunningServer): string {
 }
 
 /** A browser whose consecutive requests go to each of `emulators` in turn. */
-function roundRobin(...emulators: RunningServer[]): BrowserSession & { readonly sentTo: string[] } {
+function roundRobin(...emulators: RunningServer[]): BrowserSession & { readonly sentTo: string[]; readonly steps: string[] } {
   const addresses = emulators.map(address)
   const sentTo: string[] = []
+  /** Each request and its answer's status, to say where a failing flow went wrong. */
+  const steps: string[] = []
   const session = browser(() => {
     const next = addresses[sentTo.length % addresses.length]!
     sentTo.push(next)
     return next
   })
-  return Object.assign(session, { sentTo })
+  const send = session.request
+  session.request = async (path, init) => {
+    const res = await send(path, init)
+    steps.push(`${init?.method ?? 'GET'} ${path.split('?')[0]} on ${sentTo.at(-1)}: ${res.status}`)
+    return res
+  }
+  return Object.assign(session, { sentTo, steps })
 }
 
 /** `fetch` for a client configured with the issuer: each call goes to the next of `emulators`. */
-function roundRobinFetch(...emulators: RunningServer[]): typeof fetch & { readonly sentTo: string[] } {
+function roundRobinFetch(...emulators: RunningServer[]): typeof fetch & { readonly sentTo: string[]; readonly steps: string[] } {
   const addresses = emulators.map(address)
   const sentTo: string[] = []
-  const send = (input: string | URL | Request, init?: RequestInit) => {
+  /** Each call and its answer (status and error code), to say where a failing flow went wrong. */
+  const steps: string[] = []
+  const send = async (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url)
     const next = addresses[sentTo.length % addresses.length]!
     sentTo.push(next)
-    return fetch(`${next}${url.pathname}${url.search}`, init)
+    const res = await fetch(`${next}${url.pathname}${url.search}`, init)
+    const error = ((await res.clone().json().catch(() => ({}))) as { error?: string }).error
+    steps.push(`${init?.method ?? 'GET'} ${url.pathname} on ${next}: ${res.status}${error ? ` ${error}` : ''}`)
+    return res
   }
-  return Object.assign(send as typeof fetch, { sentTo })
+  return Object.assign(send as typeof fetch, { sentTo, steps })
 }
 
 /** The dashboard API of `session` (`/api/v1…`), sent to `base`. */
@@ -163,7 +176,7 @@ describe('oidc-provider state across instances', () => {
     const [a, b] = await startTwo()
     const user = roundRobin(a, b)
     const result = await signIn(user, DEV_EMAIL, DEV_PASSWORD)
-    expect(result.ok).toBe(true)
+    expect(result.ok, `the steps:\n${user.steps.join('\n')}`).toBe(true)
     if (!result.ok) return
     expect(result.path).toBe('/dashboard')
     expect(result.res.status).toBe(200)
@@ -200,11 +213,16 @@ describe('oidc-provider state across instances', () => {
       fetch: cli,
       sleep: () => new Promise((resolve) => setTimeout(resolve, 50)),
     })
+    // Awaited below; a failure before then is reported there, not as an unhandled rejection.
+    login.catch(() => undefined)
     await expect.poll(() => complete, { timeout: 5000 }).not.toBe('')
     // The device code was made on one instance; the user opens the page on the other first.
     const user = roundRobin(b, a)
-    expect(await approve(user, complete, DEV_PASSWORD)).toContain('You are signed in')
-    const saved = await login
+    const page = await approve(user, complete, DEV_PASSWORD)
+    expect(page, `the user's steps:\n${user.steps.join('\n')}`).toContain('You are signed in')
+    const saved = await login.catch((err: unknown) => {
+      throw new Error(`${String(err)}; the command's calls:\n${cli.steps.join('\n')}`, { cause: err })
+    })
     expect(saved.account.email).toBe(DEV_EMAIL)
     expect(new Set(cli.sentTo)).toEqual(new Set([address(a), address(b)]))
     expect(new Set(user.sentTo)).toEqual(new Set([address(a), address(b)]))
