@@ -127,6 +127,11 @@ export function createProvider(options: CreateProviderOptions): Provider {
     clientAuthMethods: ['none'],
     responseTypes: ['code'],
     pkce: { required: () => true },
+    // A device code is not bound to the sign-in session (oidc-provider's default binds it): the
+    // approving request saves the code, then the session, and a poll of `login` in between, on this
+    // instance or another, found no code and failed with invalid_grant. What it grants is an hour's
+    // JWT, which the end of a session does not revoke anyway.
+    expiresWithSession: (_ctx, token) => token.kind !== 'DeviceCode' && !token.scopes.has('offline_access'),
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },

@@ -5,7 +5,8 @@
  * - instances started at the same moment with one accounts file both start, each account made once;
  * - oidc-provider's state (interactions, sessions, grants, codes, device codes) and the dashboard's
  *   pending sign-ins are in the database: the dashboard sign-in (code flow with PKCE) and the
- *   device flow of `eyepop-emulator login` complete with every request sent to the other instance;
+ *   device flow of `eyepop-emulator login` complete with every request sent to the other instance,
+ *   also when the command polls between the approval of its code and the save of the session;
  * - a dashboard session started on one works on the other (pages, the API and its CSRF token), and
  *   signing out on one ends it on both;
  * - the signing keys are shared: after a rotation on one, the tokens issued before keep verifying on
@@ -31,6 +32,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { deviceLogin } from '../../src/cli/login.js'
 import type { EmulatorConfig } from '../../src/config/defaults.js'
 import type { RunningServer } from '../../src/main.js'
+import { createPostgresEmulatorStore } from '../../src/store/postgres-store.js'
+import type { EmulatorStore } from '../../src/store/types.js'
 import { startEmulatorProcess, type EmulatorProcess } from '../e2e/process.js'
 import { startTestServer } from '../helpers.js'
 import { approve, browser, follow, signIn, type BrowserSession } from '../manage/browser-session.js'
@@ -229,6 +232,54 @@ describe('oidc-provider state across instances', () => {
     for (const emulator of [a, b]) {
       const keys = await fetch(`${address(emulator)}/api/v1/keys`, { headers: { Authorization: `Bearer ${saved.accessToken}` } })
       expect(keys.status).toBe(200)
+    }
+  })
+})
+
+describe('the device flow while a sign-in is being saved', () => {
+  it('does not fail the command that polls between the approval of its code and the save of the sign-in session', async () => {
+    // oidc-provider saves the approved device code, renders the page, then saves the session: the
+    // session writes are slowed so that the command's polls, on both instances, fall in between.
+    const stores: EmulatorStore[] = []
+    const slowSessions = async () => {
+      const store = await createPostgresEmulatorStore({ connectionString: databaseUrl })
+      stores.push(store)
+      const upsert = store.oidc.upsert.bind(store.oidc)
+      store.oidc.upsert = async (model, id, payload, expiresIn) => {
+        if (model === 'Session') await new Promise((resolve) => setTimeout(resolve, 300))
+        return upsert(model, id, payload, expiresIn)
+      }
+      return store
+    }
+    try {
+      const config = { databaseUrl, issuer: ISSUER, revocationPollMs: 20 }
+      const a = await startTestServer(config, { store: await slowSessions() })
+      running.push(a)
+      const b = await startTestServer(config, { store: await slowSessions() })
+      running.push(b)
+      const dir = mkdtempSync(join(tmpdir(), 'eyepop-login-'))
+      dirs.push(dir)
+      const cli = roundRobinFetch(a, b)
+      let complete = ''
+      const login = deviceLogin({
+        url: ISSUER,
+        credentialsFile: join(dir, 'credentials.json'),
+        prompt: (_uri, _code, c) => (complete = c),
+        fetch: cli,
+        sleep: () => new Promise((resolve) => setTimeout(resolve, 20)),
+      })
+      login.catch(() => undefined)
+      await expect.poll(() => complete, { timeout: 5000 }).not.toBe('')
+      const user = roundRobin(b, a)
+      const page = await approve(user, complete, DEV_PASSWORD)
+      expect(page, `the user's steps:\n${user.steps.join('\n')}`).toContain('You are signed in')
+      const saved = await login.catch((err: unknown) => {
+        throw new Error(`${String(err)}; the command's calls:\n${cli.steps.join('\n')}`, { cause: err })
+      })
+      expect(saved.account.email).toBe(DEV_EMAIL)
+    } finally {
+      for (const emulator of running.splice(0)) await ('stop' in emulator ? emulator.stop() : emulator.close())
+      for (const store of stores) await store.close()
     }
   })
 })
