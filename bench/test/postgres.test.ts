@@ -5,28 +5,13 @@
  * The figures themselves mean nothing here. The same for `lookup --postgres`. Where PostgreSQL is
  * not installed, the runs fail (and so do these tests): they are never skipped.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runCli } from './run-cli.js'
 import { formatPostgresReport, postgresComparisons } from '../src/postgres-report.js'
 import type { PostgresBenchResult } from '../src/run-postgres.js'
-
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 describe('eyepop-bench postgres', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eyepop-bench-pg-test-'))

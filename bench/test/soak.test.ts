@@ -4,29 +4,14 @@
  * the mix (with WebSockets) unthrottled and then at 70% of that, and must see no error. The
  * figures themselves mean nothing here.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { runCli } from './run-cli.js'
 import type { SoakResult } from '../src/run-soak.js'
 import { SOAK_KINDS, type ResourceSample } from '../src/soak-plan.js'
 import { formatSoakReport, rssVerdict } from '../src/soak-report.js'
-
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    child.once('error', reject)
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 describe('eyepop-bench soak', () => {
   const dir = mkdtempSync(join(tmpdir(), 'eyepop-bench-soak-test-'))
