@@ -184,19 +184,33 @@ export async function createApp(
   const cookieKey = await store.settings.setIfAbsent('cookie_secret', randomBytes(32).toString('base64url'))
   // oidc-provider loads in the background (see oauth-server.ts): the token and Pop routes answer
   // before it has; the requests that need it wait for it.
-  const oauthReady = import('./oauth-server.js').then(({ createOAuthServer }) =>
-    createOAuthServer({
-      issuer,
-      audience: config.audience,
-      store,
-      keyring,
-      tokens,
-      cookieKeys: [cookieKey],
-      allowBrowserApiKeys: config.allowBrowserApiKeys,
-      lifetimes: config,
-      findAccount: (id) => store.accounts.get(id),
-    }),
-  )
+  // oidc-provider signs users' tokens with the keys it was built with: it is built again when the
+  // keyring signs with another key (a rotation here, or on another instance sharing the store,
+  // followed within a minute), so no instance goes on signing with a retired key.
+  let built: { kid: string; server: OAuthServer } | undefined
+  const oauthModule = import('./oauth-server.js')
+  const buildOAuthServer = async (): Promise<OAuthServer> => {
+    const { createOAuthServer } = await oauthModule
+    const { kid } = (await tokens.signingKeyring()).signingKey
+    if (built?.kid !== kid) {
+      built = {
+        kid,
+        server: createOAuthServer({
+          issuer,
+          audience: config.audience,
+          store,
+          keyring,
+          tokens,
+          cookieKeys: [cookieKey],
+          allowBrowserApiKeys: config.allowBrowserApiKeys,
+          lifetimes: config,
+          findAccount: (id) => store.accounts.get(id),
+        }),
+      }
+    }
+    return built.server
+  }
+  const oauthReady = buildOAuthServer()
   const ready = oauthReady.then(
     () => undefined,
     (err: unknown) => {
@@ -208,7 +222,7 @@ export async function createApp(
   ready.catch(() => undefined)
   /** The OAuth server once loaded; a 503 with `Retry-After` for every request if it failed to load. */
   const oauthServer = (): Promise<OAuthServer> =>
-    oauthReady.catch((err: unknown) => {
+    oauthReady.then(buildOAuthServer).catch((err: unknown) => {
       throw new TemporarilyUnavailable('the oauth provider is not available (it failed to load; see the emulator log)', 5, { cause: err })
     })
   /** Runs `use` with the OAuth server once loaded, or passes the 503 to `next`. */

@@ -73,6 +73,11 @@ export interface TokenService {
    * @throws {InvalidToken} when the caller's credential expires too soon to issue one
    */
   issueSessionToken(caller: SessionTokenCaller): Promise<IssueAccessTokenResult>
+  /**
+   * The keyring to sign with: re-read from the store when it was read over a minute ago, so that a
+   * rotation on another instance sharing the store is followed within a minute.
+   */
+  signingKeyring(): Promise<Keyring>
 }
 
 /** Who a compute session's token is issued for. */
@@ -218,6 +223,7 @@ export function createTokenService(deps: {
   }
 
   return {
+    signingKeyring,
     authenticateApiKey: (key) => verifyKey(key),
     async issueSessionToken(caller) {
       const issued = await issueAccessToken({

@@ -6,6 +6,7 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { decodeProtectedHeader } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deviceLogin, type SavedCredentials } from '../../src/cli/login.js'
 import type { RunningServer } from '../../src/main.js'
@@ -71,6 +72,30 @@ describe('eyepop-emulator login (device flow)', () => {
     await expect
       .poll(async () => (await fetch(`${running.url}/api/v1/keys`, { headers: { Authorization: `Bearer ${saved.accessToken}` } })).status, { timeout: 1000, interval: 20 })
       .toBe(401)
+  })
+
+  it('signs users\' tokens with the new signing key after a rotation, and the earlier ones still manage keys', async () => {
+    const signIn = async (name: string) => {
+      let complete = ''
+      const login = deviceLogin({
+        url: running.url,
+        credentialsFile: join(dir, `${name}.json`),
+        prompt: (_uri, _code, uri) => (complete = uri),
+        sleep: () => new Promise((r) => setTimeout(r, 50)),
+      })
+      await expect.poll(() => complete, { timeout: 3000 }).not.toBe('')
+      await approve(browser(running.url), complete, 'eyepop-dev')
+      return (await login).accessToken
+    }
+    const listKeys = (token: string) => fetch(`${running.url}/api/v1/keys`, { headers: { Authorization: `Bearer ${token}` } })
+    const before = await signIn('before-rotation')
+    const oldKid = running.emulator.keyring.signingKey.kid
+    expect(decodeProtectedHeader(before).kid).toBe(oldKid)
+    const rotated = await running.emulator.keyring.rotate()
+    const after = await signIn('after-rotation')
+    expect(decodeProtectedHeader(after).kid).toBe(rotated.kid)
+    expect((await listKeys(after)).status).toBe(200)
+    expect((await listKeys(before)).status).toBe(200)
   })
 
   it('fails clearly when the user cancels', async () => {
