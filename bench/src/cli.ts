@@ -68,17 +68,39 @@ function scenarioList(value: string): ScenarioName[] {
   return names as ScenarioName[]
 }
 
+/**
+ * The timing options that `run` and `postgres` share (the length of a load run, the rounds, the
+ * warm-ups, the slices), added to `command`; `groupWord` names what a slice alternates within.
+ */
+function withTimingOptions(command: Command, groupWord: string): Command {
+  return command
+    .addOption(new Option('--duration <seconds>', 'seconds per load run').argParser(number(0.1, false)).default(5))
+    .addOption(new Option('--rounds <n>', 'interleaved rounds (every figure is a median over them)').argParser(number(1, true)).default(5))
+    .addOption(new Option('--warmup <seconds>', 'unrecorded load per measurement before the first round').argParser(number(0, false)).default(2))
+    .addOption(new Option('--run-warmup <seconds>', `unrecorded load just before every recorded ${groupWord}`).argParser(number(0, false)).default(1))
+    .addOption(new Option('--slice <seconds>', `the measurements of a ${groupWord} run in alternating slices of this length`).argParser(number(0.1, false)).default(1))
+}
+
+/** The timing of {@link withTimingOptions}'s options, as `runBench` and `runPostgresBench` take it. */
+function timingOf(opts: Record<string, number>) {
+  return {
+    durationSeconds: opts.duration!,
+    rounds: opts.rounds!,
+    warmupSeconds: opts.warmup!,
+    runWarmupSeconds: opts.runWarmup!,
+    sliceSeconds: opts.slice!,
+  }
+}
+
 const program = new Command('eyepop-bench').description('Benchmarks of the EyePop emulator (issue 6)').showHelpAfterError()
 
-program
-  .command('run', { isDefault: true })
-  .description('run the benchmarks and write a JSON file of results')
-  .addOption(new Option('--duration <seconds>', 'seconds per load run').argParser(number(0.1, false)).default(5))
+withTimingOptions(
+  program
+    .command('run', { isDefault: true })
+    .description('run the benchmarks and write a JSON file of results'),
+  'pair',
+)
   .addOption(new Option('--connections <n>', 'concurrent connections per load run').argParser(number(1, true)).default(50))
-  .addOption(new Option('--rounds <n>', 'interleaved rounds (every figure is a median over them)').argParser(number(1, true)).default(5))
-  .addOption(new Option('--warmup <seconds>', 'unrecorded load per measurement before the first round').argParser(number(0, false)).default(2))
-  .addOption(new Option('--run-warmup <seconds>', 'unrecorded load just before every recorded run').argParser(number(0, false)).default(1))
-  .addOption(new Option('--slice <seconds>', 'the two measurements of a pair run in alternating slices of this length').argParser(number(0.1, false)).default(1))
   .addOption(new Option('--scenarios <list>', `comma-separated: ${SCENARIOS.join(',')}`).argParser(scenarioList).default([...SCENARIOS], 'all'))
   .addOption(new Option('--json <file>', 'results file (default: bench/results/<timestamp>.json)'))
   .addOption(new Option('--scale-keys <n>', 'keys in the large store of the scale scenario').argParser(number(11, true)).default(100_000))
@@ -88,12 +110,8 @@ program
     const log = (line: string) => console.log(line)
     log(uptime())
     const result = await runBench({
-      durationSeconds: opts.duration,
+      ...timingOf(opts),
       connections: opts.connections,
-      rounds: opts.rounds,
-      warmupSeconds: opts.warmup,
-      runWarmupSeconds: opts.runWarmup,
-      sliceSeconds: opts.slice,
       scenarios: opts.scenarios,
       scaleKeys: opts.scaleKeys,
       startupRuns: opts.startupRuns,
@@ -154,15 +172,13 @@ program
     }
   })
 
-program
-  .command('postgres')
-  .description('issuance and the Pop route on PostgreSQL against SQLite, one and two instances, and 100,000 keys against 10, in one run (issue 16)')
-  .addOption(new Option('--duration <seconds>', 'seconds per load run').argParser(number(0.1, false)).default(5))
+withTimingOptions(
+  program
+    .command('postgres')
+    .description('issuance and the Pop route on PostgreSQL against SQLite, one and two instances, and 100,000 keys against 10, in one run (issue 16)'),
+  'group',
+)
   .addOption(new Option('--connections <n>', 'concurrent connections per load run (split between two instances)').argParser(number(2, true)).default(50))
-  .addOption(new Option('--rounds <n>', 'interleaved rounds (every figure is a median over them)').argParser(number(1, true)).default(5))
-  .addOption(new Option('--warmup <seconds>', 'unrecorded load per measurement before the first round').argParser(number(0, false)).default(2))
-  .addOption(new Option('--run-warmup <seconds>', 'unrecorded load per side just before every recorded group').argParser(number(0, false)).default(1))
-  .addOption(new Option('--slice <seconds>', 'the measurements of a group run in alternating slices of this length').argParser(number(0.1, false)).default(1))
   .addOption(new Option('--keys <n>', 'keys in the SQLite store and the main database').argParser(number(100, true)).default(1000))
   .addOption(new Option('--scale-keys <n>', 'keys in the large database (against 10)').argParser(number(11, true)).default(100_000))
   .addOption(new Option('--json <file>', 'results file (default: bench/results/postgres-<timestamp>.json)'))
@@ -171,12 +187,8 @@ program
     const log = (line: string) => console.log(line)
     log(uptime())
     const result = await runPostgresBench({
-      durationSeconds: opts.duration,
+      ...timingOf(opts),
       connections: opts.connections,
-      rounds: opts.rounds,
-      warmupSeconds: opts.warmup,
-      runWarmupSeconds: opts.runWarmup,
-      sliceSeconds: opts.slice,
       keys: opts.keys,
       scaleKeys: opts.scaleKeys,
       ...(opts.cpuProf && { cpuProfDir: resolve(opts.cpuProf as string) }),
