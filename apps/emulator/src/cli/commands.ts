@@ -8,6 +8,7 @@ import { homedir } from 'node:os'
 import { relative, resolve, join } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { read } from 'read'
+import { issuerOf } from '../config/schema.js'
 import { DATABASE_FILENAME, DEFAULT_DATA_DIR, type EmulatorConfig } from '../config/defaults.js'
 import { MEMORY_FLAG, OPTION_NAMES, OPTIONS, type OptionName, type OptionSpec } from '../config/options.js'
 import type { AccountView } from '../services/accounts.js'
@@ -129,7 +130,9 @@ export function buildCli(): Command {
           : dataDir === null
             ? 'in memory (lost on exit)'
             : relative(process.cwd(), join(resolve(dataDir), DATABASE_FILENAME)) || DATABASE_FILENAME
-      console.log(`EyePop emulator listening on ${url}`)
+      // The address it was bound to, which differs from the issuer when --issuer names a proxy.
+      const bound = issuerOf({ ...emulator.config, issuer: undefined })
+      console.log(`EyePop emulator listening on ${bound}`)
       console.log(`  store:    ${where}`)
       console.log(`  account:  ${emulator.services.defaultAccount.email} (${emulator.services.defaultAccount.id})`)
       console.log(`  issuer:   ${url}/.well-known/openid-configuration`)

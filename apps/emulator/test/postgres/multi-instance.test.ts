@@ -22,7 +22,7 @@
  * skip, where PostgreSQL is not installed.
  */
 import { createServer as createHttpServer, type Server } from 'node:http'
-import { createServer, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -451,37 +451,21 @@ describe('the limits kept in memory', () => {
   })
 })
 
-/** A free TCP port of 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
-}
-
 /**
- * The CLI on the case's database, on `port`, with the shared issuer (so its printed URL is the
- * issuer, not where it listens) and room for a burst of keys.
+ * The CLI on the case's database, on a free port, with the shared issuer and room for a burst of
+ * keys. It prints where it listens, not the issuer, so the test can reach it directly.
  */
 async function startProcess(keys: number): Promise<{ emulator: EmulatorProcess; url: string }> {
-  // Another process may take the free port for a moment: try again a few times.
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort()
-    try {
-      const emulator = await startEmulatorProcess(
-        ['--host', '127.0.0.1', '--port', String(port), '--issuer', ISSUER, '--revocation-poll-ms', '20', '--max-keys-per-account', String(keys)],
-        { EYEPOP_EMULATOR_DATABASE_URL: databaseUrl },
-      )
-      running.push(emulator)
-      return { emulator, url: `http://127.0.0.1:${port}` }
-    } catch (err) {
-      if (attempt >= 5 || !/EADDRINUSE/.test(String(err))) throw err
-    }
-  }
+  const emulator = await startEmulatorProcess(
+    ['--host', '127.0.0.1', '--issuer', ISSUER, '--revocation-poll-ms', '20', '--max-keys-per-account', String(keys)],
+    { EYEPOP_EMULATOR_DATABASE_URL: databaseUrl },
+  )
+  running.push(emulator)
+  expect(emulator.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+  expect(emulator.url).not.toBe(ISSUER)
+  const discovery = await fetch(`${emulator.url}/.well-known/openid-configuration`)
+  expect(((await discovery.json()) as { issuer: string }).issuer).toBe(ISSUER)
+  return { emulator, url: emulator.url }
 }
 
 /** Runs `fn` over `items`, `limit` at a time; resolves every result in order. */
