@@ -5,5 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The smoke run starts real processes (emulators, baselines, load generators).
     testTimeout: 60_000,
+    // Hooks start and stop real servers (PostgreSQL's pg_ctl, emulator processes, Chromium): on a
+    // busy 2-core machine they can pass vitest's default of 10 s, which fails the file.
+    hookTimeout: 60_000,
   },
 })

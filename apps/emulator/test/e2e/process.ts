@@ -13,7 +13,9 @@ export function runCli(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } })
-    // Standard input is a pipe, not a terminal: `input`, then its end.
+    // Standard input is a pipe, not a terminal: `input`, then its end. A command that exits
+    // without reading it (EPIPE) is judged by its exit code and output, not by the pipe.
+    child.stdin.on('error', () => {})
     child.stdin.end(input)
     let stdout = ''
     let stderr = ''

@@ -35,6 +35,8 @@ export function startPythonSdk(): PythonSdk {
     waiting.get(id)?.(answer)
     waiting.delete(id)
   })
+  // A write after the process ended (EPIPE): its exit, below, settles every flow still waiting.
+  child.stdin.on('error', () => {})
   child.on('exit', (code, signal) => {
     exited = `the Python SDK process exited (${code ?? signal}):\n${stderr}`
     for (const settle of waiting.values()) settle({ ok: false, error: exited })
