@@ -23,7 +23,7 @@
 import pg from 'pg'
 import type { Pool } from 'pg'
 import { StoreError } from '../errors.js'
-import { describeConnection, inTransaction, runQuery } from './postgres/database.js'
+import { describeConnection, inPostgresTransaction, runQuery } from './postgres/database.js'
 import { AUTH_CORE_POSTGRES_MIGRATIONS, migratePostgres, type PostgresMigrations } from './postgres/migrations.js'
 import { bind, KEY_STATEMENTS as s } from './postgres/statements.js'
 import { createTurnBatch } from './turn-batch.js'
@@ -31,7 +31,7 @@ import { toApiKey, toRevocationPage, toSigningKey, type ApiKeyRow, type Revocati
 import type { ApiKeyRecord, KeyStore } from './types.js'
 import { resolveRevocationPageLimit } from './types.js'
 
-export { queryPostgres } from './postgres/database.js'
+export { inPostgresTransaction, queryPostgres } from './postgres/database.js'
 export { migratePostgres } from './postgres/migrations.js'
 export type { PostgresMigrations } from './postgres/migrations.js'
 
@@ -177,7 +177,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       async markDeleted(id, at) {
         if (closed) throw new StoreError('the store is closed')
         // The feed's lock first, then the key and its feed entry in one transaction.
-        return inTransaction(pool, async (client) => {
+        return inPostgresTransaction(pool, async (client) => {
           await runQuery(client, bind(s.feedLock, []))
           if ((await runQuery(client, bind(s.keyDelete, [id, at]))).rowCount !== 1) return false
           await runQuery(client, bind(s.keyDeletedInsert, [id, at]))

@@ -4,6 +4,7 @@ import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/test
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   createPostgresStore,
+  inPostgresTransaction,
   migratePostgres,
   queryPostgres,
   type PostgresKeyStore,
@@ -301,6 +302,39 @@ describe('createPostgresStore', () => {
       expect(await store.apiKeys.findByHash('hash-key_a')).toMatchObject({ id: 'key_a' })
       expect(await store.apiKeys.markDeleted('key_a', T0)).toBe(true)
     }, 60_000)
+  })
+
+  describe('when its connection is cut in the middle of a transaction', () => {
+    it('fails the transaction with ERR_STORE, the process going on, and the next call gets another connection', async () => {
+      const database = await server.createDatabase()
+      const store = await openStore(database)
+      // pg's client emits `error` when its connection ends; a client checked out of the pool has no
+      // listener of the pool's, and an error event nothing listens to is thrown.
+      const uncaught: unknown[] = []
+      const onUncaught = (err: unknown) => uncaught.push(err)
+      process.prependListener('uncaughtException', onUncaught)
+      try {
+        const cut = inPostgresTransaction(store.pool, async (client) => {
+          await client.query("SELECT pg_sleep(30), 'cut-me'")
+        })
+        cut.catch(() => undefined)
+        let pid = 0
+        await vi.waitFor(async () => {
+          const { rows } = await server.sql(database, "SELECT pid FROM pg_stat_activity WHERE query LIKE '%''cut-me''%' AND pid <> pg_backend_pid()")
+          expect(rows).toHaveLength(1)
+          pid = (rows[0] as { pid: number }).pid
+        })
+        await server.sql(database, `SELECT pg_terminate_backend(${pid})`)
+        await expect(cut).rejects.toMatchObject({ code: 'ERR_STORE' })
+        // The connection's end comes after the failed query: give it time to arrive.
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        expect(uncaught).toEqual([])
+        await store.apiKeys.create(apiKey('key_after'))
+        expect(await store.apiKeys.get('key_after')).toMatchObject({ id: 'key_after' })
+      } finally {
+        process.off('uncaughtException', onUncaught)
+      }
+    })
   })
 
   describe('when a query waits longer than queryTimeoutMs', () => {

@@ -105,9 +105,10 @@ export function queryPostgres<R extends QueryResultRow = QueryResultRow>(
 
 /**
  * Runs `fn` in a transaction on one client of the pool: `COMMIT` when it resolves, `ROLLBACK` when
- * it throws (a client whose rollback fails too is destroyed, not returned to the pool).
+ * it throws (a client whose rollback fails, or whose connection failed, is destroyed, not returned
+ * to the pool). A connection lost meanwhile fails the transaction with `StoreError`.
  */
-export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function inPostgresTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   let client: PoolClient
   try {
     client = await pool.connect()
@@ -115,6 +116,10 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
     throw toStoreError(err)
   }
   let broken: unknown
+  // The pool listens for errors of its idle clients only: a checked-out client whose connection
+  // ends emits `error`, which would be thrown with nothing listening. The query under way fails too.
+  const onError = (err: unknown) => (broken ??= err)
+  client.on('error', onError)
   try {
     await client.query('BEGIN')
     const result = await fn(client)
@@ -128,6 +133,7 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
     }
     throw toStoreError(err)
   } finally {
+    client.off('error', onError)
     client.release(broken instanceof Error ? broken : undefined)
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { Pool } from 'pg'
 import { StoreError } from '../../errors.js'
-import { inTransaction, runQuery, type Queryable } from './database.js'
+import { inPostgresTransaction, runQuery, type Queryable } from './database.js'
 
 /** One component's migrations, in order. Never edit one that has shipped: append a new one. */
 export interface PostgresMigrations {
@@ -117,7 +117,7 @@ export async function migratePostgres(pool: Pool, target: PostgresMigrations): P
   const version = await componentVersion(pool, target.component)
   checkNotNewer(version, target)
   if (version === target.migrations.length) return
-  await inTransaction(pool, async (client) => {
+  await inPostgresTransaction(pool, async (client) => {
     await runQuery(client, { text: `SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})` })
     await runQuery(client, {
       text: 'CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT PRIMARY KEY, version INTEGER NOT NULL)',
