@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream'
 import { createApp, type CreateAppOptions, type EmulatorApp } from './app.js'
 import type { EmulatorConfig } from './config/defaults.js'
 import { issuerOf, resolveConfig, withListenAddress } from './config/schema.js'
+import { answerOnSocket } from './http/socket-answer.js'
 import { errorBody } from './http/to-error-body.js'
 import { TEST_CONTROL_PREFIX, createTestControl } from './testing/control.js'
 import { createFaultPlan, withFaults, type FaultPlan } from './testing/faults.js'
@@ -76,11 +77,8 @@ export async function startServer(
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
-    const body = JSON.stringify(errorBody('invalid_request', tooLarge ? 'request headers are too large' : 'request is not valid HTTP'))
     const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'
-    socket.end(
-      `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    )
+    answerOnSocket(socket, status, 'invalid_request', tooLarge ? 'request headers are too large' : 'request is not valid HTTP')
   })
   const early: Array<[IncomingMessage, ServerResponse]> = []
   const holdEarly = (req: IncomingMessage, res: ServerResponse): void => {
@@ -88,7 +86,7 @@ export async function startServer(
     else early.push([req, res])
   }
   const refuseEarlyUpgrade = (_req: IncomingMessage, socket: Duplex): void => {
-    socket.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+    answerOnSocket(socket, '503 Service Unavailable', 'temporarily_unavailable', 'the emulator is starting; try again', 'Retry-After: 1\r\n')
   }
   server.on('request', holdEarly)
   server.on('upgrade', refuseEarlyUpgrade)

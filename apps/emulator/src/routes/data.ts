@@ -9,8 +9,9 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { AccessDenied, InvalidRequest } from '../http/errors.js'
 import { sendEmpty, sendJson, toOAuthError } from '../http/error-handler.js'
 import { queryOf } from '../http/query.js'
+import { answerOnSocket } from '../http/socket-answer.js'
 import { defineRoute, type Route } from '../http/route-table.js'
-import { errorBody, toErrorBody } from '../http/to-error-body.js'
+import { toErrorBody } from '../http/to-error-body.js'
 import { WORKER_BASE_PATH } from './pops.js'
 
 /** The path of the mock data API, given to the SDK as a relative `base_url`. */
@@ -26,17 +27,6 @@ const INVALID_PAYLOAD = 1007
 
 /** How long a new socket has to send its authorization frame. */
 const AUTH_TIMEOUT_MS = 5_000
-
-/** The most events sockets open at once, authenticated or not; more upgrades get 503. */
-/** The most authenticated events sockets of one account; one more is closed with 1008. */
-
-/** An HTTP answer written on the raw socket of a refused upgrade. */
-function refuseUpgrade(socket: Duplex, status: string, error: string, description: string, extra = ''): void {
-  const body = JSON.stringify(errorBody(error, description))
-  socket.end(
-    `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
-  )
-}
 
 /** The paths of the events WebSocket: Node's SDKs join `events` to the data API's URL, Python's resolve it. */
 export const EVENTS_PATHS = [`${DATA_BASE_PATH}/events`, '/events'] as const
@@ -225,11 +215,11 @@ export function eventsSocket(deps: {
     handleUpgrade(req, socket, head) {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname
       if (!(EVENTS_PATHS as readonly string[]).includes(path)) {
-        refuseUpgrade(socket, '404 Not Found', 'not_found', 'no websocket at this path')
+        answerOnSocket(socket, '404 Not Found', 'not_found', 'no websocket at this path')
         return
       }
       if (wss.clients.size >= deps.maxSockets) {
-        refuseUpgrade(socket, '503 Service Unavailable', 'temporarily_unavailable', `${deps.maxSockets} event sockets are open, the limit`, 'Retry-After: 5\r\n')
+        answerOnSocket(socket, '503 Service Unavailable', 'temporarily_unavailable', `${deps.maxSockets} event sockets are open, the limit`, 'Retry-After: 5\r\n')
         return
       }
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))

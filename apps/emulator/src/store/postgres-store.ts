@@ -8,7 +8,7 @@
  * @module
  */
 import { errors } from '@eyepop/auth-core'
-import { createPostgresStore, queryPostgres, type PostgresStoreOptions } from '@eyepop/auth-core/postgres'
+import { createPostgresStore, inPostgresTransaction, queryPostgres, type PostgresStoreOptions } from '@eyepop/auth-core/postgres'
 import type { PoolClient, QueryConfig, QueryResultRow } from 'pg'
 import { resolveListAuditOptions } from './list-audit-options.js'
 import { EMULATOR_POSTGRES_MIGRATIONS } from './postgres/migrations.js'
@@ -53,25 +53,7 @@ export async function createPostgresEmulatorStore(options: PostgresEmulatorStore
   /** Runs `fn` in a transaction on one connection of the pool (rolled back if it throws). */
   const inTransaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
     if (closed) throw new errors.StoreError('the store is closed')
-    let client: PoolClient
-    try {
-      client = await pool.connect()
-    } catch (err) {
-      throw new errors.StoreError('the postgres store cannot reach its database', { cause: err })
-    }
-    let broken: unknown
-    try {
-      await queryPostgres(client, { text: 'BEGIN' })
-      const result = await fn(client)
-      await queryPostgres(client, { text: 'COMMIT' })
-      return result
-    } catch (err) {
-      await client.query('ROLLBACK').catch((rollbackErr: unknown) => (broken = rollbackErr))
-      throw err
-    } finally {
-      // A connection whose rollback failed is not given back to the pool.
-      client.release(broken instanceof Error ? broken : undefined)
-    }
+    return inPostgresTransaction(pool, fn)
   }
   const accountKeys = withAccountCheck(keys, async (id) => (await first<{ found: boolean }>(bind(s.accountExists, [id])))?.found === true)
 

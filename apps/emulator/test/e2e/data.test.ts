@@ -189,4 +189,25 @@ describe('the /data/events WebSocket', () => {
     })
     expect(outcome).toBe('404')
   })
+
+  it('loses only the socket of a client that resets a refused upgrade, not the process', async () => {
+    // Node takes its error listener off a socket it hands to `upgrade`: a reset arriving after the
+    // refusal (ECONNRESET) is an error event on that socket, thrown if nothing listens.
+    const outcome = new Promise<string>((resolve) => {
+      running.server.once('upgrade', (_req, socket) => {
+        try {
+          socket.emit('error', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
+          resolve(socket.destroyed ? 'destroyed' : 'not destroyed')
+        } catch (err) {
+          resolve(`thrown: ${(err as Error).message}`)
+        }
+      })
+    })
+    const ws = new WebSocket(`${running.url.replace('http', 'ws')}/nope`)
+    ws.on('error', () => undefined)
+    ws.on('unexpected-response', () => ws.terminate())
+    expect(await outcome).toBe('destroyed')
+    const config = await fetch(`${running.url}/.well-known/openid-configuration`)
+    expect(config.status).toBe(200)
+  })
 })

@@ -38,10 +38,18 @@ async function portOpen(port: number): Promise<void> {
   }
 }
 
-/** A GET that resolves with status, headers and body, or rejects after `timeoutMs` with no answer. */
-function get(port: number, path: string, timeoutMs = 10_000): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+/**
+ * A GET (with `headers`) that resolves with status, headers and body, or rejects after `timeoutMs`
+ * with no answer.
+ */
+function get(
+  port: number,
+  path: string,
+  timeoutMs = 10_000,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, timeout: timeoutMs }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, headers, timeout: timeoutMs }, (res) => {
       let body = ''
       res.on('data', (d: Buffer) => (body += d))
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
@@ -90,5 +98,25 @@ describe('a request that arrives while the emulator starts', () => {
     expect(answer.status).toBe(503)
     expect(answer.headers['retry-after']).toBe('1')
     expect(JSON.parse(answer.body)).toMatchObject({ error: 'temporarily_unavailable', error_description: 'the emulator failed to start' })
+  })
+
+  it('refuses a WebSocket upgrade with 503, Retry-After and a JSON body until it has started', async () => {
+    const port = await freePort()
+    const starting = startServer({ port, dataDir: null, logLevel: 'silent' }, { logger, store: slowStore(300) })
+    await portOpen(port)
+    const upgrade = { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' }
+    const answer = await get(port, '/data/events', 10_000, upgrade)
+    const running = await starting
+    try {
+      expect(answer.status).toBe(503)
+      expect(answer.headers['retry-after']).toBe('1')
+      expect(JSON.parse(answer.body)).toEqual({
+        error: 'temporarily_unavailable',
+        error_description: 'the emulator is starting; try again',
+        message: 'the emulator is starting; try again',
+      })
+    } finally {
+      await running.close()
+    }
   })
 })
