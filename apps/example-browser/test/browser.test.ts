@@ -90,16 +90,22 @@ async function openRecordedPage(): Promise<RecordedPage> {
       return route.abort('blockedbyclient')
     },
   )
+  // A recording that fails rejects `settled()`; one still being read when the context closes,
+  // after the case's last `settled()`, must not surface as an unhandled rejection.
+  const track = (recording: Promise<void>) => {
+    recording.catch(() => undefined)
+    pending.push(recording)
+  }
   // Context-level events also cover requests made by workers of the page.
   context.on('request', (request) => {
-    pending.push(
+    track(
       request.allHeaders().then((headers) => {
         requests.push({ url: request.url(), method: request.method(), headers, body: request.postData() ?? undefined })
       }),
     )
   })
   context.on('response', (response) => {
-    pending.push(
+    track(
       Promise.all([response.allHeaders(), response.text().catch(() => undefined)]).then(([headers, body]) => {
         responses.push({ url: response.url(), status: response.status(), headers, body })
       }),

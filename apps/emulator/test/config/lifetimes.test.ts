@@ -30,7 +30,11 @@ describe('--max-event-sockets', () => {
       await new Promise((resolve, reject) => first.once('open', resolve).once('error', reject))
       const refused = await new Promise<{ status: number; retryAfter: string | undefined }>((resolve, reject) => {
         const second = new WebSocket(url)
-        second.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined }))
+        second.on('error', reject)
+        second.once('unexpected-response', (_req, res) => {
+          resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined })
+          second.terminate()
+        })
         second.once('open', () => reject(new Error('the second socket opened')))
       })
       expect(refused).toEqual({ status: 503, retryAfter: '5' })

@@ -69,12 +69,21 @@ export function startEmulatorProcess(args: string[], env: Record<string, string>
             new Promise<void>((done) => {
               // Ended already: with an exit code, or by a signal (a test's kill -9).
               if (child.exitCode !== null || child.signalCode !== null) return done()
-              child.once('exit', () => done())
+              // One that does not end on SIGTERM within 10 s is killed, and the test goes on.
+              const kill = setTimeout(() => child.kill('SIGKILL'), 10_000)
+              child.once('exit', () => {
+                clearTimeout(kill)
+                done()
+              })
               child.kill('SIGTERM')
             }),
         })
       }
     }
+    child.once('error', (err) => {
+      clearTimeout(timer)
+      reject(err)
+    })
     child.stdout!.on('data', onData)
     child.stderr!.on('data', (d: Buffer) => (output += d))
     child.once('exit', (code) => {

@@ -31,17 +31,27 @@ export function startPythonSdk(): PythonSdk {
   const waiting = new Map<number, (answer: FlowAnswer) => void>()
   let exited: string | undefined
   createInterface({ input: child.stdout }).on('line', (line) => {
-    const { id, ...answer } = JSON.parse(line) as FlowAnswer & { id: number }
+    let parsed: FlowAnswer & { id: number }
+    try {
+      parsed = JSON.parse(line) as FlowAnswer & { id: number }
+    } catch {
+      // Not an answer (something the SDK printed): kept with the log that explains a failure.
+      stderr = (stderr + `stdout: ${line}\n`).slice(-65_536)
+      return
+    }
+    const { id, ...answer } = parsed
     waiting.get(id)?.(answer)
     waiting.delete(id)
   })
-  // A write after the process ended (EPIPE): its exit, below, settles every flow still waiting.
-  child.stdin.on('error', () => {})
-  child.on('exit', (code, signal) => {
-    exited = `the Python SDK process exited (${code ?? signal}):\n${stderr}`
+  const end = (why: string) => {
+    exited = `the Python SDK process ${why}:\n${stderr}`
     for (const settle of waiting.values()) settle({ ok: false, error: exited })
     waiting.clear()
-  })
+  }
+  // A write after the process ended (EPIPE): its exit, below, settles every flow still waiting.
+  child.stdin.on('error', () => {})
+  child.on('error', (err) => end(`failed: ${err.message}`))
+  child.on('exit', (code, signal) => end(`exited (${code ?? signal})`))
   let next = 0
   return {
     run(flow, args) {
@@ -54,7 +64,8 @@ export function startPythonSdk(): PythonSdk {
     },
     log: () => stderr,
     close() {
-      if (child.exitCode !== null) return Promise.resolve()
+      // Ended already, with an exit code or by a signal (or it never started).
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve()
       return new Promise((resolve) => {
         child.once('exit', () => resolve())
         child.stdin.end()
