@@ -60,14 +60,18 @@ const dataDirOption = () => startOption('dataDir')
 /** `--database-url` of the commands that open the store: when given, the store is there, not in `--data-dir`. */
 const databaseUrlOption = () => startOption('databaseUrl')
 
-/** Runs `fn` with the services of the store at `databaseUrl` or else in `dataDir`, closing the store afterwards. */
+/**
+ * Runs `fn` with the services of the store at `databaseUrl` or else in `dataDir` (and the key limit
+ * of `maxKeysPerAccount`, when the command takes it), closing the store afterwards.
+ */
 async function withServices<T>(
-  where: { dataDir: string; databaseUrl?: string },
+  where: { dataDir: string; databaseUrl?: string; maxKeysPerAccount?: number },
   fn: (services: Services) => Promise<T>,
 ): Promise<T> {
   const store = await openStore({ dataDir: where.dataDir, databaseUrl: where.databaseUrl })
   try {
-    return await fn(await openServices(store))
+    const options = where.maxKeysPerAccount === undefined ? {} : { maxKeysPerAccount: where.maxKeysPerAccount }
+    return await fn(await openServices(store, Date.now, options))
   } finally {
     await store.close()
   }
@@ -205,6 +209,7 @@ export function buildCli(): Command {
     .option('--json', 'print JSON')
     .addOption(dataDirOption())
     .addOption(databaseUrlOption())
+    .addOption(startOption('maxKeysPerAccount'))
     .action(async (opts) => {
       const created = await withServices(opts, (s) =>
         s.keys.create(s.defaultAccount.id, { name: opts.name, expires: opts.expires }),

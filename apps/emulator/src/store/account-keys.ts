@@ -4,49 +4,35 @@
  *
  * @module
  */
-import { errors, type ApiKeyRecord, type KeyStore } from '@eyepop/auth-core'
-import type { EmulatorApiKeyRepository } from './types.js'
+import { errors, type ApiKeyRecord, type ApiKeyRepository, type KeyStore } from '@eyepop/auth-core'
 
-/** The key store's repositories, with `apiKeys.create` checking the key's account first. */
+/** The key store's repositories, with `apiKeys.create` and `createWithinLimit` checking the key's account first. */
 export type AccountKeys = Pick<KeyStore, 'description' | 'signingKeys' | 'revocations' | 'settings'> & {
-  readonly apiKeys: EmulatorApiKeyRepository
+  readonly apiKeys: ApiKeyRepository
 }
 
 /**
- * `keys`, its `apiKeys.create` refusing an account for which `accountExists` is false with
- * `NotFound`. Accounts are never deleted, so one cannot vanish between the check and the insert.
+ * `keys`, its `apiKeys.create` and `createWithinLimit` refusing an account for which
+ * `accountExists` is false with `NotFound`. Accounts are never deleted, so one cannot vanish
+ * between the check and the insert.
  */
 export function withAccountCheck(keys: KeyStore, accountExists: (id: string) => boolean | Promise<boolean>): AccountKeys {
-  async function create(record: ApiKeyRecord): Promise<void> {
+  async function checkAccount(record: ApiKeyRecord): Promise<void> {
     if (!(await accountExists(record.accountId))) {
       throw new errors.NotFound('api key refers to a record that does not exist')
     }
-    return keys.apiKeys.create(record)
   }
-  /** Per account, the last creation within its limit, which the next one waits for. */
-  const turns = new Map<string, Promise<unknown>>()
   return {
     description: keys.description,
     apiKeys: {
       ...keys.apiKeys,
-      create,
-      // One account's creations take turns in this process, each counting what the one before
-      // wrote. The PostgreSQL store replaces this with a lock in the database, for every instance.
+      async create(record) {
+        await checkAccount(record)
+        return keys.apiKeys.create(record)
+      },
       async createWithinLimit(record, maxLive) {
-        const { accountId } = record
-        const turn = (turns.get(accountId) ?? Promise.resolve())
-          .catch(() => undefined)
-          .then(async () => {
-            if ((await keys.apiKeys.countLive(accountId)) >= maxLive) return false
-            await create(record)
-            return true
-          })
-        turns.set(accountId, turn)
-        try {
-          return await turn
-        } finally {
-          if (turns.get(accountId) === turn) turns.delete(accountId)
-        }
+        await checkAccount(record)
+        return keys.apiKeys.createWithinLimit(record, maxLive)
       },
     },
     signingKeys: keys.signingKeys,

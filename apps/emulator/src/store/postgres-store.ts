@@ -8,8 +8,8 @@
  * @module
  */
 import { errors } from '@eyepop/auth-core'
-import { createPostgresStore, inPostgresTransaction, queryPostgres, type PostgresStoreOptions } from '@eyepop/auth-core/postgres'
-import type { PoolClient, QueryConfig, QueryResultRow } from 'pg'
+import { createPostgresStore, queryPostgres, type PostgresStoreOptions } from '@eyepop/auth-core/postgres'
+import type { QueryConfig, QueryResultRow } from 'pg'
 import { resolveListAuditOptions } from './list-audit-options.js'
 import { EMULATOR_POSTGRES_MIGRATIONS } from './postgres/migrations.js'
 import { toAccount, toAuditEvent, toOidcPayload, toPop, type AccountRow, type AuditEventRow, type PopRow } from './postgres/rows.js'
@@ -50,34 +50,10 @@ export async function createPostgresEmulatorStore(options: PostgresEmulatorStore
   const first = async <R extends QueryResultRow>(config: QueryConfig): Promise<R | undefined> => (await query<R>(config)).rows[0]
   const purgeArtifacts = async () => (await query(bind(s.oidcPurge, [now()]))).rowCount ?? 0
 
-  /** Runs `fn` in a transaction on one connection of the pool (rolled back if it throws). */
-  const inTransaction = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
-    if (closed) throw new errors.StoreError('the store is closed')
-    return inPostgresTransaction(pool, fn)
-  }
   const accountKeys = withAccountCheck(keys, async (id) => (await first<{ found: boolean }>(bind(s.accountExists, [id])))?.found === true)
 
   return {
     ...accountKeys,
-    apiKeys: {
-      ...accountKeys.apiKeys,
-      createWithinLimit(r, maxLive) {
-        return inTransaction(async (client) => {
-          if ((await queryPostgres(client, bind(s.accountLockForKeys, [r.accountId]))).rowCount !== 1) {
-            throw new errors.NotFound('api key refers to a record that does not exist')
-          }
-          // A statement after the lock: it reads what the creations before this one committed.
-          const live = (await queryPostgres<{ n: number }>(client, bind(s.keyCountLive, [r.accountId]))).rows[0]?.n ?? 0
-          if (live >= maxLive) return false
-          await queryPostgres(
-            client,
-            bind(s.keyInsert, [r.id, r.accountId, r.name, r.hash, r.hint, r.createdAt, r.expiresAt, r.lastUsedAt, r.deletedAt]),
-            'api key',
-          )
-          return true
-        })
-      },
-    },
     accounts: {
       async create(record) {
         const { id, email, name, createdAt } = record

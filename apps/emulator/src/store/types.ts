@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { ApiKeyRecord, ApiKeyRepository, KeyStore } from '@eyepop/auth-core'
+import type { KeyStore } from '@eyepop/auth-core'
 
 /** A customer account. */
 export interface AccountRecord {
@@ -150,26 +150,11 @@ export interface AuditRepository {
 }
 
 /**
- * auth-core's API keys, as the emulator's stores hold them: `create` (and `createWithinLimit`) also
- * reject a key of an unknown account with `NotFound`, since the emulator's keys always belong to
- * one of its accounts.
+ * The emulator's whole store. Its `apiKeys` (auth-core's) also reject, on `create` and
+ * `createWithinLimit`, a key of an unknown account with `NotFound`, since the emulator's keys
+ * always belong to one of its accounts.
  */
-export interface EmulatorApiKeyRepository extends ApiKeyRepository {
-  /**
-   * Inserts a key unless its account already has `maxLive` live (not deleted) keys; resolves
-   * `false` then, having written nothing. The count and the insert are one step for every writer:
-   * creations racing for an account's last places (on several emulators sharing a PostgreSQL
-   * database too) leave it with exactly `maxLive` keys. (Within one process for the memory and
-   * SQLite stores: a CLI racing a server on one SQLite file can still pass the limit by one.)
-   *
-   * Rejects with `NotFound` for an unknown account and `Conflict` on a duplicate id or hash.
-   */
-  createWithinLimit(record: ApiKeyRecord, maxLive: number): Promise<boolean>
-}
-
-/** The emulator's whole store. */
 export interface EmulatorStore extends KeyStore {
-  readonly apiKeys: EmulatorApiKeyRepository
   readonly accounts: AccountRepository
   readonly pops: PopRepository
   readonly oidc: OidcArtifactRepository

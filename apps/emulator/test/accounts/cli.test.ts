@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAccountService, type AccountView } from '../../src/services/accounts.js'
 import { runCli, runCliJson, startEmulatorProcess } from '../e2e/process.js'
 import { createSqliteEmulatorStore } from '../../src/store/sqlite-store.js'
+import { startTestServer } from '../helpers.js'
 
 /**
  * `eyepop-emulator accounts create|list` on a temporary data dir, through the built CLI
@@ -181,5 +182,61 @@ describe('eyepop-emulator start, a boolean option from its environment variable'
     const result = await runCli(['start', '--memory', '--port', '0'], undefined, { EYEPOP_EMULATOR_ALLOW_BROWSER_API_KEYS: 'maybe' })
     expect(result.code).not.toBe(0)
     expect(result.stderr).toMatch(/allow-browser-api-keys.*must be true or false/)
+  })
+})
+
+describe('eyepop-emulator keys create and the key limit, beside a running emulator on one SQLite file', () => {
+  it('holds --max-keys-per-account when the command and the server create keys at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'emulator-key-limit-'))
+    const running = await startTestServer({ dataDir: dir, maxKeysPerAccount: 4 })
+    try {
+      const { services } = running.emulator
+      const accountId = services.defaultAccount.id
+      const cli = Array.from({ length: 4 }, (_, i) =>
+        runCli(['keys', 'create', '--name', `cli ${i}`, '--max-keys-per-account', '4', '--json', '--data-dir', dir]),
+      )
+      // The server's creations go on while the commands start, open the file and create theirs.
+      const server: Array<'created' | 'refused'> = []
+      const done = Promise.all(cli)
+      let finished = false
+      void done.finally(() => (finished = true))
+      while (!finished && server.length < 40) {
+        server.push(
+          await services.keys.create(accountId, { name: `server ${server.length}` }).then(
+            () => 'created' as const,
+            (err: { kind?: string }) => {
+              if (err.kind !== 'limit_exceeded') throw err
+              return 'refused' as const
+            },
+          ),
+        )
+        // About the time a command takes to start: some places go to each side.
+        await new Promise((resolve) => setTimeout(resolve, 150))
+      }
+      const results = await done
+      for (const result of results.filter((r) => r.code !== 0)) {
+        expect(result.stderr).toContain('this account has reached its limit of 4 api keys; delete one first')
+      }
+      const byCli = results.filter((r) => r.code === 0).length
+      const byServer = server.filter((r) => r === 'created').length
+      expect(byCli + byServer, `${byCli} by the command, ${byServer} by the server`).toBe(4)
+      expect(await services.keys.list(accountId)).toHaveLength(4)
+    } finally {
+      await running.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('reads the limit from --max-keys-per-account or its variable, as start does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'emulator-key-limit-'))
+    try {
+      expect((await runCli(['keys', 'create', '--name', 'one', '--data-dir', dir, '--max-keys-per-account', '1'])).code).toBe(0)
+      const refused = await runCli(['keys', 'create', '--name', 'two', '--data-dir', dir], undefined, { EYEPOP_EMULATOR_MAX_KEYS_PER_ACCOUNT: '1' })
+      expect(refused.code).toBe(1)
+      expect(refused.stderr).toContain('this account has reached its limit of 1 api keys; delete one first')
+      expect((await runCli(['keys', 'create', '--name', 'two', '--data-dir', dir])).code).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

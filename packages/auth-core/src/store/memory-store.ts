@@ -39,14 +39,29 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KeyStore {
     return lo
   }
 
+  function insert(record: ApiKeyRecord): void {
+    if (keys.has(record.id)) throw new Conflict('api key id already exists')
+    if (keysByHash.has(record.hash)) throw new Conflict('api key already exists')
+    keys.set(record.id, { ...record })
+    keysByHash.set(record.hash, record.id)
+  }
+  function countLive(accountId: string): number {
+    let count = 0
+    for (const k of keys.values()) if (k.accountId === accountId && k.deletedAt === null) count++
+    return count
+  }
+
   return {
     description: 'memory',
     apiKeys: {
       async create(record) {
-        if (keys.has(record.id)) throw new Conflict('api key id already exists')
-        if (keysByHash.has(record.hash)) throw new Conflict('api key already exists')
-        keys.set(record.id, { ...record })
-        keysByHash.set(record.hash, record.id)
+        insert(record)
+      },
+      // Counted and inserted in one synchronous step: nothing else runs in between.
+      async createWithinLimit(record, maxLive) {
+        if (countLive(record.accountId) >= maxLive) return false
+        insert(record)
+        return true
       },
       async get(id) {
         return keys.get(id)
@@ -61,9 +76,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): KeyStore {
           .sort((a, b) => a.createdAt - b.createdAt)
       },
       async countLive(accountId) {
-        let count = 0
-        for (const k of keys.values()) if (k.accountId === accountId && k.deletedAt === null) count++
-        return count
+        return countLive(accountId)
       },
       async markDeleted(id, at) {
         const record = keys.get(id)

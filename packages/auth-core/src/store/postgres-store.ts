@@ -174,6 +174,22 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       async countLive(accountId) {
         return (await query<{ n: number }>(bind(s.keyCountLive, [accountId]))).rows[0]?.n ?? 0
       },
+      async createWithinLimit(r, maxLive) {
+        if (closed) throw new StoreError('the store is closed')
+        // The account's lock first: the count, a statement after it, sees what the creations before
+        // this one committed.
+        return inPostgresTransaction(pool, async (client) => {
+          await runQuery(client, bind(s.keyLimitLock, [r.accountId]))
+          const live = (await runQuery<{ n: number }>(client, bind(s.keyCountLive, [r.accountId]))).rows[0]?.n ?? 0
+          if (live >= maxLive) return false
+          await runQuery(
+            client,
+            bind(s.keyInsert, [r.id, r.accountId, r.name, r.hash, r.hint, r.createdAt, r.expiresAt, r.lastUsedAt, r.deletedAt]),
+            'api key',
+          )
+          return true
+        })
+      },
       async markDeleted(id, at) {
         if (closed) throw new StoreError('the store is closed')
         // The feed's lock first, then the key and its feed entry in one transaction.

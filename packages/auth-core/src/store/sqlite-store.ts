@@ -103,6 +103,13 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteKeyStore {
     s.revocationInsert.run({ kind: 'key', subject: id, at, expiresAt: null })
     return true
   })
+  // Counted and inserted in one IMMEDIATE transaction: it takes the file's write lock before
+  // counting, so another connection (a CLI beside the server) counts after this insert.
+  const createWithinLimit = db.transaction((record: ApiKeyRecord, maxLive: number): boolean => {
+    if ((s.keyCountLive.get(record.accountId)?.n ?? 0) >= maxLive) return false
+    insertRecord(() => s.keyInsert.run(record), 'api key')
+    return true
+  })
   const recordUses = db.transaction((uses: ReadonlyArray<{ id: string; at: number }>) => {
     for (const use of uses) s.keyUse.run(use)
   })
@@ -134,6 +141,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteKeyStore {
       },
       async countLive(accountId) {
         return s.keyCountLive.get(accountId)?.n ?? 0
+      },
+      async createWithinLimit(record, maxLive) {
+        return createWithinLimit.immediate(record, maxLive)
       },
       async markDeleted(id, at) {
         return deleteKey(id, at)

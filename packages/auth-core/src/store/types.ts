@@ -114,6 +114,14 @@ export interface ApiKeyRepository {
   /** How many live (not deleted) keys an account has. */
   countLive(accountId: string): Promise<number>
   /**
+   * Inserts a key unless its account already has `maxLive` live (not deleted) keys; resolves
+   * `false` then, having written nothing. The count and the insert are one step for every writer
+   * of the store: creations racing for an account's last places, in one process or several (a CLI
+   * and a server on one SQLite file, instances sharing a PostgreSQL database), leave it with
+   * exactly `maxLive` keys. Rejects with `Conflict` on a duplicate id or hash.
+   */
+  createWithinLimit(record: ApiKeyRecord, maxLive: number): Promise<boolean>
+  /**
    * Marks a key deleted at `at` and appends it to the revocation feed.
    * Resolves `false` when the key does not exist or was already deleted.
    */

@@ -214,6 +214,36 @@ describe.each(implementations)('%s', (_name, factory) => {
       })
     })
 
+    describe('createWithinLimit()', () => {
+      it('creates while the account has fewer live keys than the limit, deleted ones not counted', async () => {
+        expect(await store.apiKeys.createWithinLimit(apiKey({ id: 'key_a' }), 2)).toBe(true)
+        expect(await store.apiKeys.createWithinLimit(apiKey({ id: 'key_b' }), 2)).toBe(true)
+        expect(await store.apiKeys.createWithinLimit(apiKey({ id: 'key_c' }), 2)).toBe(false)
+        expect(await store.apiKeys.get('key_c')).toBeUndefined()
+        // Another account has places of its own.
+        expect(await store.apiKeys.createWithinLimit(apiKey({ id: 'key_bob', accountId: BOB }), 2)).toBe(true)
+        await store.apiKeys.markDeleted('key_a', T0)
+        expect(await store.apiKeys.createWithinLimit(apiKey({ id: 'key_c' }), 2)).toBe(true)
+        expect((await store.apiKeys.list(ALICE)).map((k) => k.id)).toEqual(['key_b', 'key_c'])
+      })
+
+      it('leaves exactly the limit when creations race for the last places', async () => {
+        await store.apiKeys.create(apiKey({ id: 'key_first' }))
+        const results = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => store.apiKeys.createWithinLimit(apiKey({ id: `key_${i}` }), 5)),
+        )
+        expect(results.filter(Boolean)).toHaveLength(4)
+        expect(await store.apiKeys.countLive(ALICE)).toBe(5)
+      })
+
+      it('rejects a duplicate id or hash with Conflict, writing nothing', async () => {
+        await store.apiKeys.create(apiKey({ id: 'key_a' }))
+        await expect(store.apiKeys.createWithinLimit(apiKey({ id: 'key_a', hash: 'other' }), 5)).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
+        await expect(store.apiKeys.createWithinLimit(apiKey({ id: 'key_b', hash: 'hash-key_a' }), 5)).rejects.toMatchObject({ code: 'ERR_CONFLICT' })
+        expect(await store.apiKeys.countLive(ALICE)).toBe(1)
+      })
+    })
+
     describe('markDeleted()', () => {
       it('resolves true once, then false, and keeps the first deletion time', async () => {
         await store.apiKeys.create(apiKey({ id: 'key_a' }))

@@ -39,17 +39,6 @@ export const EMULATOR_STATEMENTS = {
   accountByEmail: statement('account-by-email', `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE lower(email) = lower($1)`),
   accountList: statement('account-list', `SELECT ${ACCOUNT_COLUMNS} FROM accounts ORDER BY created_at, id`),
   accountExists: statement('account-exists', 'SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1) AS found'),
-  // A key's creation within its account's limit, in one transaction: the account's row locked
-  // first (one account's creations take turns on every instance; a Pop's insert, which only
-  // shares the row, is not held up), then the count and the insert on auth-core's api_keys table
-  // (its columns as auth-core's first migration made them).
-  accountLockForKeys: statement('account-lock-for-keys', 'SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE'),
-  keyCountLive: statement('key-count-live', 'SELECT count(*) AS n FROM api_keys WHERE account_id = $1 AND deleted_at IS NULL'),
-  keyInsert: statement(
-    'key-insert',
-    `INSERT INTO api_keys (id, account_id, name, hash, hint, created_at, expires_at, last_used_at, deleted_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-  ),
   popInsert: statement('pop-insert', 'INSERT INTO pops (id, account_id, name, created_at) VALUES ($1, $2, $3, $4)'),
   popGet: statement('pop-get', `SELECT ${POP_COLUMNS} FROM pops WHERE id = $1`),
   popList: statement('pop-list', `SELECT ${POP_COLUMNS} FROM pops WHERE account_id = $1 ORDER BY created_at, id`),

@@ -59,6 +59,11 @@ export const KEY_STATEMENTS = {
     'SELECT count(*) AS n FROM api_keys WHERE account_id = $1 AND deleted_at IS NULL',
   ),
   feedLock: statement('feed-lock', `SELECT ${FEED_LOCK}`),
+  // One account's creations within its limit take turns (per schema); other accounts' do not wait.
+  keyLimitLock: statement(
+    'key-limit-lock',
+    "SELECT pg_advisory_xact_lock(hashtext('eyepop.api-key-limit:' || current_schema() || ':' || $1::text))",
+  ),
   keyDelete: statement(
     'key-delete',
     'UPDATE api_keys SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL RETURNING id',
