@@ -11,7 +11,7 @@
  *   signing out on one ends it on both;
  * - the signing keys are shared: after a rotation on one, the tokens issued before keep verifying on
  *   both, and those issued after by either verify on both, also a day on, when the retired key no
- *   longer verifies;
+ *   longer verifies, and when both rotate at the same moment;
  * - the key limit (`maxKeysPerAccount`) is kept in the database: it holds across instances, also
  *   when creations race on both; the compute-session limit is kept in memory, per instance;
  * - a `kill -9` of one instance in a burst of key creations loses no acknowledged key, and the other
@@ -358,6 +358,29 @@ describe('signing keys across instances', () => {
     for (const token of [fromB, fromA]) {
       for (const emulator of [a, b]) expect(await tokenStatus(address(emulator), token)).toBe(200)
     }
+  })
+})
+
+describe('signing keys rotated on both instances at once', () => {
+  it('leave every token either issues verifying on both, and both signing with one key once they re-read', async () => {
+    const [a, b] = await startTwo()
+    const { services } = a.emulator
+    const created = await services.keys.create(services.defaultAccount.id, { name: 'rotation', expires: 'never' })
+    const before = await accessToken(address(a), created.key)
+    // Each creates its key and retires every other: one may retire the other's new key, or both
+    // keys may end retired, when the next read makes a key of its own.
+    await Promise.all([a.emulator.keyring.rotate(), b.emulator.keyring.rotate()])
+    const after = [await accessToken(address(a), created.key), await accessToken(address(b), created.key)]
+    for (const token of [before, ...after]) {
+      for (const emulator of [a, b]) expect(await tokenStatus(address(emulator), token)).toBe(200)
+    }
+    await Promise.all([a.emulator.keyring.reload(), b.emulator.keyring.reload()])
+    expect(a.emulator.keyring.signingKey.kid).toBe(b.emulator.keyring.signingKey.kid)
+    const live = (await a.emulator.services.store.signingKeys.list()).filter((k) => k.retiredAt === null)
+    expect(live.map((k) => k.kid)).toContain(a.emulator.keyring.signingKey.kid)
+    const fromB = await accessToken(address(b), created.key)
+    expect(decodeProtectedHeader(fromB).kid).toBe(a.emulator.keyring.signingKey.kid)
+    expect(await tokenStatus(address(a), fromB)).toBe(200)
   })
 })
 
