@@ -394,9 +394,14 @@ export async function createApp(
       clearInterval(purger)
       events.close()
       revocations.stop()
-      await usage.close()
-      await services.auditRecorder.close()
-      if (ownsStore) await store.close()
+      // Every step runs whatever the one before did (the last flushes fail while the database is
+      // gone, and the store must still be closed); the first failure is reported after.
+      const failures: unknown[] = []
+      const step = (run: () => Promise<void>) => run().catch((err: unknown) => void failures.push(err))
+      await step(() => usage.close())
+      await step(() => services.auditRecorder.close())
+      if (ownsStore) await step(() => store.close())
+      if (failures.length > 0) throw failures[0]
     },
   }
 }

@@ -93,6 +93,8 @@ export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err
   if (isAuthCoreError(err)) return fromAuthCoreError(err)
   if (err instanceof DomainError) return fromDomainError(err)
+  // Anything may be thrown, `null` and `undefined` too: the answer is then a plain 500.
+  if (typeof err !== 'object' || err === null) return new OAuthError(500, 'server_error', 'unexpected error')
   const parsed = fromBodyParserError(err as { type?: string })
   if (parsed) return parsed
   // Other client errors raised by Express or its parsers (a bad %-escape in the path, a body

@@ -73,6 +73,9 @@ export function readUpload(limit: number): BodyReader<UploadSummary> {
       }
       form.on('file', (name, stream) => {
         countPart(name)
+        // A part cut short fails the form and the part's stream at once: the form's error settles
+        // the request; the part's, with nothing listening, would be thrown.
+        stream.on('error', () => settle(new InvalidRequest('multipart upload is malformed')))
         stream.resume()
       })
       form.on('field', (name) => countPart(name))

@@ -9,6 +9,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { AccessDenied, InvalidRequest } from '../http/errors.js'
 import { sendEmpty, sendJson, toOAuthError } from '../http/error-handler.js'
 import { queryOf } from '../http/query.js'
+import { requestPath } from '../http/request-path.js'
 import { answerOnSocket } from '../http/socket-answer.js'
 import { defineRoute, type Route } from '../http/route-table.js'
 import { toErrorBody } from '../http/to-error-body.js'
@@ -213,7 +214,8 @@ export function eventsSocket(deps: {
 
   return {
     handleUpgrade(req, socket, head) {
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname
+      // Not `new URL`: it throws on a target such as `//`, and nothing catches an `upgrade` listener.
+      const path = requestPath(req)
       if (!(EVENTS_PATHS as readonly string[]).includes(path)) {
         answerOnSocket(socket, '404 Not Found', 'not_found', 'no websocket at this path')
         return

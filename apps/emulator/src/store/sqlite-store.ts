@@ -126,7 +126,12 @@ export function createSqliteEmulatorStore(options: SqliteEmulatorStoreOptions): 
     async close() {
       if (closed) return
       closed = true
-      purgeArtifacts()
+      // Best effort: the file is closed even when the purge fails.
+      try {
+        purgeArtifacts()
+      } catch {
+        // What expired is purged on the next start.
+      }
       await keys.close()
     },
   }

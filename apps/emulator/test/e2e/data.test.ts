@@ -5,6 +5,7 @@
 import { EyePop } from '@eyepop.ai/eyepop'
 import { clearEyePopEnv } from '@eyepop/real-sdks/testing/clear-eyepop-env'
 import { pino } from 'pino'
+import { connect } from 'node:net'
 import { WebSocket } from 'ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningServer } from '../../src/main.js'
@@ -188,6 +189,23 @@ describe('the /data/events WebSocket', () => {
       ws.on('error', () => resolve('error'))
     })
     expect(outcome).toBe('404')
+  })
+
+  it('answers 404 to an upgrade whose target is not a valid URL path, and keeps serving', async () => {
+    for (const target of ['//', '///', '//[', '/\\']) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(running.url).port), '127.0.0.1', () => {
+          socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`)
+        })
+        let text = ''
+        socket.on('data', (d: Buffer) => (text += d))
+        socket.on('end', () => resolve(text))
+        socket.on('error', reject)
+      })
+      expect(answer, target).toMatch(/^HTTP\/1\.1 404 /)
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: 'not_found' })
+    }
+    expect((await fetch(`${running.url}/.well-known/openid-configuration`)).status).toBe(200)
   })
 
   it('loses only the socket of a client that resets a refused upgrade, not the process', async () => {

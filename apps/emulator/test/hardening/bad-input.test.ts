@@ -225,3 +225,29 @@ describe('the pipeline registry', () => {
     expect(registry.get(all[5]!.id)).toBeDefined()
   })
 })
+
+describe('a multipart upload cut before its closing boundary', () => {
+  it('gets 400 invalid_request, and the server keeps serving', async () => {
+    const config = await fetch(`${running.url}/pops/${popId}/config`, { headers: { Authorization: `Bearer ${token}` } })
+    const { pipeline_id: pipelineId } = (await config.json()) as { pipeline_id: string }
+    // The part opens and the body ends: busboy fails the form and the open file part at once.
+    const body = '--X\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\nabc'
+    // An error event nothing listens to is thrown: outside a test runner, the process would exit.
+    const uncaught: unknown[] = []
+    const onUncaught = (err: unknown) => uncaught.push(err)
+    process.prependListener('uncaughtException', onUncaught)
+    try {
+      const res = await fetch(`${running.url}/worker/pipelines/${pipelineId}/source?mode=queue&processing=sync`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'multipart/form-data; boundary=X' },
+        body,
+      })
+      expect(res.status).toBe(400)
+      expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: 'multipart upload is malformed' })
+      expect((await fetch(`${running.url}/.well-known/openid-configuration`)).status).toBe(200)
+      expect(uncaught).toEqual([])
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+  })
+})

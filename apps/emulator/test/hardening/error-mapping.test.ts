@@ -56,3 +56,11 @@ describe('the emulator maps every domain error one way', () => {
     expect(httpError.cause).toBe(err)
   })
 })
+
+describe('toOAuthError of something thrown that is not an object', () => {
+  it.each([null, undefined, 'a string', 42])('%s is a plain 500 without detail', (thrown) => {
+    const httpError = toOAuthError(thrown)
+    expect({ status: httpError.status, error: httpError.error, expose: httpError.expose }).toEqual({ status: 500, error: 'server_error', expose: false })
+    expect(toErrorBody(httpError)).toEqual({ error: 'server_error', error_description: 'the server failed to handle the request', message: 'the server failed to handle the request' })
+  })
+})

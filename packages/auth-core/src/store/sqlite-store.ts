@@ -203,9 +203,18 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteKeyStore {
       if (closed) return
       lookups.flush()
       closed = true
-      purgeExpired()
-      await checkpointer?.stop()
-      db.close()
+      // Best effort: the checkpoint thread is stopped and the file closed even when the purge
+      // fails (what expired is purged on the next start).
+      try {
+        purgeExpired()
+      } catch {
+        // Nothing to do: see above.
+      }
+      try {
+        await checkpointer?.stop()
+      } finally {
+        db.close()
+      }
     },
   }
 }
