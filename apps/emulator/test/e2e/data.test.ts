@@ -208,6 +208,34 @@ describe('the /data/events WebSocket', () => {
     expect((await fetch(`${running.url}/.well-known/openid-configuration`)).status).toBe(200)
   })
 
+  it('closes a refused upgrade\'s socket whose request had a body, so it holds neither a socket nor server.close()', async () => {
+    const own = await startTestServer()
+    // Nothing reads what follows the head of an upgrade: the body, and the client's end after it,
+    // stay unread, so the server's socket would never see the client go.
+    const socket = connect({ port: Number(new URL(own.url).port), host: '127.0.0.1' })
+    try {
+      const answered = new Promise<string>((resolve) => {
+        let text = ''
+        socket.on('data', (d: Buffer) => (text += d))
+        socket.on('end', () => resolve(text))
+      })
+      socket.on('error', () => undefined)
+      const body = 'x'.repeat(72_000)
+      socket.end(
+        `GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      )
+      expect(await answered).toMatch(/^HTTP\/1\.1 404 /)
+      const closed = await Promise.race([
+        own.close().then(() => 'closed'),
+        new Promise((resolve) => setTimeout(resolve, 5000, 'still open after 5 s')),
+      ])
+      expect(closed).toBe('closed')
+    } finally {
+      socket.destroy()
+      await own.close()
+    }
+  })
+
   it('loses only the socket of a client that resets a refused upgrade, not the process', async () => {
     // Node takes its error listener off a socket it hands to `upgrade`: a reset arriving after the
     // refusal (ECONNRESET) is an error event on that socket, thrown if nothing listens.

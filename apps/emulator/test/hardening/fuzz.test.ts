@@ -1,7 +1,7 @@
 /**
  * A seeded fuzz run over every route, method, header and body shape (see fuzz.ts), against the
  * emulator on a real socket: no 5xx, no hang, no credential echoed, a JSON error body on every
- * API 4xx, and the server still serving at the end. `FUZZ_REQUESTS` (default 3,000) and
+ * API 4xx, no error left uncaught in the server, and the server still serving at the end. `FUZZ_REQUESTS` (default 3,000) and
  * `FUZZ_SEED` (default 20261201) set the run; `npm run fuzz -w @eyepop/emulator` runs 100,000.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -41,6 +41,11 @@ describe(`fuzz: ${REQUESTS} seeded requests (seed ${SEED})`, () => {
     const secrets = [fixture.apiKey, fixture.accessToken, fixture.temporaryKey]
     const failures: string[] = []
     const statuses = new Map<number, number>()
+    // The server runs in this process: an error nothing handles would have ended it.
+    const uncaught: string[] = []
+    const onUncaught = (err: unknown) => uncaught.push(String(err))
+    process.prependListener('uncaughtException', onUncaught)
+    process.prependListener('unhandledRejection', onUncaught)
     let cursor = 0
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -55,7 +60,11 @@ describe(`fuzz: ${REQUESTS} seeded requests (seed ${SEED})`, () => {
           }
         }
       }),
-    )
+    ).finally(() => {
+      process.off('uncaughtException', onUncaught)
+      process.off('unhandledRejection', onUncaught)
+    })
+    expect(uncaught, `seed ${SEED}: uncaught in the server`).toEqual([])
     expect(failures, `seed ${SEED}`).toEqual([])
     // Every kind of answer was seen: the run reached the routes, not only the 404 handler.
     for (const status of [200, 400, 401, 403, 404]) expect(statuses.get(status) ?? 0, `answers ${status}`).toBeGreaterThan(0)

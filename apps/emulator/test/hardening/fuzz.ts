@@ -89,6 +89,10 @@ const PATHS = [
   '/healthz',
   '/static/login.css',
   '/nope',
+  // Request targets that are not valid URL paths (a parser given them throws).
+  '//',
+  '//[',
+  '/\\',
 ]
 
 const METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS', 'HEAD']
@@ -189,8 +193,12 @@ export function requestGenerator(random: () => number, fixture: FuzzFixture): ()
         return { type: pick(['image/png', 'video/mp4', 'application/octet-stream']), data: Buffer.alloc(int(2048), int(256)) }
       case 5: {
         const boundary = chance(0.7) ? 'fuzzboundary' : ''
-        const parts = Array.from({ length: int(4) }, () => `--fuzzboundary\r\nContent-Disposition: form-data; name="${pick(['file', 'params', 'roi', nasty()])}"\r\n\r\n${nasty()}\r\n`)
-        const end = chance(0.7) ? '--fuzzboundary--\r\n' : ''
+        const parts = Array.from({ length: int(4) }, () => {
+          const file = chance(0.5) ? `; filename="${pick(['a.jpg', nasty()])}"\r\nContent-Type: image/jpeg` : ''
+          return `--fuzzboundary\r\nContent-Disposition: form-data; name="${pick(['file', 'params', 'roi', nasty()])}"${file}\r\n\r\n${nasty()}\r\n`
+        })
+        // Without its end, or cut in the middle of a part.
+        const end = chance(0.6) ? '--fuzzboundary--\r\n' : chance(0.5) ? '' : '--fuzzboundary\r\nContent-Disposition: form-data; name="file"; filename="cut.jpg"\r\n\r\nabc'
         return { type: boundary ? `multipart/form-data; boundary=${boundary}` : 'multipart/form-data', data: Buffer.from(parts.join('') + end) }
       }
       case 6:
@@ -221,6 +229,10 @@ export function requestGenerator(random: () => number, fixture: FuzzFixture): ()
     if (chance(0.05)) headers.push(['Cookie', `${pick(['eyepop_dashboard', '_session', '_interaction', nasty()])}=${enc(nasty())}`])
     if (chance(0.05)) headers.push(['X-CSRF-Token', nasty()])
     if (chance(0.05)) headers.push(['Accept', pick(['text/html', 'application/json', '*/*', nasty()])])
+    // A WebSocket handshake, on any target.
+    if (method === 'GET' && chance(0.1)) {
+      headers.push(['Connection', 'Upgrade'], ['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13'], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='])
+    }
     return { method, path: path(), headers, ...(data !== undefined && { body: data }), ...(chance(0.02) && { noHost: true }) }
   }
 }
@@ -262,6 +274,11 @@ export function send(base: URL, req: FuzzRequest, timeoutMs = 10_000): Promise<F
       resolve({ status: 0, headers: {}, body: String((err as Error).message) })
       return
     }
+    // An upgrade the server accepted (101): that is an answer; the socket is not used.
+    client.on('upgrade', (res, socket) => {
+      socket.destroy()
+      resolve({ status: res.statusCode ?? 101, headers: res.headers, body: '' })
+    })
     client.on('timeout', () => client.destroy(new Error(`no answer within ${timeoutMs} ms: ${req.method} ${req.path.slice(0, 200)}`)))
     client.on('error', (err: NodeJS.ErrnoException) => {
       // The server may close a connection it refused (an oversized upload): that is an answer.
