@@ -249,7 +249,7 @@ export const OPTIONS = {
   }),
   maxKeysPerAccount: integer({
     flag: '--max-keys-per-account', valueName: 'N', env: 'EYEPOP_EMULATOR_MAX_KEYS_PER_ACCOUNT', default: 20, min: 1, max: 10_000,
-    help: 'the most live API keys an account may have; one more is refused with 409 limit_exceeded (`keys create` takes it too); counted and written in one transaction of the store, so it holds across emulators sharing a --database-url and for `keys create` beside a running emulator',
+    help: 'the most live API keys an account may have; one more is refused with 409 limit_exceeded (`keys create` takes it too); counted and written in one transaction of the store, so it holds across emulators sharing a --database-url, and for `keys create` beside a running emulator given the same value (the variable gives it to both)',
     why: 'one key per server or environment, deleted when retired',
   }),
   sessionIdleTimeoutSeconds: integer({

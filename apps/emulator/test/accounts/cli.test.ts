@@ -186,6 +186,8 @@ describe('eyepop-emulator start, a boolean option from its environment variable'
 })
 
 describe('eyepop-emulator keys create and the key limit, beside a running emulator on one SQLite file', () => {
+  // End to end, with real processes; that the count waits for another connection's insert is
+  // shown deterministically in auth-core's SQLite store tests.
   it('holds --max-keys-per-account when the command and the server create keys at once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'emulator-key-limit-'))
     const running = await startTestServer({ dataDir: dir, maxKeysPerAccount: 4 })

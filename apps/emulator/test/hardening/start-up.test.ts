@@ -72,6 +72,19 @@ function slowStore(delayMs: number, fail = false): EmulatorStore {
   return store
 }
 
+/** A memory store whose first settings write waits until `open()` is called. */
+function gatedStore(): { store: EmulatorStore; open: () => void } {
+  let open!: () => void
+  const gate = new Promise<void>((resolve) => (open = resolve))
+  const store = createMemoryEmulatorStore()
+  const setIfAbsent = store.settings.setIfAbsent.bind(store.settings)
+  store.settings.setIfAbsent = async (...args) => {
+    await gate
+    return setIfAbsent(...args)
+  }
+  return { store, open }
+}
+
 describe('a request that arrives while the emulator starts', () => {
   it('is answered once it has started (discovery and a token route), not left hanging', async () => {
     const port = await freePort()
@@ -102,10 +115,12 @@ describe('a request that arrives while the emulator starts', () => {
 
   it('refuses a WebSocket upgrade with 503, Retry-After and a JSON body until it has started', async () => {
     const port = await freePort()
-    const starting = startServer({ port, dataDir: null, logLevel: 'silent' }, { logger, store: slowStore(300) })
+    // Held until the answer has come, however slow the machine.
+    const { store, open } = gatedStore()
+    const starting = startServer({ port, dataDir: null, logLevel: 'silent' }, { logger, store })
     await portOpen(port)
     const upgrade = { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' }
-    const answer = await get(port, '/data/events', 10_000, upgrade)
+    const answer = await get(port, '/data/events', 10_000, upgrade).finally(open)
     const running = await starting
     try {
       expect(answer.status).toBe(503)

@@ -255,6 +255,23 @@ describe('createPostgresStore', () => {
       ],
     }
 
+    it('in inPostgresTransaction(), commits what fn wrote, and rolls back and rethrows, as it is, what fn throws', async () => {
+      const store = await openStore(await server.createDatabase(), { migrations: [notes] })
+      await inPostgresTransaction(store.pool, async (client) => {
+        await queryPostgres(client, { text: "INSERT INTO authors (id) VALUES ('ada')" })
+      })
+      class Refused extends Error {}
+      const refused = new Refused('not this one')
+      await expect(
+        inPostgresTransaction(store.pool, async (client) => {
+          await queryPostgres(client, { text: "INSERT INTO authors (id) VALUES ('bob')" })
+          throw refused
+        }),
+      ).rejects.toBe(refused)
+      const { rows } = await queryPostgres<{ id: string }>(store.pool, { text: 'SELECT id FROM authors ORDER BY id' })
+      expect(rows.map((r) => r.id)).toEqual(['ada'])
+    })
+
     it('reads bigint columns as numbers, leaving the pool\'s own parsers alone', async () => {
       const store = await openStore(await server.createDatabase(), { migrations: [notes] })
       await queryPostgres(store.pool, { text: "INSERT INTO authors (id) VALUES ('ann')" })
@@ -315,7 +332,7 @@ describe('createPostgresStore', () => {
       process.prependListener('uncaughtException', onUncaught)
       try {
         const cut = inPostgresTransaction(store.pool, async (client) => {
-          await client.query("SELECT pg_sleep(30), 'cut-me'")
+          await queryPostgres(client, { text: "SELECT pg_sleep(30), 'cut-me'" })
         })
         cut.catch(() => undefined)
         let pid = 0

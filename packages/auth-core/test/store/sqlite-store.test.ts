@@ -603,3 +603,48 @@ describe('createSqliteStore({ checkpoint: "background" }) in a process of its ow
     expect(result.stdout.trim()).toBe('closed')
   })
 })
+
+describe('createWithinLimit() with another connection writing to the file', () => {
+  it('counts after the other connection\'s insert commits, so the two cannot pass the limit together', async () => {
+    const filename = newFile()
+    const store = openStore(filename)
+    const key = (id: string): ApiKeyRecord => ({
+      id, accountId: ALICE, name: id, hash: `hash-${id}`, hint: 'abcd', createdAt: T0, expiresAt: null, lastUsedAt: null, deletedAt: null,
+    })
+    await store.apiKeys.create(key('key_1'))
+    // Another process, as a CLI beside a server: it takes the file's write lock, inserts the
+    // account's second key, and commits 300 ms later. A thread of its own, since this one blocks
+    // on the lock while it waits.
+    const { Worker } = await import('node:worker_threads')
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads')
+       const Database = require('better-sqlite3')
+       const db = new Database(workerData.filename, { timeout: 5000 })
+       db.exec('BEGIN IMMEDIATE')
+       db.prepare("INSERT INTO api_keys (id, account_id, name, hash, hint, created_at, expires_at, last_used_at, deleted_at) VALUES ('key_2', ?, 'key_2', 'hash-key_2', 'abcd', ?, NULL, NULL, NULL)").run(workerData.account, workerData.at)
+       parentPort.postMessage('locked')
+       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300)
+       db.exec('COMMIT')
+       db.close()
+       parentPort.postMessage('committed')`,
+      { eval: true, workerData: { filename, account: ALICE, at: T0 } },
+    )
+    const messages: string[] = []
+    const done = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: string) => {
+        messages.push(m)
+        if (m === 'committed') resolve()
+      })
+      worker.on('error', reject)
+    })
+    await new Promise<void>((resolve) => worker.once('message', () => resolve()))
+    try {
+      // The limit is 2: the other connection's key is the second, so this one must be refused.
+      expect(await store.apiKeys.createWithinLimit(key('key_3'), 2)).toBe(false)
+      await done
+      expect((await store.apiKeys.list(ALICE)).map((k) => k.id).sort()).toEqual(['key_1', 'key_2'])
+    } finally {
+      await worker.terminate()
+    }
+  })
+})

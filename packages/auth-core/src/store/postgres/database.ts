@@ -106,7 +106,9 @@ export function queryPostgres<R extends QueryResultRow = QueryResultRow>(
 /**
  * Runs `fn` in a transaction on one client of the pool: `COMMIT` when it resolves, `ROLLBACK` when
  * it throws (a client whose rollback fails, or whose connection failed, is destroyed, not returned
- * to the pool). A connection lost meanwhile fails the transaction with `StoreError`.
+ * to the pool). What `fn` throws is rethrown as it is: run its queries with {@link runQuery}
+ * (`queryPostgres`) for the store's errors. A failure to connect, to begin or to commit (a lost
+ * connection among them) is a `StoreError`.
  */
 export async function inPostgresTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   let client: PoolClient
@@ -121,9 +123,9 @@ export async function inPostgresTransaction<T>(pool: Pool, fn: (client: PoolClie
   const onError = (err: unknown) => (broken ??= err)
   client.on('error', onError)
   try {
-    await client.query('BEGIN')
+    await runQuery(client, { text: 'BEGIN' })
     const result = await fn(client)
-    await client.query('COMMIT')
+    await runQuery(client, { text: 'COMMIT' })
     return result
   } catch (err) {
     try {
@@ -131,7 +133,7 @@ export async function inPostgresTransaction<T>(pool: Pool, fn: (client: PoolClie
     } catch (rollbackErr) {
       broken = rollbackErr
     }
-    throw toStoreError(err)
+    throw err
   } finally {
     client.off('error', onError)
     client.release(broken instanceof Error ? broken : undefined)
