@@ -16,7 +16,7 @@ import { formatReport } from './report.js'
 import { measureKeyLookup, openSqliteLookupStore, type LookupStore } from './measure-lookup.js'
 import { formatPostgresReport } from './postgres-report.js'
 import { readProcessTreeCpuSeconds } from './proc-stat.js'
-import { runBench, seedStore, uptime, type BenchResult } from './run-bench.js'
+import { runBench, seedStore, uptime, type BenchResult, type LoadTiming } from './run-bench.js'
 import { runPostgresBench, startBenchPostgres, type BenchPostgres, type PostgresBenchResult } from './run-postgres.js'
 import { runSoak, type SoakResult } from './run-soak.js'
 import { SCENARIOS, type ScenarioName } from './scenarios.js'
@@ -82,7 +82,7 @@ function withTimingOptions(command: Command, groupWord: string): Command {
 }
 
 /** The timing of {@link withTimingOptions}'s options, as `runBench` and `runPostgresBench` take it. */
-function timingOf(opts: Record<string, number>) {
+function timingOf(opts: Record<string, number>): LoadTiming {
   return {
     durationSeconds: opts.duration!,
     rounds: opts.rounds!,

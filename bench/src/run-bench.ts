@@ -32,11 +32,10 @@ import type { SeedFile } from './seed-store.js'
 import { killAllSpawned, runNodeScript, type ServerProcess } from './spawn-server.js'
 import { mean } from './stats.js'
 
-/** Options of {@link runBench}. */
-export interface BenchOptions {
+/** How the load runs of a bench are timed (`run` and `postgres` take the same options). */
+export interface LoadTiming {
   /** Seconds per load run. */
   durationSeconds: number
-  connections: number
   rounds: number
   /** Seconds of unrecorded load per measurement before the first round (0: none). */
   warmupSeconds: number
@@ -52,6 +51,11 @@ export interface BenchOptions {
    * is cut into slices run A B B A A B B A …, so both sample the same moments of the machine.
    */
   sliceSeconds: number
+}
+
+/** Options of {@link runBench}. */
+export interface BenchOptions extends LoadTiming {
+  connections: number
   scenarios: ScenarioName[]
   /** Keys in the large store of the scale scenario. */
   scaleKeys: number

@@ -15,7 +15,7 @@ import { httpJson } from './http-request.js'
 import { startEmulator } from './launch.js'
 import type { LoadSpec } from './load-plan.js'
 import { readCpuSeconds, readParentPid, readProcessTreeCpuSeconds } from './proc-stat.js'
-import { machineInfo, seedStore, type MachineInfo } from './run-bench.js'
+import { machineInfo, seedStore, type LoadTiming, type MachineInfo } from './run-bench.js'
 import { runAlternating, runLoad, type CpuMeter, type LoadRun } from './run-load.js'
 import { killAllSpawned, type ServerProcess } from './spawn-server.js'
 
@@ -46,18 +46,9 @@ export interface PostgresMeasurement {
 }
 
 /** Options of {@link runPostgresBench}. */
-export interface PostgresBenchOptions {
-  /** Seconds per load run. */
-  durationSeconds: number
+export interface PostgresBenchOptions extends LoadTiming {
   /** Concurrent connections per load run (split evenly between two instances). */
   connections: number
-  rounds: number
-  /** Seconds of unrecorded load per measurement before the first round (0: none). */
-  warmupSeconds: number
-  /** Seconds of unrecorded load per side just before every recorded group (0: none). */
-  runWarmupSeconds: number
-  /** The measurements of a group run in alternating slices of this length. */
-  sliceSeconds: number
   /** Keys in the large database (against 10). */
   scaleKeys: number
   /** Keys in the SQLite store and the main database (issuance uses every one in turn). */

@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { DATABASE_FILENAME } from '../../src/config/defaults.js'
 import { startEmulatorProcess, type EmulatorProcess } from '../e2e/process.js'
 import { browser, signIn, type BrowserSession } from '../manage/browser-session.js'
+import { inBatches } from '../in-batches.js'
 
 const DEV_EMAIL = 'dev@eyepop.local'
 const DEV_PASSWORD = 'eyepop-dev'
@@ -74,20 +75,6 @@ async function exchange(url: string, key: string): Promise<{ status: number; acc
   const res = await fetch(`${url}/v1/auth/authenticate`, { method: 'POST', headers: { Authorization: `Bearer ${key}` } })
   const body = (await res.json()) as { access_token?: string }
   return { status: res.status, ...(body.access_token !== undefined && { accessToken: body.access_token }) }
-}
-
-/** Runs `fn` over `items`, `limit` at a time; resolves every result in order. */
-async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = []
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++
-      results[i] = await fn(items[i]!)
-    }
-  }
-  await Promise.all(Array.from({ length: limit }, worker))
-  return results
 }
 
 describe('a kill -9 during a burst of key creations', () => {

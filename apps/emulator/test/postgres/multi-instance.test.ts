@@ -26,9 +26,8 @@ import type { AddressInfo } from 'node:net'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
 import { decodeProtectedHeader } from 'jose'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { deviceLogin } from '../../src/cli/login.js'
 import type { EmulatorConfig } from '../../src/config/defaults.js'
 import type { RunningServer } from '../../src/main.js'
@@ -36,6 +35,8 @@ import { createPostgresEmulatorStore } from '../../src/store/postgres-store.js'
 import type { EmulatorStore } from '../../src/store/types.js'
 import { startEmulatorProcess, type EmulatorProcess } from '../e2e/process.js'
 import { startTestServer } from '../helpers.js'
+import { useDatabasePerCase } from './database-per-case.js'
+import { inBatches } from '../in-batches.js'
 import { approve, browser, follow, signIn, type BrowserSession } from '../manage/browser-session.js'
 
 /**
@@ -47,25 +48,15 @@ let balancer: Server
 const DEV_EMAIL = 'dev@eyepop.local'
 const DEV_PASSWORD = 'eyepop-dev'
 
-let started: Promise<PostgresServer>
-let server: PostgresServer
-let databaseUrl: string
+const pg = useDatabasePerCase()
 const running: Array<RunningServer | EmulatorProcess> = []
 const dirs: string[] = []
 
 beforeAll(async () => {
-  started = startPostgresServer()
-  started.catch(() => {})
   balancer = createHttpServer((_req, res) => res.writeHead(502).end())
   await new Promise<void>((resolve) => balancer.listen(0, '127.0.0.1', resolve))
   ISSUER = `http://127.0.0.1:${(balancer.address() as AddressInfo).port}`
 })
-
-// Each case waits for the server: where it cannot start, every case fails with its reason.
-beforeEach(async () => {
-  server = await started
-  databaseUrl = server.url(await server.createDatabase())
-}, 60_000)
 
 afterEach(async () => {
   for (const emulator of running.splice(0)) {
@@ -75,13 +66,12 @@ afterEach(async () => {
 })
 
 afterAll(async () => {
-  await server?.close()
   await new Promise((resolve) => balancer?.close(resolve))
 })
 
 /** Two emulators in this process on the case's database, with one issuer. */
 async function startTwo(overrides: Partial<EmulatorConfig> = {}): Promise<[RunningServer, RunningServer]> {
-  const config = { databaseUrl, issuer: ISSUER, revocationPollMs: 20, ...overrides }
+  const config = { databaseUrl: pg.databaseUrl, issuer: ISSUER, revocationPollMs: 20, ...overrides }
   // One after the other: the second finds the signing key and the cookie secret the first made.
   const a = await startTestServer(config)
   running.push(a)
@@ -163,7 +153,7 @@ describe('two instances started at once', () => {
     const accountsFile = join(dir, 'accounts.json')
     const entries = Array.from({ length: 3 }, (_, i) => ({ email: `dev${i}@example.test`, password: `password-${i}`, name: `Dev ${i}` }))
     writeFileSync(accountsFile, JSON.stringify(entries))
-    const config = { databaseUrl, issuer: ISSUER, accountsFile }
+    const config = { databaseUrl: pg.databaseUrl, issuer: ISSUER, accountsFile }
     const both = await Promise.allSettled([startTestServer(config), startTestServer(config)])
     for (const result of both) if (result.status === 'fulfilled') running.push(result.value)
     expect(both.map((r) => (r.status === 'rejected' ? String(r.reason) : 'started'))).toEqual(['started', 'started'])
@@ -250,7 +240,7 @@ describe('the device flow while a sign-in is being saved', () => {
     // session writes are slowed so that the command's polls, on both instances, fall in between.
     const stores: EmulatorStore[] = []
     const slowSessions = async () => {
-      const store = await createPostgresEmulatorStore({ connectionString: databaseUrl })
+      const store = await createPostgresEmulatorStore({ connectionString: pg.databaseUrl })
       stores.push(store)
       const upsert = store.oidc.upsert.bind(store.oidc)
       store.oidc.upsert = async (model, id, payload, expiresIn) => {
@@ -260,7 +250,7 @@ describe('the device flow while a sign-in is being saved', () => {
       return store
     }
     try {
-      const config = { databaseUrl, issuer: ISSUER, revocationPollMs: 20 }
+      const config = { databaseUrl: pg.databaseUrl, issuer: ISSUER, revocationPollMs: 20 }
       const a = await startTestServer(config, { store: await slowSessions() })
       running.push(a)
       const b = await startTestServer(config, { store: await slowSessions() })
@@ -389,7 +379,7 @@ describe('signing keys across instances, a day on', () => {
     // One clock for both, moved forward by the test.
     let clock = Date.now()
     const now = () => clock
-    const config = { databaseUrl, issuer: ISSUER, revocationPollMs: 20 }
+    const config = { databaseUrl: pg.databaseUrl, issuer: ISSUER, revocationPollMs: 20 }
     const a = await startTestServer(config, { now })
     running.push(a)
     const b = await startTestServer(config, { now })
@@ -481,7 +471,7 @@ describe('the limits kept in memory', () => {
 async function startProcess(keys: number): Promise<{ emulator: EmulatorProcess; url: string }> {
   const emulator = await startEmulatorProcess(
     ['--host', '127.0.0.1', '--issuer', ISSUER, '--revocation-poll-ms', '20', '--max-keys-per-account', String(keys)],
-    { EYEPOP_EMULATOR_DATABASE_URL: databaseUrl },
+    { EYEPOP_EMULATOR_DATABASE_URL: pg.databaseUrl },
   )
   running.push(emulator)
   expect(emulator.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
@@ -489,20 +479,6 @@ async function startProcess(keys: number): Promise<{ emulator: EmulatorProcess; 
   const discovery = await fetch(`${emulator.url}/.well-known/openid-configuration`)
   expect(((await discovery.json()) as { issuer: string }).issuer).toBe(ISSUER)
   return { emulator, url: emulator.url }
-}
-
-/** Runs `fn` over `items`, `limit` at a time; resolves every result in order. */
-async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = []
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++
-      results[i] = await fn(items[i]!)
-    }
-  }
-  await Promise.all(Array.from({ length: limit }, worker))
-  return results
 }
 
 describe('a kill -9 of one instance during a burst of key creations on it', () => {

@@ -7,29 +7,16 @@
  * PostgreSQL is not installed.
  */
 import type { AddressInfo } from 'node:net'
-import { startPostgresServer, type PostgresServer } from '@eyepop/real-sdks/testing/postgres-server'
 import request from 'supertest'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { RunningServer } from '../../src/main.js'
 import { runCli, runCliJson, startEmulatorProcess, type EmulatorProcess } from '../e2e/process.js'
 import { startTestServer } from '../helpers.js'
+import { useDatabasePerCase } from './database-per-case.js'
 
-let started: Promise<PostgresServer>
-let server: PostgresServer
-/** A new database's URL over TCP, with the password, as a user would give it. */
-let databaseUrl: string
+/** The server, and a new database's URL over TCP, with the password, as a user would give it. */
+const pg = useDatabasePerCase()
 const running: Array<RunningServer | EmulatorProcess> = []
-
-beforeAll(() => {
-  started = startPostgresServer()
-  started.catch(() => {})
-})
-
-// Each case waits for the server: where it cannot start, every case fails with its reason.
-beforeEach(async () => {
-  server = await started
-  databaseUrl = server.url(await server.createDatabase())
-}, 60_000)
 
 afterEach(async () => {
   for (const emulator of running.splice(0)) {
@@ -37,16 +24,12 @@ afterEach(async () => {
   }
 })
 
-afterAll(async () => {
-  await server?.close()
-})
-
 /**
  * An emulator in this process on the case's database. Instances behind one address share their
  * issuer (`--issuer`, the address clients use): the `iss` their tokens carry and check.
  */
 async function startOnDatabase(): Promise<RunningServer> {
-  const emulator = await startTestServer({ databaseUrl, issuer: 'http://127.0.0.1:8700', revocationPollMs: 20 })
+  const emulator = await startTestServer({ databaseUrl: pg.databaseUrl, issuer: 'http://127.0.0.1:8700', revocationPollMs: 20 })
   running.push(emulator)
   return emulator
 }
@@ -73,14 +56,14 @@ async function within(withinMs: number, check: () => Promise<boolean>): Promise<
 describe('an emulator started with databaseUrl', () => {
   it('authenticates a key the CLI created with --database-url, and refuses it once the CLI deleted it', async () => {
     const emulator = await startOnDatabase()
-    const created = await runCliJson<{ id: string; key: string }>(['keys', 'create', '--name', 'pg', '--database-url', databaseUrl])
+    const created = await runCliJson<{ id: string; key: string }>(['keys', 'create', '--name', 'pg', '--database-url', pg.databaseUrl])
     const res = await authenticate(emulator, created.key).expect(200)
     expect(res.body).toMatchObject({ token_type: 'Bearer', access_token: expect.any(String) })
-    expect((await runCliJson<Array<{ id: string }>>(['keys', 'list', '--database-url', databaseUrl])).map((k) => k.id)).toEqual([
+    expect((await runCliJson<Array<{ id: string }>>(['keys', 'list', '--database-url', pg.databaseUrl])).map((k) => k.id)).toEqual([
       created.id,
     ])
 
-    const deleted = await runCli(['keys', 'delete', created.id, '--database-url', databaseUrl])
+    const deleted = await runCli(['keys', 'delete', created.id, '--database-url', pg.databaseUrl])
     expect(deleted.code).toBe(0)
     const refused = await authenticate(emulator, created.key)
     expect(refused.status).toBe(401)
@@ -90,7 +73,7 @@ describe('an emulator started with databaseUrl', () => {
   it('keeps its store in the database, both components migrated, and cannot be reset', async () => {
     const emulator = await startOnDatabase()
     await expect(emulator.reset()).rejects.toThrow('only an emulator with its own in-memory store can be reset')
-    expect((await server.sql(new URL(databaseUrl).pathname.slice(1), 'SELECT component FROM schema_migrations ORDER BY component')).rows).toEqual([
+    expect((await pg.server.sql(new URL(pg.databaseUrl).pathname.slice(1), 'SELECT component FROM schema_migrations ORDER BY component')).rows).toEqual([
       { component: 'auth-core' },
       { component: 'emulator' },
     ])
@@ -100,21 +83,21 @@ describe('an emulator started with databaseUrl', () => {
 describe('eyepop-emulator start --database-url', () => {
   it('names the database it uses without the password, and takes it from EYEPOP_EMULATOR_DATABASE_URL too', async () => {
     for (const [args, env] of [
-      [['--database-url', databaseUrl], {}],
-      [[], { EYEPOP_EMULATOR_DATABASE_URL: databaseUrl }],
+      [['--database-url', pg.databaseUrl], {}],
+      [[], { EYEPOP_EMULATOR_DATABASE_URL: pg.databaseUrl }],
     ] as const) {
       const emulator = await startEmulatorProcess([...args], env)
       running.push(emulator)
       await within(5000, async () => emulator.output().includes('Create a key and a Pop'))
-      const database = new URL(databaseUrl).pathname.slice(1)
-      expect(emulator.output()).toContain(`store:    postgres://postgres@127.0.0.1:${server.port}/${database}`)
-      expect(emulator.output()).not.toContain(server.password)
+      const database = new URL(pg.databaseUrl).pathname.slice(1)
+      expect(emulator.output()).toContain(`store:    postgres://postgres@127.0.0.1:${pg.server.port}/${database}`)
+      expect(emulator.output()).not.toContain(pg.server.password)
       await emulator.stop()
     }
   })
 
   it('refuses --memory with it', async () => {
-    const result = await runCli(['start', '--memory', '--database-url', databaseUrl])
+    const result = await runCli(['start', '--memory', '--database-url', pg.databaseUrl])
     expect(result.code).not.toBe(0)
     expect(result.stderr).toContain("option '--database-url <URL>' cannot be used with option '--memory'")
   })
@@ -181,7 +164,7 @@ describe('a database restart', () => {
     // A key never looked up before: its lookup must reach the database.
     const fresh = await services.keys.create(services.defaultAccount.id, { name: 'during', expires: 'never' })
     expect((await authenticate(emulator, used.key)).status).toBe(200)
-    await server.stop()
+    await pg.server.stop()
     try {
       const asked = Date.now()
       const down = await authenticate(emulator, fresh.key)
@@ -194,7 +177,7 @@ describe('a database restart', () => {
         message: 'the key store is not available; try again shortly',
       })
     } finally {
-      await server.start()
+      await pg.server.start()
     }
     // The pool connects anew: no restart of the emulator.
     await vi.waitFor(async () => expect((await authenticate(emulator, fresh.key)).status).toBe(200), { timeout: 20_000, interval: 250 })
