@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { DATABASE_FILENAME } from '../../src/config/defaults.js'
 import { startEmulatorProcess, type EmulatorProcess } from '../e2e/process.js'
 import { browser, signIn, type BrowserSession } from '../manage/browser-session.js'
-import { inBatches } from '../in-batches.js'
+import { createKeysUntilKilled, inBatches } from '../bursts.js'
 
 const DEV_EMAIL = 'dev@eyepop.local'
 const DEV_PASSWORD = 'eyepop-dev'
@@ -90,29 +90,15 @@ describe('a kill -9 during a burst of key creations', () => {
     const issued = await exchange(first.url, seedKey.key)
     expect(issued.status).toBe(200)
 
-    // Only a 201 whose body arrived whole counts: a request cut off by the kill promised nothing.
-    const acknowledged: { id: string; key: string }[] = [seedKey]
-    const refused: string[] = []
-    let killed = false
-    await inBatches(Array.from({ length: BURST }, (_, i) => i), IN_FLIGHT, async (i) => {
-      if (killed) return
-      try {
-        const res = await before.createKey(`burst ${i}`)
-        const body = (await res.json()) as { id?: string; key?: string }
-        if (res.status !== 201 || body.id === undefined || body.key === undefined) {
-          refused.push(`${res.status} ${JSON.stringify(body)}`)
-          return
-        }
-        acknowledged.push({ id: body.id, key: body.key })
-      } catch {
-        return
-      }
-      // Mid-burst: the other requests in flight are being written or queued when the process dies.
-      if (!killed && acknowledged.length > KILL_AFTER) {
-        killed = true
-        first.child.kill('SIGKILL')
-      }
+    const burst = await createKeysUntilKilled({
+      burst: BURST,
+      inFlight: IN_FLIGHT,
+      killAfter: KILL_AFTER,
+      create: (name) => before.createKey(name),
+      kill: () => first.child.kill('SIGKILL'),
     })
+    const acknowledged = [seedKey, ...burst.acknowledged]
+    const { refused } = burst
     if (first.child.signalCode === null && first.child.exitCode === null) {
       await new Promise((resolve) => first.child.once('exit', resolve))
     }

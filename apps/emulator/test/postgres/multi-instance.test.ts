@@ -36,7 +36,7 @@ import type { EmulatorStore } from '../../src/store/types.js'
 import { startEmulatorProcess, type EmulatorProcess } from '../e2e/process.js'
 import { startTestServer } from '../helpers.js'
 import { useDatabasePerCase } from './database-per-case.js'
-import { inBatches } from '../in-batches.js'
+import { createKeysUntilKilled, inBatches } from '../bursts.js'
 import { approve, browser, follow, signIn, type BrowserSession } from '../manage/browser-session.js'
 
 /**
@@ -517,30 +517,16 @@ describe('a kill -9 of one instance during a burst of key creations on it', () =
       }
     })()
 
-    // Only a 201 whose body arrived whole counts: a request cut off by the kill promised nothing.
-    const acknowledged: { id: string; key: string }[] = [seedKey]
-    const refused: string[] = []
-    let killed = false
     try {
-      await inBatches(Array.from({ length: BURST }, (_, i) => i), IN_FLIGHT, async (i) => {
-        if (killed) return
-        try {
-          const res = await createOn(a, `burst ${i}`)
-          const body = (await res.json()) as { id?: string; key?: string }
-          if (res.status !== 201 || body.id === undefined || body.key === undefined) {
-            refused.push(`${res.status} ${JSON.stringify(body)}`)
-            return
-          }
-          acknowledged.push({ id: body.id, key: body.key })
-        } catch {
-          return
-        }
-        // Mid-burst: the other creations in flight are being written or queued when A dies.
-        if (!killed && acknowledged.length > KILL_AFTER) {
-          killed = true
-          first.emulator.child.kill('SIGKILL')
-        }
+      const burst = await createKeysUntilKilled({
+        burst: BURST,
+        inFlight: IN_FLIGHT,
+        killAfter: KILL_AFTER,
+        create: (name) => createOn(a, name),
+        kill: () => first.emulator.child.kill('SIGKILL'),
       })
+      const acknowledged = [seedKey, ...burst.acknowledged]
+      const { refused } = burst
       if (first.emulator.child.signalCode === null && first.emulator.child.exitCode === null) {
         await new Promise((resolve) => first.emulator.child.once('exit', resolve))
       }
