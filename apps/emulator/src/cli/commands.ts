@@ -70,8 +70,7 @@ async function withServices<T>(
 ): Promise<T> {
   const store = await openStore({ dataDir: where.dataDir, databaseUrl: where.databaseUrl })
   try {
-    const options = where.maxKeysPerAccount === undefined ? {} : { maxKeysPerAccount: where.maxKeysPerAccount }
-    return await fn(await openServices(store, Date.now, options))
+    return await fn(await openServices(store, Date.now, { maxKeysPerAccount: where.maxKeysPerAccount }))
   } finally {
     await store.close()
   }

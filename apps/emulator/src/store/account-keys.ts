@@ -4,12 +4,10 @@
  *
  * @module
  */
-import { errors, type ApiKeyRecord, type ApiKeyRepository, type KeyStore } from '@eyepop/auth-core'
+import { errors, type ApiKeyRecord, type KeyStore } from '@eyepop/auth-core'
 
 /** The key store's repositories, with `apiKeys.create` and `createWithinLimit` checking the key's account first. */
-export type AccountKeys = Pick<KeyStore, 'description' | 'signingKeys' | 'revocations' | 'settings'> & {
-  readonly apiKeys: ApiKeyRepository
-}
+export type AccountKeys = Pick<KeyStore, 'description' | 'apiKeys' | 'signingKeys' | 'revocations' | 'settings'>
 
 /**
  * `keys`, its `apiKeys.create` and `createWithinLimit` refusing an account for which

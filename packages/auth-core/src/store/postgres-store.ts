@@ -150,15 +150,15 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     },
   )
 
+  const insertKey = (r: ApiKeyRecord) =>
+    bind(s.keyInsert, [r.id, r.accountId, r.name, r.hash, r.hint, r.createdAt, r.expiresAt, r.lastUsedAt, r.deletedAt])
+
   return {
     description,
     pool,
     apiKeys: {
       async create(r) {
-        await query(
-          bind(s.keyInsert, [r.id, r.accountId, r.name, r.hash, r.hint, r.createdAt, r.expiresAt, r.lastUsedAt, r.deletedAt]),
-          'api key',
-        )
+        await query(insertKey(r), 'api key')
       },
       async get(id) {
         return toApiKey((await query<ApiKeyRow>(bind(s.keyGet, [id]))).rows[0])
@@ -182,11 +182,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           await runQuery(client, bind(s.keyLimitLock, [r.accountId]))
           const live = (await runQuery<{ n: number }>(client, bind(s.keyCountLive, [r.accountId]))).rows[0]?.n ?? 0
           if (live >= maxLive) return false
-          await runQuery(
-            client,
-            bind(s.keyInsert, [r.id, r.accountId, r.name, r.hash, r.hint, r.createdAt, r.expiresAt, r.lastUsedAt, r.deletedAt]),
-            'api key',
-          )
+          await runQuery(client, insertKey(r), 'api key')
           return true
         })
       },
